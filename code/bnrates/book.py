@@ -1,0 +1,305 @@
+"""The book pipeline: execute every chapter with papermill, then render with Jupyter Book.
+
+``python -m bnrates.book build [--profile quick|full] [--chapter NAME ...] [-p CHAPTER NAME VALUE ...]``
+
+1. Every argument is checked against the table of contents and each chapter's ``parameters``
+   cell before anything runs.
+2. Each chapter (a MyST Markdown text notebook) is read with jupytext and executed by
+   papermill with its parameters, a per-cell timeout, kernel ``python3`` and the inline
+   figure backend. A failing cell stops the build with the chapter, the cell and the traceback.
+3. The executed notebooks are rendered by Jupyter Book from a staging copy of the book, with
+   execution off and warnings as errors; the finished HTML then replaces ``_build/html``, so a
+   failed build leaves the previous book intact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+import yaml
+
+from .claims.core import PROFILES, check_profile
+
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+KERNEL_ENV = {
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYTHONHASHSEED": "0",
+}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class BookError(Exception):
+    """A build problem with a message meant for the reader of the terminal."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One page of the table of contents.
+
+    Attributes
+    ----------
+    name
+        File stem, used on the command line (``ols``).
+    path
+        Source file relative to the book root (``chapters/ols.md``).
+    notebook
+        Whether it is an executable text notebook (it has a kernelspec).
+    """
+
+    name: str
+    path: Path
+    notebook: bool
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds ``_toc.yml``."""
+    for folder in (start, *start.parents):
+        if (folder / "_toc.yml").is_file():
+            return folder
+    raise BookError(f"no _toc.yml found in {start} or any parent: run from inside the book")
+
+
+def _toc_files(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "file" in node:
+            yield str(node["file"])
+        for key in ("root", "parts", "chapters", "sections"):
+            if key == "root" and key in node:
+                yield str(node["root"])
+            elif key in node:
+                yield from _toc_files(node[key])
+    elif isinstance(node, list):
+        for item in node:
+            yield from _toc_files(item)
+
+
+def read_toc(root: Path) -> list[Chapter]:
+    """Every page listed in ``_toc.yml``, in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    chapters = []
+    for entry in _toc_files(toc):
+        path = Path(entry).with_suffix(".md")
+        if not (root / path).is_file():
+            raise BookError(f"_toc.yml lists {entry!r} but {path} does not exist")
+        metadata = jupytext.read(root / path).metadata
+        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata))
+    return chapters
+
+
+def parameters_cell(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """The defaults in the cell tagged ``parameters``: ``{name: value}`` (literals only)."""
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise BookError(f"a chapter needs exactly one cell tagged 'parameters', found {len(cells)}")
+    defaults: dict[str, object] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
+
+
+def parse_value(text: str) -> object:
+    """A command-line value: a Python literal (``3``, ``0.5``, ``[1, 2]``) or else a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def check_overrides(
+    chapters: Sequence[Chapter], root: Path, items: Sequence[Sequence[str]]
+) -> dict[str, dict[str, object]]:
+    """Validate ``-p CHAPTER NAME VALUE`` triples against the chapters' parameters cells."""
+    by_name = {c.name: c for c in chapters if c.notebook}
+    overrides: dict[str, dict[str, object]] = {}
+    for chapter, name, text in items:
+        if chapter not in by_name:
+            raise BookError(f"-p: unknown chapter {chapter!r}; executable chapters: {', '.join(by_name)}")
+        defaults = parameters_cell(jupytext.read(root / by_name[chapter].path))
+        if name not in defaults:
+            raise BookError(
+                f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(defaults)}"
+            )
+        if name == "profile":
+            raise BookError("-p: set the profile with --profile, not per chapter")
+        value, default = parse_value(text), defaults[name]
+        if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
+            raise BookError(
+                f"-p: parameter {name!r} of chapter {chapter!r} must be a {type(default).__name__} "
+                f"like its default {default!r}, got {text!r}"
+            )
+        overrides.setdefault(chapter, {})[name] = value
+    return overrides
+
+
+@contextlib.contextmanager
+def kernel_environment() -> Iterator[None]:
+    """Set the kernel's environment (inline figures, fixed hash seed) and restore it after."""
+    saved = {k: os.environ.get(k) for k in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute_chapter(
+    chapter: Chapter, root: Path, parameters: dict[str, object], cwd: Path, timeout: int
+) -> nbformat.NotebookNode:
+    """Execute one chapter with papermill; a failing cell raises :class:`BookError` naming it."""
+    nb = jupytext.read(root / chapter.path)
+    try:
+        return papermill.execute_notebook(
+            nb,
+            None,
+            parameters=parameters,
+            kernel_name="python3",
+            execution_timeout=timeout,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+        )
+    except papermill.PapermillExecutionError as err:
+        trace = ANSI.sub("", "\n".join(err.traceback))
+        raise BookError(
+            f"chapter {chapter.name!r} ({chapter.path}) failed in cell {err.cell_index} "
+            f"(execution count {err.exec_count}):\n{err.source}\n\n{trace}"
+        ) from None
+    except Exception as err:  # a timeout or a dead kernel: name the chapter all the same
+        raise BookError(f"chapter {chapter.name!r} ({chapter.path}) failed: {type(err).__name__}: {err}") from None
+
+
+def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter]) -> None:
+    """Copy the book's files, the plain pages and the module sources into ``stage``."""
+    for name in BOOK_FILES:
+        shutil.copy2(root / name, stage / name)
+    for chapter in chapters:
+        if not chapter.notebook:
+            (stage / chapter.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / chapter.path, stage / chapter.path)
+    shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def render(stage: Path, out: Path) -> Path:
+    """Run Jupyter Book on ``stage`` with warnings as errors; return the HTML folder."""
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage),
+               "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BookError(f"Jupyter Book failed to render the book:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return out / "_build" / "html"
+
+
+def swap_into_place(new: Path, final: Path) -> None:
+    """Replace ``final`` by ``new`` with two renames (the old book survives until the swap)."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build(
+    root: Path,
+    profile: str,
+    only: Sequence[str] = (),
+    overrides: Sequence[Sequence[str]] = (),
+    timeout: int = 600,
+    log=print,
+) -> Path:
+    """Execute and render the book; return the path of the HTML title page.
+
+    Chapters not named in ``only`` (when given) reuse their last executed notebook of the same
+    profile from ``_build/executed/`` if there is one, and are executed otherwise.
+    """
+    check_profile(profile)
+    chapters = read_toc(root)
+    notebooks = [c for c in chapters if c.notebook]
+    unknown = set(only) - {c.name for c in notebooks}
+    if unknown:
+        raise BookError(f"--chapter: unknown chapter(s) {', '.join(sorted(unknown))}; "
+                        f"executable chapters: {', '.join(c.name for c in notebooks)}")
+    params = check_overrides(chapters, root, overrides)
+
+    build_dir = root / "_build"
+    executed = build_dir / "executed" / profile
+    stage = build_dir / f".stage-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    src = stage / "src"
+    (src / "chapters").mkdir(parents=True)
+    stage_sources(root, src, chapters)
+    try:
+        with kernel_environment():
+            for i, chapter in enumerate(notebooks, 1):
+                target = src / chapter.path.with_suffix(".ipynb")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                cached = executed / f"{chapter.name}.ipynb"
+                if only and chapter.name not in only and cached.is_file():
+                    shutil.copy2(cached, target)
+                    log(f"[{i}/{len(notebooks)}] {chapter.name:<24} reused from {cached.relative_to(root)}")
+                    continue
+                start = time.perf_counter()
+                nb = execute_chapter(chapter, root, {"profile": profile, **params.get(chapter.name, {})},
+                                     target.parent, timeout)
+                nbformat.write(nb, target)
+                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {time.perf_counter() - start:6.1f} s")
+        start = time.perf_counter()
+        html = render(src, stage / "out")
+        log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
+        executed.mkdir(parents=True, exist_ok=True)
+        for chapter in notebooks:
+            shutil.copy2(src / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
+        swap_into_place(html, build_dir / "html")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return build_dir / "html" / "index.html"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bnrates.book", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute the chapters and render the book")
+    b.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)} (default: full)")
+    b.add_argument("--chapter", action="append", default=[], metavar="NAME", help="execute only this chapter")
+    b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
+                   help="override a chapter parameter (a Python literal or a string)")
+    b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
+    b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    args = parser.parse_args(argv)
+    try:
+        if args.profile not in PROFILES:
+            raise BookError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")
+        if args.timeout < 1:
+            raise BookError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        root = find_root(args.root or Path.cwd()).resolve()
+        start = time.perf_counter()
+        index = build(root, args.profile, args.chapter, args.p, args.timeout)
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"built the {args.profile} book in {time.perf_counter() - start:.1f} s: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
