@@ -139,7 +139,7 @@ def check_overrides(
         value, default = parse_value(text), defaults[name]
         if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
             raise BookError(
-                f"-p: parameter {name!r} of chapter {chapter!r} must be a {type(default).__name__} "
+                f"-p: parameter {name!r} of chapter {chapter!r} must be of type {type(default).__name__} "
                 f"like its default {default!r}, got {text!r}"
             )
         overrides.setdefault(chapter, {})[name] = value
@@ -176,6 +176,7 @@ def execute_chapter(
             cwd=str(cwd),
             progress_bar=False,
             log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except papermill.PapermillExecutionError as err:
         trace = ANSI.sub("", "\n".join(err.traceback))

@@ -1,0 +1,141 @@
+"""The book pipeline: a full quick build with -W, failures named, parameters reaching the page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Broken
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+profile = "full"
+```
+
+```{code-cell} ipython3
+raise RuntimeError("deliberately broken cell")
+```
+"""
+
+
+def copy_book(target: Path) -> Path:
+    """A private copy of the book sources (so tests never touch the working tree's _build)."""
+    for name in ("_config.yml", "_toc.yml", "references.bib", "index.md"):
+        shutil.copy2(ROOT / name, target / name)
+    shutil.copytree(ROOT / "chapters", target / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.copytree(ROOT / "code" / "bnrates", target / "code" / "bnrates",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bnrates.book", "build", "--root", str(root), *args],
+                          capture_output=True, text=True, check=False)
+
+
+def chapter_names() -> list[str]:
+    return [p.stem for p in (ROOT / "chapters").glob("*.md")]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_book(tmp_path_factory.mktemp("book"))
+    result = build(root, "--profile", "quick", "-p", "reparametrization", "seed", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\[1/\d+\] reparametrization +executed in +[\d.]+ s", result.stdout)
+    assert "_build/html/index.html" in result.stdout
+    return root
+
+
+def test_every_chapter_is_rendered_with_its_figures_as_images(built: Path) -> None:
+    html = built / "_build" / "html"
+    assert (html / "index.html").is_file()
+    for name in chapter_names():
+        page = (html / "chapters" / f"{name}.html").read_text()
+        assert "&lt;Figure size" not in page and "<Figure size" not in page, name
+        assert "Traceback" not in page, name
+    for name, n_figures in {"reparametrization": 1, "ols": 3}.items():
+        page = (html / "chapters" / f"{name}.html").read_text()
+        images = re.findall(r'<img[^>]+src="\.\./_images/[^"]+\.png"', page)
+        assert len(images) >= n_figures, (name, len(images))
+        for src in re.findall(r'src="\.\./(_images/[^"]+)"', page):
+            assert (html / src).is_file()
+
+
+def test_title_page_links_every_chapter(built: Path) -> None:
+    index = (built / "_build" / "html" / "index.html").read_text()
+    assert "arXiv:1805.10694" in index
+    for name in chapter_names():
+        assert f"chapters/{name}.html" in index, name
+
+
+def test_parameter_override_reaches_the_rendered_page(built: Path) -> None:
+    page = (built / "_build" / "html" / "chapters" / "reparametrization.html").read_text()
+    assert re.search(r'seed\s*<strong><span class="pasted-text">3</span>', page)
+    ols = (built / "_build" / "html" / "chapters" / "ols.html").read_text()
+    assert re.search(r'seed <strong><span class="pasted-text">0</span>', ols)
+
+
+def test_glued_numbers_and_theorems_are_rendered(built: Path) -> None:
+    page = (built / "_build" / "html" / "chapters" / "ols.html").read_text()
+    assert page.count('class="pasted-text"') >= 10
+    assert "proof theorem admonition" in page
+    cited = (built / "_build" / "html" / "chapters" / "reparametrization.html").read_text()
+    assert re.search(r'<a[^>]+href="bibliography.html#[^"]+"[^>]*>Ioffe', cited)
+    bibliography = (built / "_build" / "html" / "chapters" / "bibliography.html").read_text()
+    assert "Exponential convergence rates for Batch Normalization" in bibliography
+
+
+def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    (root / "chapters" / "broken.md").write_text(BROKEN)
+    toc = (root / "_toc.yml").read_text().replace("      - file: chapters/ols\n",
+                                                  "      - file: chapters/ols\n      - file: chapters/broken\n")
+    (root / "_toc.yml").write_text(toc)
+    before = (root / "_build" / "html" / "index.html").read_text()
+    result = build(root, "--profile", "quick", "--chapter", "broken")
+    assert result.returncode == 1
+    assert "chapter 'broken'" in result.stderr
+    assert 'raise RuntimeError("deliberately broken cell")' in result.stderr
+    assert "RuntimeError: deliberately broken cell" in result.stderr
+    assert (root / "_build" / "html" / "index.html").read_text() == before
+    assert not list((root / "_build").glob(".stage-*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--profile", "fast"), "--profile must be one of quick, full"),
+        (("--chapter", "nope"), "--chapter: unknown chapter(s) nope"),
+        (("-p", "nope", "seed", "1"), "-p: unknown chapter 'nope'"),
+        (("-p", "ols", "nope", "1"), "-p: chapter 'ols' has no parameter 'nope'"),
+        (("-p", "ols", "seed", "many"), "-p: parameter 'seed' of chapter 'ols' must be of type int"),
+        (("-p", "ols", "profile", "quick"), "set the profile with --profile"),
+        (("--timeout", "0"), "--timeout must be a positive number"),
+    ],
+)
+def test_bad_arguments_fail_before_any_execution(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    root = copy_book(tmp_path)
+    result = build(root, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (root / "_build").exists()
