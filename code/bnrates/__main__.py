@@ -15,8 +15,8 @@ from . import claims
 
 
 def _row(o: claims.Outcome) -> str:
-    return (f"{o.claim.id:<52} {o.evidence.observed:>12.4e} {o.claim.relation:>2} "
-            f"{o.evidence.theory:>11.4e} {o.status:<17} {o.seconds:>7.2f}")
+    return (f"{o.claim.id:<56} {o.evidence.observed:>14.7g} {o.claim.relation:>2} "
+            f"{o.evidence.theory:>11.4g} {o.status:<17} {o.seconds:>7.2f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not args.json:
-        print(f"{'claim':<52} {'observed':>12} {'':>2} {'theory':>11} {'status':<17} {'seconds':>7}")
+        print(f"{'claim':<56} {'observed':>14} {'':>2} {'theory':>11} {'status':<17} {'seconds':>7}")
     failed = 0
     for claim in chosen:
         outcome = claims.run_claim(claim, args.profile, args.seed)
