@@ -4,6 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= full
+# Many small linear-algebra calls: one BLAS thread is faster here and bit-reproducible.
+export OPENBLAS_NUM_THREADS = 1
+export OMP_NUM_THREADS = 1
+export MKL_NUM_THREADS = 1
 
 .PHONY: install book quick test verify lint clean
 

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .rayleigh import rayleigh, rayleigh_grad
-from .reparametrization import quad
+from .reparametrization import matvec, quad
 from .validation import check_int
 
 Array = NDArray[np.float64]
@@ -80,6 +80,6 @@ def gd_least_squares(S: Array, u: Array, wt0: Array, n_steps: int, L: Array) -> 
     ws = np.empty((n_steps + 1, *wt0.shape))
     ws[0] = wt0
     for t in range(n_steps):
-        grad = 2 * u + 2 * np.einsum("...ij,...j->...i", S, ws[t])
+        grad = 2 * u + 2 * matvec(S, ws[t])
         ws[t + 1] = ws[t] - grad / (2 * L[..., None])
     return ws

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .reparametrization import gradient_wg, quad, reparametrize
+from .reparametrization import gradient_wg, matvec, quad, reparametrize
 from .validation import check_int, check_real, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
@@ -74,7 +74,7 @@ class OLS:
 
     def grad(self, wt: Array) -> Array:
         """``2 u + 2 S w~``, shape ``(..., d)``."""
-        return 2 * self.u + 2 * np.einsum("...ij,...j->...i", self.S, wt)
+        return 2 * self.u + 2 * matvec(self.S, wt)
 
     def solution(self) -> Array:
         """The OLS solution ``w~* = -S^{-1} u``, shape ``(..., d)``."""

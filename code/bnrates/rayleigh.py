@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .reparametrization import inv_norm_sq, quad, s_norm
+from .reparametrization import inv_norm_sq, matvec, quad, s_norm
 
 Array = NDArray[np.float64]
 
@@ -40,7 +40,7 @@ def rayleigh_grad(w: Array, S: Array, u: Array) -> Array:
     """``grad rho(w) = -(2 u^T w / ||w||^2_S) (u - (u^T w / ||w||^2_S) S w)``, shape ``(..., d)``."""
     a = _dot(u, w)
     b = quad(w, S)
-    Sw = np.einsum("...ij,...j->...i", S, w)
+    Sw = matvec(S, w)
     return -(2 * a / b)[..., None] * (u - (a / b)[..., None] * Sw)
 
 

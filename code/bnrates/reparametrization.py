@@ -13,9 +13,18 @@ from numpy.typing import NDArray
 Array = NDArray[np.float64]
 
 
+def matvec(S: Array, w: Array) -> Array:
+    """``S w`` for stacks: ``S`` of shape ``(..., d, d)``, ``w`` of shape ``(..., d)`` (broadcast)."""
+    return (S @ w[..., None])[..., 0]
+
+
 def quad(v: Array, S: Array, w: Array | None = None) -> Array:
-    """Bilinear form ``v^T S w`` (``v^T S v`` if ``w`` is omitted), shape ``(...)``."""
-    return np.einsum("...i,...ij,...j->...", v, S, v if w is None else w)
+    """Bilinear form ``v^T S w`` (``v^T S v`` if ``w`` is omitted), shape ``(...)``.
+
+    Computed as ``sum(v * (S w))`` through a matrix product: a three-operand ``einsum`` loops
+    naively and was the bottleneck on long trajectories.
+    """
+    return np.sum(v * matvec(S, v if w is None else w), axis=-1)
 
 
 def s_norm(w: Array, S: Array) -> Array:
@@ -38,7 +47,7 @@ def direction_projector(w: Array, S: Array) -> Array:
 
     ``P_w`` is an orthogonal projector in the ``S^-1`` inner product and ``P_w S w = 0``.
     """
-    Sw = np.einsum("...ij,...j->...i", S, w)
+    Sw = matvec(S, w)
     eye = np.broadcast_to(np.eye(w.shape[-1]), S.shape)
     return eye - Sw[..., :, None] * w[..., None, :] / quad(w, S)[..., None, None]
 
@@ -54,7 +63,7 @@ def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[A
     grad_g : ndarray, shape ``(...)``
     """
     norm = s_norm(w, S)
-    Sw = np.einsum("...ij,...j->...i", S, w)
+    Sw = matvec(S, w)
     wg = np.einsum("...i,...i->...", w, grad_wt)
     grad_w = (np.asarray(g) / norm)[..., None] * (grad_wt - Sw * (wg / norm**2)[..., None])
     return grad_w, wg / norm
