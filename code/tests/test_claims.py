@@ -91,3 +91,13 @@ def test_cli_errors_are_clear(args: tuple[str, ...], message: str) -> None:
     result = _cli(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_two_runs_in_separate_processes_give_identical_numbers() -> None:
+    first, second = (_cli("verify", "--json") for _ in range(2))
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+
+    def observed(result: subprocess.CompletedProcess[str]) -> dict[str, float]:
+        return {r["id"]: r["observed"] for r in map(json.loads, result.stdout.splitlines())}
+
+    assert observed(first) == observed(second)
