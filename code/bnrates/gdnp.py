@@ -170,6 +170,7 @@ def gdnp(
     n_bisection: int,
     L: ArrayLike | None = None,
     h: Literal["stein", "summary"] = "stein",
+    tol: float | None = None,
 ) -> GDNPHistory:
     """Algorithm 1, Gradient Descent in Normalized Parameterization (notes section 3).
 
@@ -200,6 +201,9 @@ def gdnp(
     L : array, shape ``(B,)``, optional
         Upper bound of the spectrum of ``S``; default ``lambda_max(S)``.
     h : {"stein", "summary"}
+    tol : float, optional
+        Stop early once ``||grad f(w~_t)||^2_{S^-1} < tol`` for every instance (the history is
+        then shorter than ``n_steps + 1``).
 
     Returns
     -------
@@ -235,6 +239,8 @@ def gdnp(
                          ("length", length), ("rayleigh_gap", rayleigh_gap(w, S, u)), ("c1", c1),
                          ("h", h_t), ("bracket_width", np.abs(b0 - a0))):
             rec[key].append(val)
+        if tol is not None and np.all(rec["grad_norm_sq"][-1] < tol):
+            break
         if t < n_steps:
             active = (h_t != 0) & (g != 0)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -272,7 +278,9 @@ def _check_start(problem: Problem, wt0: ArrayLike, step: ArrayLike) -> tuple[Arr
     return wt, step_arr
 
 
-def gd(problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike) -> DescentHistory:
+def gd(
+    problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike, tol: float | None = None
+) -> DescentHistory:
     """Plain gradient descent on ``w~``: ``w~_{t+1} = w~_t - step grad f(w~_t)``.
 
     Parameters
@@ -283,6 +291,8 @@ def gd(problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike) -> Desce
     step : float or array of shape ``(B,)``
         Use ``1 / zeta`` (``zeta`` = smoothness bound; ``4 / lambda_max(S)`` for the logistic
         loss, :func:`~bnrates.halfspace.halfspace_smoothness`).
+    tol : float, optional
+        Stop early once ``||grad f||^2_{S^-1} < tol`` for every instance.
 
     Returns
     -------
@@ -296,13 +306,20 @@ def gd(problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike) -> Desce
         ws.append(wt)
         vals.append(problem.value(wt))
         gns.append(inv_norm_sq(grad, problem.S))
+        if tol is not None and np.all(gns[-1] < tol):
+            break
         if t < n_steps:
             wt = wt - step_arr[..., None] * grad
     return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
 
 
 def agd(
-    problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike, momentum: float | None = None
+    problem: Problem,
+    wt0: ArrayLike,
+    n_steps: int,
+    step: ArrayLike,
+    momentum: float | None = None,
+    tol: float | None = None,
 ) -> DescentHistory:
     """Nesterov's accelerated gradient descent on ``w~``.
 
@@ -320,6 +337,8 @@ def agd(
     step : float or array of shape ``(B,)``
         ``1 / zeta`` as for :func:`gd`.
     momentum : float in ``[0, 1)``, optional
+    tol : float, optional
+        Stop early once ``||grad f||^2_{S^-1} < tol`` for every instance.
 
     Returns
     -------
@@ -336,6 +355,8 @@ def agd(
         ws.append(wt)
         vals.append(problem.value(wt))
         gns.append(inv_norm_sq(problem.grad(wt), problem.S))
+        if tol is not None and np.all(gns[-1] < tol):
+            break
         if t < n_steps:
             beta = max(t - 1, 0) / (t + 2) if momentum is None else momentum
             y = wt + beta * (wt - prev)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .reparametrization import gradient_wg, matvec, quad, reparametrize
-from .validation import check_int, check_real, check_spd, check_vector_for
+from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
 
@@ -109,7 +109,7 @@ def random_spd(d: int, kappa: float, seeds: ArrayLike, *, L: float = 1.0) -> Arr
     d = check_int("d", d, minimum=1)
     kappa = check_real("kappa", kappa, minimum=1.0)
     L = check_real("L", L, minimum=0.0, strict=True)
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     lam = L * kappa ** (-np.linspace(0.0, 1.0, d)) if d > 1 else np.array([L])
     Q = np.stack([random_rotation(d, np.random.default_rng(int(s)), 1)[0] for s in seeds])
     return (Q * lam) @ np.swapaxes(Q, -1, -2)
@@ -153,11 +153,3 @@ def ols_worst_case(d: int, kappa: float, seeds: ArrayLike, *, offset: float = 1e
     scale = offset * np.sqrt(quad(w_star, problem.S)) / np.sqrt(eig[:, 0])
     return problem, w_star + scale[:, None] * v_min
 
-
-def _check_seeds(seeds: ArrayLike) -> NDArray[np.int64]:
-    arr = np.atleast_1d(np.asarray(seeds))
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"seeds must be a non-empty 1-D array of integers, got {seeds!r}")
-    if np.any(arr < 0):
-        raise ValueError("seeds must be non-negative integers")
-    return arr.astype(np.int64)

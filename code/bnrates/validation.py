@@ -93,3 +93,12 @@ def check_vector_for(name: str, value: ArrayLike, S: NDArray[np.float64]) -> NDA
     if v.shape != S.shape[:-1]:
         raise ValueError(f"{name} must have shape {S.shape[:-1]} to match S {S.shape}, got {v.shape}")
     return v
+
+def check_seeds(seeds: ArrayLike) -> NDArray[np.int64]:
+    """Return ``seeds`` as a non-empty 1-D array of non-negative integers."""
+    arr = np.atleast_1d(np.asarray(seeds))
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"seeds must be a non-empty 1-D array of integers, got {seeds!r}")
+    if np.any(arr < 0):
+        raise ValueError("seeds must be non-negative integers")
+    return arr.astype(np.int64)

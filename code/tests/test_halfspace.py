@@ -11,6 +11,7 @@ from scipy.optimize import minimize
 from bnrates.halfspace import (
     EmpiricalHalfspace,
     GaussianHalfspace,
+    MixtureHalfspace,
     gaussian_expectations,
     halfspace_instances,
     halfspace_smoothness,
@@ -18,6 +19,7 @@ from bnrates.halfspace import (
     monte_carlo_grad,
 )
 from bnrates.losses import LOSSES, get_loss
+from bnrates.problems import random_spd
 from bnrates.rayleigh import rayleigh_argmin
 from bnrates.reparametrization import s_norm
 
@@ -273,3 +275,16 @@ def test_bad_inputs_raise_clear_errors() -> None:
         EmpiricalHalfspace(X_nan, y)
     with pytest.raises(ValueError, match="full column rank"):
         EmpiricalHalfspace(np.c_[X, X[:, :1]], y)
+
+
+def test_mixture_has_the_stated_moments_and_a_correct_gradient() -> None:
+    rng = np.random.default_rng(5)
+    C = random_spd(4, 5.0, [1])[0] * 0.4
+    u, delta = 0.3 * rng.standard_normal(4), 0.3 * rng.standard_normal(4)
+    problem = MixtureHalfspace(C, u, delta, (0.25, 1.5))
+    np.testing.assert_allclose(problem.S, 0.875 * C + np.outer(u, u) + np.outer(delta, delta), rtol=1e-12)
+    wt = rng.standard_normal(4)
+    fd = np.array([(problem.value(wt + 1e-6 * e) - problem.value(wt - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
+    np.testing.assert_allclose(problem.grad(wt), fd, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match=r"spreads\[1\] must lie in \(0, inf\)"):
+        MixtureHalfspace(C, u, delta, (1.0, 0.0))

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from . import ols, reparametrization
+from . import halfspace, ols, reparametrization
 from .core import (
     PROFILES,
     Claim,
@@ -19,7 +19,7 @@ from .core import (
     select,
 )
 
-REGISTRY: tuple[Claim, ...] = (*reparametrization.CLAIMS, *ols.CLAIMS)
+REGISTRY: tuple[Claim, ...] = (*reparametrization.CLAIMS, *ols.CLAIMS, *halfspace.CLAIMS)
 
 
 def get(claim_id: str) -> Claim:

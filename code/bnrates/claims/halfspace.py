@@ -1,0 +1,462 @@
+"""Claims of the chapter "Learning halfspaces" (theory notes, section 3).
+
+All experiments batch their instances (several separabilities and seeds at once) into one
+:class:`~bnrates.halfspace.GaussianHalfspace`, so each algorithm runs as one numpy loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.stats import norm
+
+from ..algorithms import gd_rayleigh
+from ..gdnp import GDNPHistory, agd, bisection, gd, gdnp, iterations_to, length_derivative_of
+from ..halfspace import (
+    GaussianHalfspace,
+    MixtureHalfspace,
+    halfspace_instances,
+    halfspace_smoothness,
+    logistic_minimizer,
+    monte_carlo_grad,
+)
+from ..problems import grad_wg, random_spd, spectrum_bounds
+from ..rates import contraction_ratios, theory_factor, tidy_history
+from ..rayleigh import rayleigh_argmin, rayleigh_grad, rayleigh_min
+from ..reparametrization import s_norm
+from .core import Claim, Evidence
+
+CHAPTER = "halfspace"
+SIZES = {
+    "quick": {"d": 8, "n_seeds": 3, "snrs": (0.1, 0.5, 0.8), "kappas": (10.0, 100.0), "tol": 1e-10,
+              "cap": 2500, "t_d": 60, "t_d_race": 1000, "t_s": 40, "n_mc": 50_000, "n_nodes": 1025},
+    "full": {"d": 20, "n_seeds": 5, "snrs": (0.1, 0.3, 0.5, 0.7, 0.8, 0.9), "kappas": (10.0, 30.0, 100.0),
+             "tol": 1e-12, "cap": 5000, "t_d": 120, "t_d_race": 1200, "t_s": 50, "n_mc": 100_000, "n_nodes": 1025},
+}
+KAPPA = 10.0
+"""Condition number of ``S`` in the separability sweep."""
+RACE_T_S = 30
+"""Bisection steps per GDNP iteration in the race: the length part is then ~4^-30, far below the tolerance."""
+
+
+def seeds_for(profile: str, seed: int) -> np.ndarray:
+    """Instance seeds: ``n_seeds`` consecutive integers from ``1000 seed``."""
+    return 1000 * seed + np.arange(SIZES[profile]["n_seeds"])
+
+
+def instance_batch(
+    profile: str, seed: int, snrs: tuple[float, ...], kappas: tuple[float, ...], n_nodes: int | None = None
+) -> tuple[GaussianHalfspace, pd.DataFrame]:
+    """Every ``(snr, kappa, seed)`` combination as one batched problem, with its labels.
+
+    Returns
+    -------
+    problem : GaussianHalfspace
+        ``S`` of shape ``(B, d, d)``, ``B = len(snrs) len(kappas) n_seeds``.
+    labels : DataFrame
+        ``B`` rows: ``snr``, ``kappa``, ``seed``.
+    """
+    size = SIZES[profile]
+    seeds = seeds_for(profile, seed)
+    parts = [(halfspace_instances(size["d"], k, s, seeds), s, k) for s in snrs for k in kappas]
+    S = np.concatenate([p.S for p, _, _ in parts])
+    u = np.concatenate([p.u for p, _, _ in parts])
+    labels = pd.DataFrame({
+        "snr": np.repeat([s for _, s, _ in parts], len(seeds)),
+        "kappa": np.repeat([k for _, _, k in parts], len(seeds)),
+        "seed": np.tile(seeds, len(parts)),
+    })
+    return GaussianHalfspace(S, u, n_nodes=n_nodes or size["n_nodes"]), labels
+
+
+def random_directions(problem: GaussianHalfspace, seed: int) -> np.ndarray:
+    """Random starting directions ``w_0``, shape ``(B, d)``, oriented so that ``u^T w_0 < 0``."""
+    w = np.random.default_rng([seed, 31]).standard_normal(problem.u.shape)
+    return w * -np.sign(np.einsum("bi,bi->b", problem.u, w))[:, None]
+
+
+@dataclass(frozen=True)
+class GDNPRuns:
+    """GDNP on the separability sweep, with the comparison runs the claims need."""
+
+    labels: pd.DataFrame
+    bound: np.ndarray
+    stein: GDNPHistory
+    summary: GDNPHistory
+    rayleigh: np.ndarray
+    rho_star: np.ndarray
+
+
+@lru_cache(maxsize=4)
+def gdnp_runs(profile: str, seed: int) -> GDNPRuns:
+    """GDNP (both forms of ``h``) and GD on the Rayleigh quotient from the same ``w_0``."""
+    size = SIZES[profile]
+    problem, labels = instance_batch(profile, seed, size["snrs"], (KAPPA,))
+    mu, L = spectrum_bounds(problem.S)
+    w0 = random_directions(problem, seed)
+    stein = gdnp(problem, w0, size["t_d"], size["t_s"])
+    summary = gdnp(problem, w0, size["t_d"], size["t_s"], h="summary")
+    ray = gd_rayleigh(problem.S, problem.u, w0, size["t_d"], L)
+    return GDNPRuns(labels, theory_factor(mu, L), stein, summary, ray, rayleigh_min(problem.S, problem.u))
+
+
+@dataclass(frozen=True)
+class Race:
+    """GD, AGD and GDNP to a gradient tolerance, on the separability and conditioning sweeps."""
+
+    iterations: pd.DataFrame
+    history: pd.DataFrame
+
+
+@lru_cache(maxsize=4)
+def race(profile: str, seed: int) -> Race:
+    """Iterations until ``||grad f||^2_{S^-1} < tol`` for GD, AGD (step ``1/zeta``) and GDNP.
+
+    GD and AGD start at ``w~ = 0``, GDNP at a random direction. Runs that do not reach the
+    tolerance within the cap are recorded at the cap with ``censored = True``.
+    """
+    size = SIZES[profile]
+    sweeps = {"separability": (size["snrs"], (KAPPA,)), "conditioning": ((size["snrs"][0],), size["kappas"])}
+    rows, histories = [], []
+    for sweep, (snrs, kappas) in sweeps.items():
+        problem, labels = instance_batch(profile, seed, snrs, kappas)
+        step = 1 / halfspace_smoothness(problem)
+        wt0 = np.zeros_like(problem.u)
+        tol = size["tol"]
+        runs = {
+            "GD": gd(problem, wt0, size["cap"], step, tol=tol).grad_norm_sq,
+            "AGD": agd(problem, wt0, size["cap"], step, tol=tol).grad_norm_sq,
+            "GDNP": gdnp(problem, random_directions(problem, seed), size["t_d_race"], RACE_T_S, tol=tol).grad_norm_sq,
+        }
+        for method, gns in runs.items():
+            its = iterations_to(gns, size["tol"])
+            cap = gns.shape[0] - 1
+            rows.append(labels.assign(sweep=sweep, method=method, iterations=np.where(its < 0, cap, its),
+                                      censored=its < 0))
+            if sweep == "separability":
+                first = (labels["seed"] == labels["seed"].min()).to_numpy()
+                reached = np.arange(gns.shape[0])[:, None] > np.where(its < 0, cap, its)[None, :]
+                shown = np.where(reached, np.nan, gns)[:, first]
+                hist = tidy_history({"grad_norm_sq": shown}, {"snr": labels["snr"][first]}).dropna()
+                histories.append(hist.assign(method=method).drop(columns="instance"))
+    return Race(pd.concat(rows, ignore_index=True), pd.concat(histories, ignore_index=True))
+
+
+def _fd_grad(problem: GaussianHalfspace, wt: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central differences of ``problem.value``, batched over instances, shape ``(B, d)``."""
+    eye = np.eye(wt.shape[-1])
+    return np.stack([(problem.value(wt + h * e) - problem.value(wt - h * e)) / (2 * h) for e in eye], axis=-1)
+
+
+def _probe_points(profile: str, seed: int) -> tuple[GaussianHalfspace, np.ndarray]:
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,), n_nodes=4097)
+    wt = np.random.default_rng([seed, 32]).standard_normal(problem.u.shape)
+    return problem, wt * 2 / s_norm(wt, problem.S)[:, None]
+
+
+def quadrature_accuracy(profile: str, seed: int) -> Evidence:
+    """Value and gradient against a rule with four times as many nodes (relative error)."""
+    problem, wt = _probe_points(profile, seed)
+    fine = GaussianHalfspace(problem.S, problem.u, n_nodes=4 * problem.n_nodes)
+    err_v = np.abs(problem.value(wt) - fine.value(wt)) / np.abs(fine.value(wt))
+    err_g = np.linalg.norm(problem.grad(wt) - fine.grad(wt), axis=-1) / np.linalg.norm(fine.grad(wt), axis=-1)
+    return Evidence(observed=float(max(err_v.max(), err_g.max())), theory=1e-10)
+
+
+def gradient_quadrature(profile: str, seed: int) -> Evidence:
+    """The Stein-form gradient against central finite differences of the value."""
+    problem, wt = _probe_points(profile, seed)
+    grad = problem.grad(wt)
+    err = np.linalg.norm(grad - _fd_grad(problem, wt), axis=-1) / np.linalg.norm(grad, axis=-1)
+    return Evidence(observed=float(err.max()), theory=1e-7)
+
+
+def gradient_monte_carlo(profile: str, seed: int) -> Evidence:
+    """The quadrature gradient against a Monte-Carlo mean: the largest ``|z|``-score.
+
+    The theory value is the two-sided Bonferroni critical value at level 0.1 % for all the
+    ``z``-scores (instances times coordinates): exceeding it by chance has probability < 0.001.
+    """
+    problem, wt = _probe_points(profile, seed)
+    keep = slice(0, 6)
+    problem = GaussianHalfspace(problem.S[keep], problem.u[keep])
+    mean, stderr = monte_carlo_grad(problem, wt[keep], SIZES[profile]["n_mc"], seed)
+    z = np.abs(mean - problem.grad(wt[keep])) / stderr
+    critical = float(norm.isf(0.001 / (2 * z.size)))
+    return Evidence(observed=float(z.max()), theory=critical,
+                    extra={"n_samples": float(SIZES[profile]["n_mc"]), "n_scores": float(z.size)})
+
+
+def _bfgs_minimisers(problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise ``problem`` (one instance) from each start with BFGS; minimisers and gradient norms."""
+    xs, norms = [], []
+    for x0 in starts:
+        res = minimize(lambda x: float(problem.value(x)), x0, jac=problem.grad, method="BFGS",
+                       options={"gtol": 1e-11, "maxiter": 2000})
+        xs.append(res.x)
+        norms.append(np.linalg.norm(problem.grad(res.x)))
+    return np.array(xs), np.array(norms)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a @ b) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b))
+
+
+def critical_points_aligned(profile: str, seed: int) -> Evidence:
+    """BFGS from random starts: every critical point lies on the line ``S^{-1} u``."""
+    size = SIZES[profile]
+    batch, labels = instance_batch(profile, seed, size["snrs"], (KAPPA,), n_nodes=4097)
+    starts = np.random.default_rng([seed, 33]).standard_normal((3, size["d"]))
+    cosines, dist, norms = [], [], []
+    for b in range(len(labels)):
+        problem = GaussianHalfspace(batch.S[b], batch.u[b])
+        xs, gn = _bfgs_minimisers(problem, starts)
+        cosines.append(_cosine(xs, rayleigh_argmin(problem.S, problem.u)))
+        closed = logistic_minimizer(problem.S, problem.u)
+        dist.append(np.linalg.norm(xs - closed, axis=-1) / np.linalg.norm(closed))
+        norms.append(gn)
+    return Evidence(
+        observed=float(np.min(cosines)), theory=1.0,
+        extra={"max_grad_norm": float(np.max(norms)), "max_distance_to_closed_form": float(np.max(dist))},
+    )
+
+
+def mixture_problem(seed: int, spreads: tuple[float, float]) -> MixtureHalfspace:
+    """A non-Gaussian (two-component) instance in ``d = 4`` with ``u^T S^{-1} u`` about 0.5."""
+    rng = np.random.default_rng([seed, 34])
+    C = random_spd(4, 5.0, [seed])[0]
+    u = rng.standard_normal(4)
+    delta = rng.standard_normal(4)
+    u *= 0.5 / np.linalg.norm(u)
+    delta *= 0.5 / np.linalg.norm(delta)
+    return MixtureHalfspace(0.4 * C, u, delta, spreads)
+
+
+def non_gaussian_negative_control(profile: str, seed: int) -> Evidence:
+    """For a heteroscedastic Gaussian mixture the minimiser is *not* aligned with ``S^{-1} u``."""
+    starts = np.random.default_rng([seed, 35]).standard_normal((2, 4))
+    problem = mixture_problem(seed, (0.25, 1.5))
+    xs, gn = _bfgs_minimisers(problem, starts)
+    symmetric = mixture_problem(seed, (1.0, 1.0))
+    xs_sym, _ = _bfgs_minimisers(symmetric, starts[:1])
+    return Evidence(
+        observed=float(_cosine(xs, rayleigh_argmin(problem.S, problem.u)).min()), theory=1.0,
+        extra={"max_grad_norm": float(gn.max()),
+               "equal_spread_deviation": float(1 - _cosine(xs_sym, rayleigh_argmin(symmetric.S, symmetric.u))[0])},
+    )
+
+
+def decoupling(profile: str, seed: int) -> Evidence:
+    """``grad_w f(w, g)`` is parallel to ``grad rho(w)`` (relative residual of the projection)."""
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,))
+    rng = np.random.default_rng([seed, 36])
+    w = rng.standard_normal(problem.u.shape)
+    g = rng.uniform(0.3, 5.0, len(w)) * rng.choice([-1.0, 1.0], len(w))
+    grad_w, _ = grad_wg(problem, w, g)
+    ray = rayleigh_grad(w, problem.S, problem.u)
+    alpha = np.sum(grad_w * ray, axis=-1) / np.sum(ray * ray, axis=-1)
+    residual = np.linalg.norm(grad_w - alpha[:, None] * ray, axis=-1) / np.linalg.norm(grad_w, axis=-1)
+    return Evidence(observed=float(residual.max()), theory=1e-12)
+
+
+def _relative_iterate_gap(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.linalg.norm(a - b, axis=-1) / np.linalg.norm(b, axis=-1)))
+
+
+def gdnp_is_rayleigh_gd(profile: str, seed: int) -> Evidence:
+    """GDNP's directions equal GD on the Rayleigh quotient (theorem step) iterate by iterate."""
+    runs = gdnp_runs(profile, seed)
+    return Evidence(observed=_relative_iterate_gap(runs.stein.w, runs.rayleigh), theory=1e-8)
+
+
+def h_summary_form_negative_control(profile: str, seed: int) -> Evidence:
+    """With the summary form of ``h`` (and ``g != ||w||_S``) the iterates differ."""
+    runs = gdnp_runs(profile, seed)
+    return Evidence(observed=_relative_iterate_gap(runs.summary.w, runs.rayleigh), theory=1e-8)
+
+
+def direction_identity(profile: str, seed: int) -> Evidence:
+    """``(||w||^2_S / g^2) ||grad_w f||^2_{S^-1} = c1^2 (rho(w) - rho*)`` along the GDNP run."""
+    runs = gdnp_runs(profile, seed)
+    h = runs.stein
+    above = h.rayleigh_gap > 1e-9 * np.abs(runs.rho_star)
+    expected = h.c1**2 * h.rayleigh_gap
+    err = np.abs(h.direction - expected) / expected
+    return Evidence(observed=float(err[above].max()), theory=1e-10)
+
+
+def gdnp_direction_rate(profile: str, seed: int) -> Evidence:
+    """Per-step ratio of ``rho(w_t) - rho*`` over ``(1 - mu/L)^2`` along GDNP (every loss-free)."""
+    runs = gdnp_runs(profile, seed)
+    ratios = contraction_ratios(runs.stein.rayleigh_gap, 1e-9 * np.abs(runs.rho_star)) / runs.bound
+    return Evidence(observed=float(np.nanmax(ratios)), theory=1.0)
+
+
+def bisection_errors(profile: str, seed: int) -> pd.DataFrame:
+    """``|g_{T_s} - g*|`` and the bound ``2^{-(T_s+1)} |b0 - a0|`` for ``T_s = 0 .. 40``."""
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,))
+    w = random_directions(problem, seed)
+
+    def dg(g: np.ndarray) -> np.ndarray:
+        return length_derivative_of(problem, w, g)
+
+    g_star = bisection(dg, 100)[0]
+    rows = []
+    for t_s in range(0, 41, 2):
+        g, a0, b0 = bisection(dg, t_s)
+        rows.append(pd.DataFrame({"T_s": t_s, "instance": np.arange(len(g)), "error": np.abs(g - g_star),
+                                  "bound": 2.0 ** -(t_s + 1) * np.abs(b0 - a0)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def bisection_rate(profile: str, seed: int) -> Evidence:
+    """The bisection error stays below ``2^{-(T_s+1)} |b0 - a0|`` for every ``T_s``."""
+    data = bisection_errors(profile, seed)
+    ratio = data["error"] / data["bound"]
+    return Evidence(observed=float(ratio.max()), theory=1.0, data=data)
+
+
+def gdnp_bound(profile: str, seed: int) -> Evidence:
+    """The theorem: ``||grad f(w~_T)||^2_{S^-1} <= (1-mu/L)^{2T} Phi^2 (rho_0 - rho*) + 2^{-T_s} zeta |b0-a0| / mu^2``.
+
+    With ``Phi = 1`` (``|phi'| <= 1`` for the logistic loss) and ``zeta = L / 4``, checked at every
+    ``T <= T_d`` and for ``T_s`` in ``{10, 20, 30}``.
+    """
+    size = SIZES[profile]
+    problem, _ = instance_batch(profile, seed, size["snrs"], (KAPPA,))
+    mu, L = spectrum_bounds(problem.S)
+    zeta = halfspace_smoothness(problem)
+    w0 = random_directions(problem, seed)
+    worst, rows = 0.0, []
+    for t_s in (10, 20, 30):
+        h = gdnp(problem, w0, size["t_d"], t_s)
+        t = np.arange(h.g.shape[0])[:, None]
+        bound = theory_factor(mu, L) ** t * h.rayleigh_gap[0] + 2.0**-t_s * zeta * h.bracket_width / mu**2
+        worst = max(worst, float(np.max(h.grad_norm_sq / bound)))
+        rows.append(tidy_history({"grad_norm_sq": h.grad_norm_sq, "bound": bound, "direction": h.direction,
+                                  "length": h.length}).assign(T_s=t_s))
+    return Evidence(observed=worst, theory=1.0, data=pd.concat(rows, ignore_index=True))
+
+
+def acceleration_regime(profile: str, seed: int) -> Evidence:
+    """GDNP's iteration count is roughly flat in the separability: max/min of the medians <= 2."""
+    its = race(profile, seed).iterations
+    sep = its[its["sweep"] == "separability"].groupby(["method", "snr"])["iterations"].median()
+    spread = sep["GDNP"].max() / sep["GDNP"].min()
+    return Evidence(observed=float(spread), theory=1.0, data=its,
+                    extra={"gd_growth": float(sep["GD"].iloc[-1] / sep["GD"].iloc[0]),
+                           "agd_growth": float(sep["AGD"].iloc[-1] / sep["AGD"].iloc[0])})
+
+
+def gd_slows_with_separability(profile: str, seed: int) -> Evidence:
+    """GD needs at least 5 times more iterations at the largest separability than at the smallest."""
+    return Evidence(observed=acceleration_regime(profile, seed).extra["gd_growth"], theory=5.0)
+
+
+def agd_wins_when_only_s_is_ill_conditioned(profile: str, seed: int) -> Evidence:
+    """Weak signal, largest ``kappa``: GDNP needs more iterations than AGD (median ratio >= 1)."""
+    its = race(profile, seed).iterations
+    cond = its[(its["sweep"] == "conditioning") & (its["kappa"] == its["kappa"].max())]
+    med = cond.groupby("method")["iterations"].median()
+    return Evidence(observed=float(med["GDNP"] / med["AGD"]), theory=1.0)
+
+
+def sigmoid_length_unbounded(profile: str, seed: int) -> Evidence:
+    """For the sigmoid loss the bracket search fails: fraction of instances without a bracket."""
+    size = SIZES[profile]
+    failures, total = 0, 0
+    for snr in size["snrs"]:
+        problem = halfspace_instances(size["d"], KAPPA, snr, seeds_for(profile, seed), loss="sigmoid")
+        w = random_directions(problem, seed)
+        for b in range(len(w)):
+            single = GaussianHalfspace(problem.S[b : b + 1], problem.u[b : b + 1], loss="sigmoid")
+            total += 1
+            try:
+                bisection(lambda g, p=single, wb=w[b : b + 1]: length_derivative_of(p, wb, g), 10)
+            except ValueError:
+                failures += 1
+    return Evidence(observed=failures / total, theory=1.0, extra={"instances": float(total)})
+
+
+def _claim(name: str, statement: str, relation, tolerance: float, compute, **kw) -> Claim:
+    return Claim(f"{CHAPTER}.{name}", CHAPTER, statement, relation, tolerance, compute, **kw)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    _claim("quadrature_accuracy", "The quadrature of value and gradient is exact to 1e-10 (relative).",
+           "<=", 0.0, quadrature_accuracy),
+    _claim("gradient_quadrature", "The Stein-form gradient matches finite differences to 1e-7.",
+           "<=", 0.0, gradient_quadrature),
+    _claim("gradient_monte_carlo", "The gradient agrees with a Monte-Carlo mean (max |z| below the 0.1% "
+           "Bonferroni critical value).",
+           "<=", 0.0, gradient_monte_carlo),
+    _claim("critical_points_aligned", "Every critical point lies on the line S^-1 u (|cos| >= 1 - 1e-8).",
+           "≈", 1e-8, critical_points_aligned, source="S"),
+    _claim("non_gaussian_negative_control", "For non-Gaussian inputs (a Gaussian mixture) the minimiser is "
+           "not aligned with S^-1 u.", "≈", 1e-8, non_gaussian_negative_control, negative_control=True),
+    _claim("decoupling", "The direction gradient is parallel to the OLS Rayleigh gradient, for any loss.",
+           "<=", 0.0, decoupling),
+    _claim("direction_identity", "(||w||_S^2/g^2) ||grad_w f||^2_{S^-1} = c1^2 (rho(w) - rho*).",
+           "<=", 0.0, direction_identity),
+    _claim("gdnp_is_rayleigh_gd", "With h = c1 u^T w, GDNP's directions are exactly GD on rho.",
+           "<=", 0.0, gdnp_is_rayleigh_gd),
+    _claim("h_summary_form_negative_control", "With the summary form of h the iterates differ when "
+           "g != ||w||_S.", "<=", 0.0, h_summary_form_negative_control, negative_control=True),
+    _claim("gdnp_direction_rate", "GDNP contracts rho(w_t) - rho* by (1-mu/L)^2 per step.",
+           "<=", 1e-9, gdnp_direction_rate, source="S"),
+    _claim("bisection_rate", "The bisection error is at most 2^-(T_s+1) |b0 - a0|.",
+           "<=", 0.0, bisection_rate, source="S"),
+    _claim("gdnp_bound", "The GDNP theorem's bound on ||grad f(w~_T)||^2_{S^-1} holds (Phi = 1).",
+           "<=", 0.0, gdnp_bound, source="S"),
+    _claim("acceleration_regime", "GDNP's iterations to tolerance stay within a factor 2 across "
+           "separabilities.", "<=", 1.0, acceleration_regime),
+    _claim("gd_slows_with_separability", "GD needs at least 5x more iterations at the largest separability.",
+           ">=", 0.0, gd_slows_with_separability),
+    _claim("agd_wins_when_only_s_is_ill_conditioned", "With weak signal and ill-conditioned S, AGD needs "
+           "fewer iterations than GDNP.", ">=", 0.0, agd_wins_when_only_s_is_ill_conditioned),
+    _claim("sigmoid_length_unbounded", "For the sigmoid loss no bisection bracket exists (optimal length "
+           "unbounded).", "≈", 0.0, sigmoid_length_unbounded),
+)
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """The logistic objective of one ``d = 2`` instance on a grid, with GD and GDNP paths."""
+
+    grid: pd.DataFrame
+    line: np.ndarray
+    minimiser: np.ndarray
+    paths: pd.DataFrame
+
+
+def landscape(seed: int, n_grid: int = 121) -> Landscape:
+    """``f(w~)`` on a square grid around the minimiser, the line ``S^{-1} u`` and two paths.
+
+    Returns
+    -------
+    Landscape
+        ``grid`` has columns ``w1, w2, f``; ``line`` is the unit vector along ``S^{-1} u``;
+        ``paths`` has columns ``method, iteration, w1, w2`` (effective weights ``w~_t``).
+    """
+    problem = halfspace_instances(2, 8.0, 0.6, [seed])
+    single = GaussianHalfspace(problem.S[0], problem.u[0])
+    star = logistic_minimizer(single.S, single.u)
+    half = 1.6 * np.linalg.norm(star)
+    axis = np.linspace(-half, half, n_grid)
+    w1, w2 = np.meshgrid(axis, axis)
+    points = np.stack([w1.ravel(), w2.ravel()], axis=-1)
+    grid = pd.DataFrame({"w1": points[:, 0], "w2": points[:, 1], "f": single.value(points)})
+    line = rayleigh_argmin(single.S, single.u)
+    start = np.array([[0.2 * half, -0.8 * half]])
+    step = 1 / halfspace_smoothness(problem)
+    paths = {
+        "GD": gd(problem, start, 150, step).wt[:, 0],
+        "GDNP": gdnp(problem, start, 8, 30).wt[:, 0],
+    }
+    rows = [pd.DataFrame({"method": name, "iteration": np.arange(len(p)), "w1": p[:, 0], "w2": p[:, 1]})
+            for name, p in paths.items()]
+    return Landscape(grid, line / np.linalg.norm(line), star, pd.concat(rows, ignore_index=True))
