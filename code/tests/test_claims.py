@@ -101,3 +101,11 @@ def test_two_runs_in_separate_processes_give_identical_numbers() -> None:
         return {r["id"]: r["observed"] for r in map(json.loads, result.stdout.splitlines())}
 
     assert observed(first) == observed(second)
+
+
+def test_require_raises_on_a_failing_claim_and_names_it() -> None:
+    ok = {"t.ok": run_claim(_claim(0.5, False)), "t.neg": run_claim(_claim(2.0, True))}
+    claims.require(ok)
+    bad = {**ok, "t.x": run_claim(_claim(2.0, False))}
+    with pytest.raises(claims.ClaimFailed, match=r"1 claim\(s\) failed:\n  t.x: observed 2.0 <= theory 1.0"):
+        claims.require(bad)

@@ -30,6 +30,19 @@ def get(claim_id: str) -> Claim:
     raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in REGISTRY)}")
 
 
+class ClaimFailed(AssertionError):
+    """Raised by :func:`require` when a claim fails (a chapter cell raising it fails the build)."""
+
+
+def require(outcomes: dict[str, Outcome]) -> None:
+    """Raise :class:`ClaimFailed` listing every outcome whose status is ``fail``."""
+    failed = [o.record() for o in outcomes.values() if not o.ok]
+    if failed:
+        lines = "\n".join(f"  {r['id']}: observed {r['observed']!r} {r['relation']} theory {r['theory']!r} "
+                          f"(tolerance {r['tolerance']}, negative control: {r['negative_control']})" for r in failed)
+        raise ClaimFailed(f"{len(failed)} claim(s) failed:\n{lines}")
+
+
 def verify(pattern: str | None = None, profile: str = "quick", seed: int = 0) -> dict[str, Outcome]:
     """Run the registered claims matching ``pattern``; outcomes keyed by claim id, in order."""
     check_profile(profile)
@@ -43,12 +56,14 @@ __all__ = [
     "PROFILES",
     "REGISTRY",
     "Claim",
+    "ClaimFailed",
     "Evidence",
     "Outcome",
     "check_profile",
     "get",
     "outcome_table",
     "relation_holds",
+    "require",
     "run_claim",
     "select",
     "verify",
