@@ -79,17 +79,16 @@ def find_root(start: Path) -> Path:
 
 
 def _toc_files(node: object) -> Iterator[str]:
-    if isinstance(node, dict):
-        if "file" in node:
-            yield str(node["file"])
-        for key in ("root", "parts", "chapters", "sections"):
-            if key == "root" and key in node:
-                yield str(node["root"])
-            elif key in node:
-                yield from _toc_files(node[key])
-    elif isinstance(node, list):
+    """Every ``root``/``file`` entry of a ``_toc.yml`` tree, in reading order."""
+    if isinstance(node, list):
         for item in node:
             yield from _toc_files(item)
+    elif isinstance(node, dict):
+        for key in ("root", "file"):
+            if key in node:
+                yield str(node[key])
+        for key in ("parts", "chapters", "sections"):
+            yield from _toc_files(node.get(key, []))
 
 
 def read_toc(root: Path) -> list[Chapter]:
