@@ -1,0 +1,65 @@
+"""Figures of the chapter "Experiments: beyond Gaussian inputs" (seaborn, bands over seeds)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+METHOD_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868"}
+KIND_PALETTE = {"plain": "#4c72b0", "bn": "#c44e52", "gdnp": "#55a868"}
+
+
+def real_halfspace_figure(history: pd.DataFrame) -> Figure:
+    """Suboptimality ``f(w~_t) - f*`` and ``||grad f||^2_{S^-1}`` per iteration; bands: min-max over starts."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
+    data = history.assign(suboptimality=history["suboptimality"].clip(lower=1e-17),
+                          grad_norm_sq=history["grad_norm_sq"].clip(lower=1e-30))
+    for ax, col, label in ((axes[0], "suboptimality", r"$f(\tilde w_t) - f^*$"),
+                           (axes[1], "grad_norm_sq", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")):
+        sns.lineplot(data=data, x="iteration", y=col, hue="method", palette=METHOD_PALETTE, errorbar=("pi", 100),
+                     estimator="median", ax=ax, legend=ax is axes[0])
+        ax.set(yscale="log", xlabel="iteration $t$", ylabel=label)
+    return fig
+
+
+def network_figure(runs: pd.DataFrame) -> Figure:
+    """Full-data training loss and gradient norm of the three networks; bands: min-max over seeds."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
+    for ax, col, label in ((axes[0], "loss", "training loss (full data)"),
+                           (axes[1], "grad_norm", "gradient norm (full data)")):
+        sns.lineplot(data=runs, x="iteration", y=col, hue="kind", palette=KIND_PALETTE, errorbar=("pi", 100),
+                     estimator="median", ax=ax, legend=ax is axes[0])
+        ax.set(yscale="log", xlabel="SGD iteration", ylabel=label)
+    return fig
+
+
+def minibatch_figure(data: pd.DataFrame) -> Figure:
+    """RMS distance between batch-statistics BN and the population reparametrization vs batch size."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
+    sns.lineplot(data=data, x="batch_size", y="rms", marker="o", errorbar=("pi", 100), ax=ax, label="measured")
+    b = np.array(sorted(data["batch_size"].unique()), dtype=float)
+    anchor = data[data["batch_size"] == b[-1]]["rms"].median()
+    ax.plot(b, anchor * np.sqrt(b[-1] / b), "k--", lw=1, label=r"$\propto b^{-1/2}$")
+    ax.set(xscale="log", yscale="log", xlabel="batch size $b$", ylabel="RMS of BN$_b$ − population")
+    ax.legend()
+    return fig
+
+
+def bngd_figure(data: pd.DataFrame) -> Figure:
+    """Vanilla BN-GD on OLS: relative gap and effective step ``lr_w / ||w_t||^2_S`` for each ``lr_w``."""
+    data = data.assign(gap=data["gap"].clip(lower=1e-30), lr=data["lr_w"].map(lambda x: f"{x:.0e}"))
+    order = [f"{x:.0e}" for x in sorted(data["lr_w"].unique())]
+    palette = dict(zip(order, sns.color_palette("viridis", len(order)), strict=True))
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
+    for ax, col, label in ((axes[0], "gap", r"$(f - f^*)/|f^*|$"),
+                           (axes[1], "effective_step", r"effective step $\eta_w / \|w_t\|^2_S$")):
+        sns.lineplot(data=data, x="iteration", y=col, hue="lr", hue_order=order, palette=palette,
+                     errorbar=("pi", 100), estimator="median", ax=ax, legend=ax is axes[1])
+        ax.set(yscale="log", xlabel="iteration $t$", ylabel=label)
+    axes[1].set_xscale("symlog", linthresh=10)  # resolves the first steps, where large rates inflate ||w||
+    axes[1].set_xlim(left=0)
+    axes[1].legend(title=r"$\eta_w$", fontsize="small", ncols=2)
+    return fig

@@ -1,0 +1,100 @@
+"""Loaders, the BN backward pass, the empirical halfspace problem and the chapter's claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnrates import datasets as ds
+from bnrates import experiments as ex
+from bnrates.claims import experiments as claims_ex
+from bnrates.claims.core import run_claim
+from bnrates.halfspace import EmpiricalHalfspace, halfspace_instances
+
+
+def test_loaders_shapes_labels_and_standardization() -> None:
+    bc = ds.load_breast_cancer()
+    assert bc.X.shape == (569, 8) and set(np.unique(bc.y)) == {-1.0, 1.0}
+    assert np.sum(bc.y == 1) == 357  # benign
+    assert ds.load_breast_cancer(None).d == 30
+    dg = ds.load_digits_binary()
+    assert dg.X.shape == (1797, 64) and set(np.unique(dg.y)) == {-1.0, 1.0}
+    X, stats = ds.standardize(dg.X)
+    assert X.shape[1] == int(stats.kept.sum()) < 64  # constant pixels dropped
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1, atol=1e-12)
+
+
+def test_loader_errors_name_the_dataset_and_the_reason() -> None:
+    def missing() -> object:
+        raise FileNotFoundError("breast_cancer.csv")
+
+    with pytest.raises(ds.DatasetError, match=r"'breast_cancer'.*missing or unreadable"):
+        ds.load_breast_cancer(loader=missing)
+
+    def no_sklearn() -> object:
+        raise ImportError("No module named 'sklearn'")
+
+    with pytest.raises(ds.DatasetError, match=r"'digits'.*scikit-learn is not installed"):
+        ds.load_digits_binary(loader=no_sklearn)
+    with pytest.raises(ValueError, match="positive"):
+        ds.load_digits_binary(positive=tuple(range(10)))
+    with pytest.raises(ValueError, match=r"features\[k\]"):
+        ds.load_breast_cancer((0, 30))
+
+
+@pytest.mark.parametrize("kind", ex.KINDS)
+def test_backprop_matches_finite_differences(kind: str) -> None:
+    _, X, S = claims_ex.digits()
+    y = claims_ex.digits()[0].y
+    rows = np.random.default_rng(3).choice(X.shape[0], 10, replace=False)
+    params = ex.init_network(kind, X.shape[1], 3, 7)
+    assert ex.finite_difference_check(kind, params, X[rows], y[rows], S) < 1e-6
+
+
+def test_wrong_bn_backward_is_caught() -> None:
+    _, X, S = claims_ex.digits()
+    y = claims_ex.digits()[0].y
+    params = ex.init_network("bn", X.shape[1], 3, 7)
+    assert ex.finite_difference_check("bn", params, X[:10], y[:10], S, through_statistics=False) > 1e-3
+
+
+def test_empirical_halfspace_gradient_matches_finite_differences() -> None:
+    _, X, problem = claims_ex.breast_cancer()
+    wt = np.random.default_rng(4).standard_normal(X.shape[1])
+    h = 1e-6
+    fd = np.array([(problem.value(wt + h * e) - problem.value(wt - h * e)) / (2 * h) for e in np.eye(X.shape[1])])
+    np.testing.assert_allclose(problem.grad(wt), fd, rtol=1e-6, atol=1e-9)
+
+
+def test_reference_optimum_is_stationary() -> None:
+    ref = claims_ex.reference()
+    assert ref.grad_norm < 1e-12
+    _, _, problem = claims_ex.breast_cancer()
+    assert np.linalg.norm(problem.grad(ref.wt)) < 1e-12
+
+
+def test_gdnp_empirical_h_equals_stein_h_on_gaussian_like_data() -> None:
+    """On Gaussian samples the empirical h = -c2 g ||w||_S is close to c1 u^T w (Stein holds approximately)."""
+    gauss = halfspace_instances(4, 5.0, 0.5, [0])
+    z = gauss.sample(200_000, np.random.default_rng(0))[:, 0]
+    problem = EmpiricalHalfspace(z, np.full(z.shape[0], -1.0))
+    hist = ex.gdnp_empirical(problem, ex.random_starts(4, [1, 2]), 3, 40)
+    c1, _ = problem.stein_coefficients(hist.wt[-1])
+    stein_h = c1 * (hist.w[-1] @ problem.u)
+    np.testing.assert_allclose(hist.h[-1], stein_h, rtol=2e-2)
+
+
+def test_validation_errors() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        ex.init_network("wn", 3, 2, 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lr_g"):
+        ex.bngd_ols(np.eye(2)[None], np.ones((1, 2)), np.ones((1, 2)), np.ones(1), 2, 1.0, -0.1)
+    with pytest.raises(ValueError, match="stop"):
+        ex.fit_linear_rate(np.ones((5, 2)), 3, 4)
+
+
+@pytest.mark.parametrize("claim", claims_ex.CLAIMS, ids=lambda c: c.id)
+def test_claims_quick(claim) -> None:
+    outcome = run_claim(claim, "quick", 0)
+    assert outcome.status == ("expected failure" if claim.negative_control else "pass"), outcome.record()
