@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from . import halfspace, ols, reparametrization
+from . import experiments, halfspace, mlp, ols, reparametrization
 from .core import (
     PROFILES,
     Claim,
@@ -19,7 +19,13 @@ from .core import (
     select,
 )
 
-REGISTRY: tuple[Claim, ...] = (*reparametrization.CLAIMS, *ols.CLAIMS, *halfspace.CLAIMS)
+REGISTRY: tuple[Claim, ...] = (
+    *reparametrization.CLAIMS,
+    *ols.CLAIMS,
+    *halfspace.CLAIMS,
+    *mlp.CLAIMS,
+    *experiments.CLAIMS,
+)
 
 
 def get(claim_id: str) -> Claim:
