@@ -32,10 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         claims.check_profile(args.profile)
         if args.seed < 0:
             raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-        chosen = claims.select(claims.REGISTRY, args.only)
+        chosen = claims.select(claims.registry(args.only), args.only)
         if not chosen:
             raise ValueError(f"--only {args.only!r} matches no claim; known: "
-                             + ", ".join(c.id for c in claims.REGISTRY))
+                             + ", ".join(c.id for c in claims.registry()))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

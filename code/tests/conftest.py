@@ -1,6 +1,12 @@
-"""Shared fixtures: random instances for the mathematical tests."""
+"""Shared fixtures: random instances for the mathematical tests, and the book built once per session."""
 
 from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,4 +30,38 @@ def random_point(d: int, seed: int, batch: int = 1) -> tuple[np.ndarray, np.ndar
     return r.standard_normal((batch, d)), r.uniform(0.3, 3.0, batch) * r.choice([-1.0, 1.0], batch)
 
 
-__all__ = ["dims", "kappas", "ols_instances", "random_point", "seeds"]
+# --- the book, built once per test session (quick profile, private copy) ---
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_book(target: Path) -> Path:
+    """A private copy of the book sources (so tests never touch the working tree's _build)."""
+    for name in ("_config.yml", "_toc.yml", "references.bib", "index.md"):
+        shutil.copy2(ROOT / name, target / name)
+    shutil.copytree(ROOT / "chapters", target / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.copytree(ROOT / "code" / "bnrates", target / "code" / "bnrates",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bnrates.book", "build", "--root", str(root), *args],
+                          capture_output=True, text=True, check=False)
+
+
+def chapter_names() -> list[str]:
+    return [p.stem for p in (ROOT / "chapters").glob("*.md")]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_book(tmp_path_factory.mktemp("book"))
+    result = build(root, "--profile", "quick", "-p", "reparametrization", "seed", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\[1/\d+\] reparametrization +executed in +[\d.]+ s", result.stdout)
+    assert "_build/html/index.html" in result.stdout
+    return root
+
+
+__all__ = ["build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances", "random_point", "seeds"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import build, chapter_names, copy_book
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKEN = """---
 jupytext:
   text_representation:
@@ -34,35 +32,6 @@ profile = "full"
 raise RuntimeError("deliberately broken cell")
 ```
 """
-
-
-def copy_book(target: Path) -> Path:
-    """A private copy of the book sources (so tests never touch the working tree's _build)."""
-    for name in ("_config.yml", "_toc.yml", "references.bib", "index.md"):
-        shutil.copy2(ROOT / name, target / name)
-    shutil.copytree(ROOT / "chapters", target / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
-    shutil.copytree(ROOT / "code" / "bnrates", target / "code" / "bnrates",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return target
-
-
-def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates.book", "build", "--root", str(root), *args],
-                          capture_output=True, text=True, check=False)
-
-
-def chapter_names() -> list[str]:
-    return [p.stem for p in (ROOT / "chapters").glob("*.md")]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = copy_book(tmp_path_factory.mktemp("book"))
-    result = build(root, "--profile", "quick", "-p", "reparametrization", "seed", "3")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\[1/\d+\] reparametrization +executed in +[\d.]+ s", result.stdout)
-    assert "_build/html/index.html" in result.stdout
-    return root
 
 
 def test_every_chapter_is_rendered_with_its_figures_as_images(built: Path) -> None:

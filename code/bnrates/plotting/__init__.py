@@ -7,6 +7,7 @@ Shared style and the claim table live here; each chapter's figures live in a mod
 from __future__ import annotations
 
 import html
+import importlib
 from collections.abc import Iterable
 
 import seaborn as sns
@@ -38,11 +39,28 @@ def claim_table(outcomes: Iterable[Outcome]) -> Styler:
 
 
 
-from .halfspace import iterations_figure, landscape_figure, race_figure, split_figure  # noqa: E402
-from .ols import contraction_figure, log_gap_figure, negative_control_figure  # noqa: E402
-from .reparametrization import minibatch_figure  # noqa: E402
+FIGURES = {
+    "minibatch_figure": "reparametrization",
+    "log_gap_figure": "ols",
+    "contraction_figure": "ols",
+    "negative_control_figure": "ols",
+    "race_figure": "halfspace",
+    "iterations_figure": "halfspace",
+    "split_figure": "halfspace",
+    "landscape_figure": "halfspace",
+}
+"""Figure functions re-exported here, by the chapter module that defines them (imported on use)."""
+
+
+def __getattr__(name: str) -> object:
+    """Import a chapter's figure module only when one of its figures is asked for (PEP 562)."""
+    if name in FIGURES:
+        return getattr(importlib.import_module(f"{__name__}.{FIGURES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
+    "FIGURES",
     "STATUS_COLOURS",
     "claim_table",
     "contraction_figure",
