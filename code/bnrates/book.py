@@ -7,6 +7,8 @@
 2. Each chapter (a MyST Markdown text notebook) is read with jupytext and executed by
    papermill with its parameters, a per-cell timeout, kernel ``python3`` and the inline
    figure backend. A failing cell stops the build with the chapter, the cell and the traceback.
+   A chapter whose inputs (source, parameters, pinned packages, the ``bnrates`` files it
+   imported) are unchanged since its last execution is not executed again.
 3. The executed notebooks are rendered by Jupyter Book from a staging copy of the book, with
    execution off and warnings as errors; the finished HTML then replaces ``_build/html``, so a
    failed build leaves the previous book intact.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -45,6 +49,16 @@ KERNEL_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PIPELINE_PARAMETERS = ("profile", "results_dir")
+"""Chapter parameters the pipeline sets itself: ``-p`` may not override them."""
+MODULES_MARKER = "BNRATES-MODULES "
+TRACKER_SOURCE = (
+    "import json as _json, sys as _sys\n"
+    f"print({MODULES_MARKER!r} + _json.dumps(sorted("
+    "{m.__file__ for n, m in list(_sys.modules.items()) "
+    "if n.split('.')[0] == 'bnrates' and getattr(m, '__file__', None)})))"
+)
+"""A last cell appended before execution: it prints the ``bnrates`` files the kernel imported."""
 
 
 class BookError(Exception):
@@ -63,11 +77,15 @@ class Chapter:
         Source file relative to the book root (``chapters/ols.md``).
     notebook
         Whether it is an executable text notebook (it has a kernelspec).
+    aggregate
+        It summarises the other chapters (front matter ``bnrates: {aggregate: true}``) and is
+        re-executed whenever any other chapter is.
     """
 
     name: str
     path: Path
     notebook: bool
+    aggregate: bool = False
 
 
 def find_root(start: Path) -> Path:
@@ -100,7 +118,8 @@ def read_toc(root: Path) -> list[Chapter]:
         if not (root / path).is_file():
             raise BookError(f"_toc.yml lists {entry!r} but {path} does not exist")
         metadata = jupytext.read(root / path).metadata
-        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata))
+        aggregate = bool(metadata.get("bnrates", {}).get("aggregate", False))
+        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata, aggregate))
     return chapters
 
 
@@ -138,8 +157,8 @@ def check_overrides(
             raise BookError(
                 f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(defaults)}"
             )
-        if name == "profile":
-            raise BookError("-p: set the profile with --profile, not per chapter")
+        if name in PIPELINE_PARAMETERS:
+            raise BookError(f"-p: {name!r} is set by the pipeline (the profile with --profile)")
         value, default = parse_value(text), defaults[name]
         if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
             raise BookError(
@@ -167,11 +186,20 @@ def kernel_environment() -> Iterator[None]:
 
 def execute_chapter(
     chapter: Chapter, root: Path, parameters: dict[str, object], cwd: Path, timeout: int
-) -> nbformat.NotebookNode:
-    """Execute one chapter with papermill; a failing cell raises :class:`BookError` naming it."""
+) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Execute one chapter with papermill; a failing cell raises :class:`BookError` naming it.
+
+    Returns
+    -------
+    notebook
+        The executed notebook (without the module-tracking cell).
+    modules
+        Files of every ``bnrates`` module the kernel imported.
+    """
     nb = jupytext.read(root / chapter.path)
+    nb.cells.append(nbformat.v4.new_code_cell(TRACKER_SOURCE, metadata={"tags": ["remove-cell"]}))
     try:
-        return papermill.execute_notebook(
+        executed = papermill.execute_notebook(
             nb,
             None,
             parameters=parameters,
@@ -190,12 +218,59 @@ def execute_chapter(
         ) from None
     except Exception as err:  # a timeout or a dead kernel: name the chapter all the same
         raise BookError(f"chapter {chapter.name!r} ({chapter.path}) failed: {type(err).__name__}: {err}") from None
+    tracker = executed.cells.pop()
+    text = "".join(o.get("text", "") for o in tracker.get("outputs", []) if o.get("name") == "stdout")
+    line = next(ln for ln in text.splitlines() if ln.startswith(MODULES_MARKER))
+    return executed, json.loads(line[len(MODULES_MARKER):])
 
 
-def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter]) -> None:
-    """Copy the book's files, the plain pages and the module sources into ``stage``."""
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def chapter_inputs(root: Path, chapter: Chapter, parameters: dict[str, object], modules: list[str]) -> dict:
+    """What a chapter's executed notebook depends on, as content hashes.
+
+    ``source`` (the chapter file), ``parameters`` (profile and overrides), ``environment`` (the
+    pinned package set, which also fixes the datasets packages ship) and one hash per imported
+    ``bnrates`` module file (``None`` if the file no longer exists).
+    """
+    constraints = root / "code" / "constraints.txt"
+    return {
+        "source": _digest((root / chapter.path).read_bytes()),
+        "parameters": _digest(json.dumps(parameters, sort_keys=True, default=str).encode()),
+        "environment": _digest(constraints.read_bytes()) if constraints.is_file() else None,
+        "modules": {m: _digest(Path(m).read_bytes()) if Path(m).is_file() else None for m in sorted(modules)},
+    }
+
+
+def stale_reason(root: Path, chapter: Chapter, parameters: dict[str, object], cached: Path) -> str | None:
+    """Why the cached notebook of ``chapter`` is out of date, or ``None`` if it is current."""
+    if not cached.is_file():
+        return "not executed before"
+    recorded = nbformat.read(cached, as_version=4).metadata.get("bnrates", {}).get("inputs")
+    if not recorded:
+        return "no record of its inputs"
+    now = chapter_inputs(root, chapter, parameters, list(recorded["modules"]))
+    for key in ("source", "parameters", "environment"):
+        if now[key] != recorded[key]:
+            return f"{key} changed"
+    changed = [Path(m).name for m, h in now["modules"].items() if h != recorded["modules"][m]]
+    return f"code changed: {', '.join(changed)}" if changed else None
+
+
+def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solutions: bool = True) -> None:
+    """Copy the book's files, the plain pages and the module sources into ``stage``.
+
+    With ``solutions=False`` the staged ``_config.yml`` sets sphinx-exercise's
+    ``hide_solutions``: a student edition with the exercises but without their solutions.
+    """
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
+    if not solutions:
+        config = yaml.safe_load((stage / "_config.yml").read_text())
+        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+        (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for chapter in chapters:
         if not chapter.notebook:
             (stage / chapter.path).parent.mkdir(parents=True, exist_ok=True)
@@ -224,18 +299,36 @@ def swap_into_place(new: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def results_root(root: Path, profile: str) -> Path:
+    """Where chapters save results: ``data/results`` for the full (published) profile, else ``_build``."""
+    return root / "data" / "results" if profile == "full" else root / "_build" / "results" / profile
+
+
+def write_execution_log(path: Path, profile: str, timings: dict[str, dict[str, object]]) -> None:
+    """Per-chapter execution times of the latest build, written atomically (temporary file, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps({"profile": profile, "chapters": timings}, indent=1) + "\n")
+    tmp.replace(path)
+
+
 def build(
     root: Path,
     profile: str,
     only: Sequence[str] = (),
     overrides: Sequence[Sequence[str]] = (),
     timeout: int = 600,
+    force: bool = False,
+    solutions: bool = True,
     log=print,
 ) -> Path:
-    """Execute and render the book; return the path of the HTML title page.
+    """Execute what is out of date, render the book, and return the path of the HTML title page.
 
-    Chapters not named in ``only`` (when given) reuse their last executed notebook of the same
-    profile from ``_build/executed/`` if there is one, and are executed otherwise.
+    A chapter is re-executed when its source, its parameters, the pinned package set or any
+    ``bnrates`` module it imported changed since its last execution in this profile (content
+    hashes recorded in ``_build/executed/<profile>/<chapter>.ipynb``), when it is named in
+    ``only``, or with ``force``. Aggregate chapters re-run whenever another chapter did.
+    ``solutions=False`` renders the student edition into ``_build/html-student`` instead.
     """
     check_profile(profile)
     chapters = read_toc(root)
@@ -252,32 +345,51 @@ def build(
     shutil.rmtree(stage, ignore_errors=True)
     src = stage / "src"
     (src / "chapters").mkdir(parents=True)
-    stage_sources(root, src, chapters)
+    stage_sources(root, src, chapters, solutions)
+    results = results_root(root, profile)
+    log_file = results / "execution.json"
+    timings: dict[str, dict[str, object]] = {}
+    ran_any = False
     try:
         with kernel_environment():
             for i, chapter in enumerate(notebooks, 1):
                 target = src / chapter.path.with_suffix(".ipynb")
                 target.parent.mkdir(parents=True, exist_ok=True)
+                parameters = {"profile": profile, "results_dir": os.path.relpath(results, root / "chapters"),
+                              **params.get(chapter.name, {})}
                 cached = executed / f"{chapter.name}.ipynb"
-                if only and chapter.name not in only and cached.is_file():
+                reason = ("forced" if force or chapter.name in only
+                          else "another chapter ran" if chapter.aggregate and ran_any
+                          else stale_reason(root, chapter, parameters, cached))
+                if chapter.aggregate:
+                    write_execution_log(log_file, profile, timings)
+                if reason is None:
                     shutil.copy2(cached, target)
-                    log(f"[{i}/{len(notebooks)}] {chapter.name:<24} reused from {cached.relative_to(root)}")
+                    seconds = nbformat.read(cached, as_version=4).metadata["bnrates"]["seconds"]
+                    timings[chapter.name] = {"seconds": seconds, "executed_in_this_build": False}
+                    log(f"[{i}/{len(notebooks)}] {chapter.name:<24} up to date")
                     continue
                 start = time.perf_counter()
-                nb = execute_chapter(chapter, root, {"profile": profile, **params.get(chapter.name, {})},
-                                     target.parent, timeout)
+                nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
+                seconds = time.perf_counter() - start
+                nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
+                                          "seconds": round(seconds, 2)}
                 nbformat.write(nb, target)
-                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {time.perf_counter() - start:6.1f} s")
+                timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
+                ran_any = True
+                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
         start = time.perf_counter()
         html = render(src, stage / "out")
         log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
         executed.mkdir(parents=True, exist_ok=True)
         for chapter in notebooks:
             shutil.copy2(src / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
-        swap_into_place(html, build_dir / "html")
+        edition = build_dir / ("html" if solutions else "html-student")
+        swap_into_place(html, edition)
+        write_execution_log(log_file, profile, timings)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return build_dir / "html" / "index.html"
+    return edition / "index.html"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -285,7 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="execute the chapters and render the book")
     b.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)} (default: full)")
-    b.add_argument("--chapter", action="append", default=[], metavar="NAME", help="execute only this chapter")
+    b.add_argument("--chapter", action="append", default=[], metavar="NAME",
+                   help="execute this chapter even if it is up to date (repeatable)")
+    b.add_argument("--force", action="store_true", help="execute every chapter, up to date or not")
+    b.add_argument("--no-solutions", dest="solutions", action="store_false",
+                   help="student edition without solutions, in _build/html-student")
     b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
@@ -298,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise BookError(f"--timeout must be a positive number of seconds, got {args.timeout}")
         root = find_root(args.root or Path.cwd()).resolve()
         start = time.perf_counter()
-        index = build(root, args.profile, args.chapter, args.p, args.timeout)
+        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions)
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -98,7 +98,8 @@ def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built:
         (("-p", "nope", "seed", "1"), "-p: unknown chapter 'nope'"),
         (("-p", "ols", "nope", "1"), "-p: chapter 'ols' has no parameter 'nope'"),
         (("-p", "ols", "seed", "many"), "-p: parameter 'seed' of chapter 'ols' must be of type int"),
-        (("-p", "ols", "profile", "quick"), "set the profile with --profile"),
+        (("-p", "ols", "profile", "quick"), "'profile' is set by the pipeline"),
+        (("-p", "ols", "results_dir", "x"), "'results_dir' is set by the pipeline"),
         (("--timeout", "0"), "--timeout must be a positive number"),
     ],
 )

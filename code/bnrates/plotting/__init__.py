@@ -10,6 +10,7 @@ import html
 import importlib
 from collections.abc import Iterable
 
+import pandas as pd
 import seaborn as sns
 from pandas.io.formats.style import Styler
 
@@ -23,20 +24,28 @@ def setup() -> None:
     sns.set_theme(context="notebook", style="whitegrid", rc={"figure.figsize": (7.0, 4.2), "figure.dpi": 96})
 
 
-def claim_table(outcomes: Iterable[Outcome]) -> Styler:
-    """The chapter's claim table: id and statement in one column, then the numbers and the status."""
-    table = outcome_table(outcomes).reset_index()
-    table["claim"] = [f"<b>{html.escape(c)}</b><br><small>{html.escape(s)}</small>"
-                      for c, s in zip(table["claim"], table["statement"], strict=True)]
+def styled_claims(table: pd.DataFrame) -> Styler:
+    """Format a claim table whose ``claim`` column is HTML: short numbers, rows coloured by status.
+
+    ``table`` has the columns ``claim, observed, relation, theory, tolerance, source, status``.
+    """
     table = table[["claim", "observed", "relation", "theory", "tolerance", "source", "status"]].rename(
         columns={"relation": "rel.", "tolerance": "tol.", "source": "src"})
     return (
         table.style.hide(axis="index")
         .format({"observed": "{:.4g}", "theory": "{:.4g}", "tol.": "{:.0e}"})
-        .set_properties(subset=["claim"], **{"text-align": "left", "min-width": "16em"})
+        .set_properties(subset=["claim"], **{"text-align": "left", "min-width": "14em"})
+        .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}])
         .apply(lambda row: [f"background-color: {STATUS_COLOURS[row['status']]}"] * len(row), axis=1)
     )
 
+
+def claim_table(outcomes: Iterable[Outcome]) -> Styler:
+    """The chapter's claim table: id and statement in one column, then the numbers and the status."""
+    table = outcome_table(outcomes).reset_index()
+    table["claim"] = [f"<b>{html.escape(c)}</b><br><small>{html.escape(s)}</small>"
+                      for c, s in zip(table["claim"], table["statement"], strict=True)]
+    return styled_claims(table)
 
 
 FIGURES = {
@@ -72,4 +81,5 @@ __all__ = [
     "race_figure",
     "setup",
     "split_figure",
+    "styled_claims",
 ]

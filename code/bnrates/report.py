@@ -1,0 +1,71 @@
+"""The reproducibility report: every claim of the book, how each chapter ran, and on what.
+
+The report reads what the chapters saved (:mod:`bnrates.provenance`), so it shows the numbers
+of the very run that built the book, and it fails if a claim is missing, unknown or failed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from . import claims
+from .plotting import styled_claims
+
+
+class ReportError(AssertionError):
+    """The saved results do not cover the registry, or a claim failed."""
+
+
+def check_complete(saved: pd.DataFrame) -> None:
+    """Raise :class:`ReportError` unless every registered claim was saved once and none failed."""
+    registered = [c.id for c in claims.registry()]
+    ids = list(saved["id"]) if len(saved) else []
+    missing = sorted(set(registered) - set(ids))
+    unknown = sorted(set(ids) - set(registered))
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    failed = sorted(saved.loc[saved["status"] == "fail", "id"]) if len(saved) else []
+    problems = [f"{label}: {', '.join(items)}" for label, items in
+                (("missing", missing), ("not in the registry", unknown), ("saved twice", duplicated),
+                 ("failed", failed)) if items]
+    if problems:
+        raise ReportError("the saved results do not check out -- " + "; ".join(problems))
+
+
+def claims_table(saved: pd.DataFrame) -> Styler:
+    """Every claim with a link to its chapter, in registry order, coloured by status."""
+    order = {c.id: k for k, c in enumerate(claims.registry())}
+    table = saved.assign(order=saved["id"].map(order)).sort_values("order")
+    table = table.assign(claim=[
+        f'<a href="{html.escape(ch)}.html"><b>{html.escape(i)}</b></a><br><small>{html.escape(st)}</small>'
+        for i, ch, st in zip(table["id"], table["chapter"], table["statement"], strict=True)])
+    return styled_claims(table)
+
+
+def status_counts(saved: pd.DataFrame) -> dict[str, int]:
+    """How many claims passed, failed as expected (negative controls) and failed."""
+    counts = saved["status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in ("pass", "expected failure", "fail")}
+
+
+def execution_table(results_dir: str | Path) -> pd.DataFrame:
+    """Per-chapter execution time of the latest build, from the pipeline's ``execution.json``."""
+    log = json.loads((Path(results_dir) / "execution.json").read_text())
+    rows = [{"chapter": name, "seconds": entry["seconds"],
+             "executed in this build": "yes" if entry["executed_in_this_build"] else "no (up to date)"}
+            for name, entry in log["chapters"].items()]
+    return pd.DataFrame(rows)
+
+
+def environment_table(metadata: dict[str, object]) -> pd.DataFrame:
+    """Packages, Python, machine and commit as a two-column table."""
+    rows = [(f"package {k}", v) for k, v in metadata["packages"].items()]
+    machine = metadata["machine"]
+    rows += [("Python", metadata["python"]),
+             ("machine", f"{machine['system']} {machine['machine']}, {machine['cpus']} CPUs"),
+             ("commit", metadata["commit"])]
+    return pd.DataFrame(rows, columns=["what", "value"])
