@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install book quick test verify lint clean
+.PHONY: install system-deps book quick pdf student test verify clean
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,31 @@ $(STAMP): code/pyproject.toml code/constraints.txt
 
 install: $(STAMP)
 
+# Debian packages for the PDF (TeX, pdftotext) and the browser checks (Chromium); only the
+# missing ones are installed (as root, or through sudo).
+SYSTEM_PACKAGES := chromium latexmk texlive-latex-extra texlive-latex-recommended \
+                   texlive-fonts-recommended tex-gyre poppler-utils
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 book: $(STAMP)            ## execute every chapter (full profile) and render the HTML
 	$(PY) -m bnrates.book build --profile $(PROFILE)
 
 quick: $(STAMP)           ## the same in the quick profile (seconds per chapter)
 	$(PY) -m bnrates.book build --profile quick
 
-test: $(STAMP)            ## lint, then the test-suite (includes a full quick build of the book)
+pdf: $(STAMP) system-deps ## the whole book as one PDF: _build/pdf/book.pdf
+	$(PY) -m bnrates.book build --profile $(PROFILE) --pdf
+
+student: $(STAMP)         ## the student edition without solutions: _build/html-student
+	$(PY) -m bnrates.book build --profile $(PROFILE) --no-solutions
+
+test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code
 	$(PY) -m pytest code/tests
 

@@ -279,14 +279,18 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
                     ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def render(stage: Path, out: Path) -> Path:
-    """Run Jupyter Book on ``stage`` with warnings as errors; return the HTML folder."""
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage),
+def render(stage: Path, out: Path, builder: str = "html") -> Path:
+    """Run Jupyter Book on ``stage`` with warnings as errors; return its output folder.
+
+    ``builder`` is ``html`` (the folder of the site) or ``pdflatex`` (the folder holding the PDF).
+    """
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--builder", builder,
                "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BookError(f"Jupyter Book failed to render the book:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
-    return out / "_build" / "html"
+        raise BookError(f"Jupyter Book ({builder}) failed to render the book:\n"
+                        f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return out / "_build" / ("html" if builder == "html" else "latex")
 
 
 def swap_into_place(new: Path, final: Path) -> None:
@@ -320,6 +324,7 @@ def build(
     timeout: int = 600,
     force: bool = False,
     solutions: bool = True,
+    pdf: bool = False,
     log=print,
 ) -> Path:
     """Execute what is out of date, render the book, and return the path of the HTML title page.
@@ -328,7 +333,8 @@ def build(
     ``bnrates`` module it imported changed since its last execution in this profile (content
     hashes recorded in ``_build/executed/<profile>/<chapter>.ipynb``), when it is named in
     ``only``, or with ``force``. Aggregate chapters re-run whenever another chapter did.
-    ``solutions=False`` renders the student edition into ``_build/html-student`` instead.
+    ``solutions=False`` renders the student edition into ``_build/html-student`` instead;
+    ``pdf=True`` also renders the whole book as ``_build/pdf/book.pdf`` (needs LaTeX).
     """
     check_profile(profile)
     chapters = read_toc(root)
@@ -384,6 +390,16 @@ def build(
         executed.mkdir(parents=True, exist_ok=True)
         for chapter in notebooks:
             shutil.copy2(src / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
+        if pdf:
+            start = time.perf_counter()
+            latex = render(src, stage / "pdf", builder="pdflatex")
+            pdfs = sorted(latex.glob("*.pdf"))
+            if len(pdfs) != 1:
+                raise BookError(f"expected one PDF from LaTeX in {latex}, found {len(pdfs)}")
+            (stage / "book-pdf").mkdir()
+            shutil.copy2(pdfs[0], stage / "book-pdf" / "book.pdf")
+            swap_into_place(stage / "book-pdf", build_dir / "pdf")
+            log(f"rendered the PDF in {time.perf_counter() - start:.1f} s: {build_dir / 'pdf' / 'book.pdf'}")
         edition = build_dir / ("html" if solutions else "html-student")
         swap_into_place(html, edition)
         write_execution_log(log_file, profile, timings)
@@ -402,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--force", action="store_true", help="execute every chapter, up to date or not")
     b.add_argument("--no-solutions", dest="solutions", action="store_false",
                    help="student edition without solutions, in _build/html-student")
+    b.add_argument("--pdf", action="store_true", help="also render the book as _build/pdf/book.pdf (needs LaTeX)")
     b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
@@ -414,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise BookError(f"--timeout must be a positive number of seconds, got {args.timeout}")
         root = find_root(args.root or Path.cwd()).resolve()
         start = time.perf_counter()
-        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions)
+        if args.pdf and shutil.which("latexmk") is None:
+            raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
+        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf)
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

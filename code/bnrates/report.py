@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from . import claims
-from .plotting import styled_claims
+from .plotting import ClaimTable
 
 
 class ReportError(AssertionError):
@@ -36,14 +35,14 @@ def check_complete(saved: pd.DataFrame) -> None:
         raise ReportError("the saved results do not check out -- " + "; ".join(problems))
 
 
-def claims_table(saved: pd.DataFrame) -> Styler:
+def claims_table(saved: pd.DataFrame) -> ClaimTable:
     """Every claim with a link to its chapter, in registry order, coloured by status."""
     order = {c.id: k for k, c in enumerate(claims.registry())}
     table = saved.assign(order=saved["id"].map(order)).sort_values("order")
     table = table.assign(claim=[
         f'<a href="{html.escape(ch)}.html"><b>{html.escape(i)}</b></a><br><small>{html.escape(st)}</small>'
         for i, ch, st in zip(table["id"], table["chapter"], table["statement"], strict=True)])
-    return styled_claims(table)
+    return ClaimTable(table)
 
 
 def status_counts(saved: pd.DataFrame) -> dict[str, int]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
-from conftest import build, chapter_names, copy_book
+from conftest import ROOT, build, chapter_names, copy_book
 
 BROKEN = """---
 jupytext:
@@ -109,3 +111,54 @@ def test_bad_arguments_fail_before_any_execution(tmp_path: Path, args: tuple[str
     assert result.returncode == 1
     assert message in result.stderr
     assert not (root / "_build").exists()
+
+
+def _executed(stdout: str) -> set[str]:
+    return set(re.findall(r"\] (\w+) +executed in", stdout))
+
+
+def test_rebuild_reexecutes_exactly_the_chapters_that_use_a_changed_module(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    unchanged = build(root, "--profile", "quick")
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert _executed(unchanged.stdout) == set(), unchanged.stdout
+    users = set()
+    for cached in (root / "_build" / "executed" / "quick").glob("*.ipynb"):
+        nb = nbformat.read(cached, as_version=4)
+        modules = nb.metadata["bnrates"]["inputs"]["modules"]
+        for path in modules:
+            if path.endswith("bnrates/mlp.py"):
+                modules[path] = "a different hash: as if mlp.py had been edited"
+                users.add(cached.stem)
+        nbformat.write(nb, cached)
+    assert users == {"mlp"}
+    changed = build(root, "--profile", "quick")
+    assert changed.returncode == 0, changed.stderr
+    assert _executed(changed.stdout) == users | {"report"}
+    assert "(code changed: mlp.py)" in changed.stdout
+
+
+def test_student_edition_has_no_solutions(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    result = build(root, "--profile", "quick", "--no-solutions")
+    assert result.returncode == 0, result.stderr
+    assert _executed(result.stdout) == set()
+    student = (root / "_build" / "html-student" / "chapters" / "ols.html").read_text()
+    teacher = (root / "_build" / "html" / "chapters" / "ols.html").read_text()
+    assert 'class="solution' in teacher and 'class="solution' not in student
+    assert 'class="exercise' in student
+
+
+def test_pdf_contains_every_chapter_title(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    result = build(root, "--profile", "quick", "--pdf")
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdf = root / "_build" / "pdf" / "book.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(text.split())
+    for name in chapter_names():
+        title = re.search(r"^# (.+)$", (ROOT / "chapters" / f"{name}.md").read_text(), re.MULTILINE).group(1)
+        assert title in text, title

@@ -77,3 +77,14 @@ def test_pages_include_title_and_chapters_not_search(built: Path) -> None:
     assert "index.html" in pages and "search.html" not in pages
     assert chapter_pages(built) <= set(pages)
     assert not any(page.startswith(("_static/", "_sources/")) for page in pages)
+
+
+def test_inline_scripts_named_none_and_empty_are_one_script() -> None:
+    from sphinx.builders.html._assets import _JavaScript
+
+    from bnrates.sphinxext import unique_scripts
+
+    a, b = _JavaScript(None, body="const X = 1"), _JavaScript("", body="const X = 1")
+    c = _JavaScript("", body="const Y = 2")
+    assert a != b  # Sphinx 7 does not see the repeat
+    assert unique_scripts([a, c, b]) == [a, c]

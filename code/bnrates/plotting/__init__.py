@@ -24,6 +24,28 @@ def setup() -> None:
     sns.set_theme(context="notebook", style="whitegrid", rc={"figure.figsize": (7.0, 4.2), "figure.dpi": 96})
 
 
+class ClaimTable:
+    """A claim table that renders as coloured HTML in the book and as plain text elsewhere (PDF).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``claim`` (HTML), ``id``, ``observed``, ``relation``, ``theory``, ``tolerance``,
+        ``source``, ``status``.
+    """
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.styler = styled_claims(table)
+        self.plain = table[["id", "observed", "relation", "theory", "status"]]
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+    def __repr__(self) -> str:
+        text = self.plain.to_string(index=False, float_format=lambda x: f"{x:.4g}")
+        return text.replace("≈", "~=")  # plain ASCII for pdflatex
+
+
 def styled_claims(table: pd.DataFrame) -> Styler:
     """Format a claim table whose ``claim`` column is HTML: short numbers, rows coloured by status.
 
@@ -40,12 +62,12 @@ def styled_claims(table: pd.DataFrame) -> Styler:
     )
 
 
-def claim_table(outcomes: Iterable[Outcome]) -> Styler:
+def claim_table(outcomes: Iterable[Outcome]) -> ClaimTable:
     """The chapter's claim table: id and statement in one column, then the numbers and the status."""
-    table = outcome_table(outcomes).reset_index()
+    table = outcome_table(outcomes).reset_index().rename(columns={"claim": "id"})
     table["claim"] = [f"<b>{html.escape(c)}</b><br><small>{html.escape(s)}</small>"
-                      for c, s in zip(table["claim"], table["statement"], strict=True)]
-    return styled_claims(table)
+                      for c, s in zip(table["id"], table["statement"], strict=True)]
+    return ClaimTable(table)
 
 
 FIGURES = {
@@ -71,6 +93,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "FIGURES",
     "STATUS_COLOURS",
+    "ClaimTable",
     "claim_table",
     "contraction_figure",
     "iterations_figure",
