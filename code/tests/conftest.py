@@ -54,14 +54,21 @@ def chapter_names() -> list[str]:
     return [p.stem for p in (ROOT / "chapters").glob("*.md")]
 
 
+BUILT_ARGS = ("--profile", "quick", "-p", "reparametrization", "seed", "3")
+"""How the session's book is built; a rebuild with the same arguments has nothing to execute."""
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_book(tmp_path_factory.mktemp("book"))
-    result = build(root, "--profile", "quick", "-p", "reparametrization", "seed", "3")
+    result = build(root, *BUILT_ARGS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\[1/\d+\] reparametrization +executed in +[\d.]+ s", result.stdout)
     assert "_build/html/index.html" in result.stdout
     return root
 
 
-__all__ = ["build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances", "random_point", "seeds"]
+__all__ = [
+    "BUILT_ARGS", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances", "random_point",
+    "seeds",
+]
