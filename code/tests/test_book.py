@@ -113,6 +113,29 @@ def test_bad_arguments_fail_before_any_execution(tmp_path: Path, args: tuple[str
     assert not (root / "_build").exists()
 
 
+FAILING_CLAIM = BROKEN.replace("# Broken", "# A failing claim").replace(
+    'raise RuntimeError("deliberately broken cell")',
+    "from bnrates import claims\n"
+    "from bnrates.claims.core import Claim, Evidence, run_claim\n"
+    "claim = Claim('demo.bound', 'demo', 'a bound that does not hold', '<=', 0.0, lambda p, s: Evidence(2.0, 1.0))\n"
+    "claims.require({claim.id: run_claim(claim)})",
+)
+
+
+def test_a_failing_claim_fails_the_build_and_names_the_claim(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    (root / "chapters" / "demo.md").write_text(FAILING_CLAIM)
+    toc = (root / "_toc.yml").read_text().replace("      - file: chapters/ols\n",
+                                                  "      - file: chapters/ols\n      - file: chapters/demo\n")
+    (root / "_toc.yml").write_text(toc)
+    result = build(root, *BUILT_ARGS)
+    assert result.returncode == 1
+    assert "chapter 'demo'" in result.stderr
+    assert "ClaimFailed: 1 claim(s) failed" in result.stderr
+    assert "demo.bound: observed 2.0 <= theory 1.0" in result.stderr
+
+
 def _executed(stdout: str) -> set[str]:
     return set(re.findall(r"\] (\w+) +executed in", stdout))
 
