@@ -75,13 +75,19 @@ def test_glued_numbers_and_theorems_are_rendered(built: Path) -> None:
     assert "exponential convergence rates for batch normalization" in bibliography.lower()
 
 
-def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built: Path, tmp_path: Path) -> None:
+def copy_with_chapter(built: Path, tmp_path: Path, name: str, text: str) -> Path:
+    """A copy of the built book with one more chapter ``name`` (after ``ols``) whose source is ``text``."""
     root = tmp_path / "book"
     shutil.copytree(built, root)
-    (root / "chapters" / "broken.md").write_text(BROKEN)
+    (root / "chapters" / f"{name}.md").write_text(text)
     toc = (root / "_toc.yml").read_text().replace("      - file: chapters/ols\n",
-                                                  "      - file: chapters/ols\n      - file: chapters/broken\n")
+                                                  f"      - file: chapters/ols\n      - file: chapters/{name}\n")
     (root / "_toc.yml").write_text(toc)
+    return root
+
+
+def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built: Path, tmp_path: Path) -> None:
+    root = copy_with_chapter(built, tmp_path, "broken", BROKEN)
     before = (root / "_build" / "html" / "index.html").read_text()
     result = build(root, "--profile", "quick", "--chapter", "broken")
     assert result.returncode == 1
@@ -123,12 +129,7 @@ FAILING_CLAIM = BROKEN.replace("# Broken", "# A failing claim").replace(
 
 
 def test_a_failing_claim_fails_the_build_and_names_the_claim(built: Path, tmp_path: Path) -> None:
-    root = tmp_path / "book"
-    shutil.copytree(built, root)
-    (root / "chapters" / "demo.md").write_text(FAILING_CLAIM)
-    toc = (root / "_toc.yml").read_text().replace("      - file: chapters/ols\n",
-                                                  "      - file: chapters/ols\n      - file: chapters/demo\n")
-    (root / "_toc.yml").write_text(toc)
+    root = copy_with_chapter(built, tmp_path, "demo", FAILING_CLAIM)
     result = build(root, *BUILT_ARGS)
     assert result.returncode == 1
     assert "chapter 'demo'" in result.stderr
