@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student test verify clean
+.PHONY: install system-deps book quick pdf student test verify bench clean
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ student: $(STAMP)         ## the student edition without solutions: _build/html-
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code
 	$(PY) -m pytest code/tests
+
+bench: $(STAMP)           ## benchmarks (rebuild, kernels, memory) -> data/benchmarks/<date>.json; BENCH=--quick for a short run
+	$(PY) -m bnrates bench $(BENCH)
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)

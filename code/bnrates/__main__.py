@@ -1,4 +1,6 @@
-"""``python -m bnrates verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
+"""``python -m bnrates verify ...`` and ``python -m bnrates bench ...``.
+
+``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
 
 Runs the registered claims without building the book, prints one row per claim (or one JSON
 object per line with ``--json``) and exits non-zero if any claim fails. With ``--against DIR``
@@ -49,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     v.add_argument("--json", action="store_true", help="one JSON object per claim")
     v.add_argument("--against", type=Path, metavar="DIR", help="compare with saved results (e.g. data/results)")
+    sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from . import bench
+
+        return bench.main(argv[1:])
     args = parser.parse_args(argv)
     try:
         claims.check_profile(args.profile)

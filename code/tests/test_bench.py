@@ -1,0 +1,45 @@
+"""The benchmark runs (quick mode) and writes a well-formed file; its numbers are judged by people, not here."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from bnrates import bench
+
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "memory")
+
+
+def test_measurement_compares_value_with_target() -> None:
+    assert bench.measurement(1.0, 1.1, "<=", "ratio")["met"] is True
+    assert bench.measurement(0.4, 0.5, ">=", "fraction")["met"] is False
+    assert bench.measurement(2, 2, "==", "chapters")["met"] is True
+    assert bench.measurement(3.0, None, "<=", "s")["met"] is None
+    with pytest.raises(ValueError, match="relation"):
+        bench.measurement(1.0, 1.0, "<", "s")
+
+
+def test_quick_benchmark_writes_a_well_formed_file(tmp_path: Path) -> None:
+    assert bench.main(["--quick", "--root", str(ROOT), "--out", str(tmp_path)]) == 0
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1 and files[0].name.endswith("-quick.json")
+    saved = json.loads(files[0].read_text())
+    assert saved["quick"] is True
+    assert {"system", "machine", "cpus"} <= set(saved["machine"])
+    assert saved["packages"]["numpy"] not in ("", "missing") and saved["python"]
+    assert set(saved["sections"]) == set(SECTIONS)
+    for key in SECTIONS:
+        measurements = saved["sections"][key]["measurements"]
+        assert measurements, key
+        for name, m in measurements.items():
+            assert isinstance(m["value"], float) and math.isfinite(m["value"]), (key, name)
+            assert m["target"] is None or isinstance(m["target"], float), (key, name)
+            assert m["met"] is (None if m["target"] is None else m["met"]) and m["met"] in (True, False, None)
+            assert m["relation"] in ("<=", ">=", "==") and m["unit"] and isinstance(m["notes"], str)
+    assert saved["sections"]["P2"]["measurements"]["touched_module_chapters"]["expected"]
+    assert any(name.startswith("kernel_peak_rss_") for name in saved["sections"]["memory"]["measurements"])
+    assert "P1" in bench.table(saved) and "ratio_ours_to_jupyter_book" in bench.table(saved)
