@@ -158,17 +158,27 @@ def gaussian_expectations(
     xi, w = trapezoid_rule(n_nodes)
     wide = s * (xi[1] - xi[0]) > RESOLUTION
     out = np.empty((len(funcs), m.size))
-    narrow = ~wide
-    if narrow.any():
-        t = m[narrow][:, None] + s[narrow][:, None] * xi
+    narrow = np.flatnonzero(~wide)
+    for block in _blocks(narrow, n_nodes):
+        t = m[block][:, None] + s[block][:, None] * xi
         for k, f in enumerate(funcs):
-            out[k, narrow] = f(t) @ w
-    if wide.any():
-        nodes, weights = kink_rule(m[wide], s[wide])
-        t = m[wide][:, None] + s[wide][:, None] * nodes
+            out[k, block] = f(t) @ w
+    for block in _blocks(np.flatnonzero(wide), 2 * KINK_NODES[0] + KINK_NODES[1]):
+        nodes, weights = kink_rule(m[block], s[block])
+        t = m[block][:, None] + s[block][:, None] * nodes
         for k, f in enumerate(funcs):
-            out[k, wide] = np.sum(f(t) * weights, axis=-1)
+            out[k, block] = np.sum(f(t) * weights, axis=-1)
     return out.reshape(len(funcs), *shape)
+
+
+BLOCK_ELEMENTS = 2**20
+"""Largest points-times-nodes array formed at once (8 MB): bounds memory for any batch size."""
+
+
+def _blocks(indices: Array, nodes_per_point: int) -> list[Array]:
+    """``indices`` cut into blocks of at most ``BLOCK_ELEMENTS // nodes_per_point`` points."""
+    size = max(1, BLOCK_ELEMENTS // nodes_per_point)
+    return [indices[i : i + size] for i in range(0, len(indices), size)]
 
 
 @dataclass(frozen=True, init=False)
