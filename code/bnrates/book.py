@@ -293,6 +293,18 @@ def render(stage: Path, out: Path, builder: str = "html") -> Path:
     return out / "_build" / ("html" if builder == "html" else "latex")
 
 
+RENDER_STAMP = ".bnrates-render"
+"""File in a rendered edition holding the digest of the staged sources it was rendered from."""
+
+
+def tree_digest(folder: Path) -> str:
+    """Content hash of every file below ``folder`` (names and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def swap_into_place(new: Path, final: Path) -> None:
     """Replace ``final`` by ``new`` with two renames (the old book survives until the swap)."""
     old = final.with_name(final.name + ".old")
@@ -384,9 +396,17 @@ def build(
                 timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
                 ran_any = True
                 log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
-        start = time.perf_counter()
-        html = render(src, stage / "out")
-        log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
+        edition = build_dir / ("html" if solutions else "html-student")
+        digest = tree_digest(src)
+        stamp = edition / RENDER_STAMP
+        html = None
+        if stamp.is_file() and stamp.read_text() == digest and not pdf:
+            log(f"HTML up to date ({edition.relative_to(root)} was rendered from identical sources)")
+        else:
+            start = time.perf_counter()
+            html = render(src, stage / "out")
+            (html / RENDER_STAMP).write_text(digest)
+            log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
         executed.mkdir(parents=True, exist_ok=True)
         for chapter in notebooks:
             shutil.copy2(src / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
@@ -400,8 +420,8 @@ def build(
             shutil.copy2(pdfs[0], stage / "book-pdf" / "book.pdf")
             swap_into_place(stage / "book-pdf", build_dir / "pdf")
             log(f"rendered the PDF in {time.perf_counter() - start:.1f} s: {build_dir / 'pdf' / 'book.pdf'}")
-        edition = build_dir / ("html" if solutions else "html-student")
-        swap_into_place(html, edition)
+        if html is not None:
+            swap_into_place(html, edition)
         write_execution_log(log_file, profile, timings)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
