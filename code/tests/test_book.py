@@ -98,6 +98,18 @@ def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built:
     assert not list((root / "_build").glob(".stage-*"))
 
 
+SLOW = BROKEN.replace("# Broken", "# Slow").replace('raise RuntimeError("deliberately broken cell")',
+                                                   "import time\ntime.sleep(30)")
+
+
+def test_a_timed_out_cell_fails_the_build_by_name(built: Path, tmp_path: Path) -> None:
+    root = copy_with_chapter(built, tmp_path, "slow", SLOW)
+    result = build(root, *BUILT_ARGS, "--timeout", "2")
+    assert result.returncode == 1
+    assert "chapter 'slow' (chapters/slow.md) failed" in result.stderr
+    assert "timed out" in result.stderr.lower() or "timeout" in result.stderr.lower()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
