@@ -80,12 +80,16 @@ class Chapter:
     aggregate
         It summarises the other chapters (front matter ``bnrates: {aggregate: true}``) and is
         re-executed whenever any other chapter is.
+    reads
+        Files or folders (relative to the book root) whose content the chapter reads (front
+        matter ``bnrates: {reads: [data/benchmarks]}``): part of its inputs.
     """
 
     name: str
     path: Path
     notebook: bool
     aggregate: bool = False
+    reads: tuple[str, ...] = ()
 
 
 def find_root(start: Path) -> Path:
@@ -118,8 +122,9 @@ def read_toc(root: Path) -> list[Chapter]:
         if not (root / path).is_file():
             raise BookError(f"_toc.yml lists {entry!r} but {path} does not exist")
         metadata = jupytext.read(root / path).metadata
-        aggregate = bool(metadata.get("bnrates", {}).get("aggregate", False))
-        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata, aggregate))
+        options = metadata.get("bnrates", {})
+        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata, bool(options.get("aggregate", False)),
+                                tuple(options.get("reads", ()))))
     return chapters
 
 
@@ -228,18 +233,27 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _path_digest(path: Path) -> str | None:
+    """Digest of a file or of a whole folder, ``None`` if it does not exist."""
+    if path.is_dir():
+        return tree_digest(path)
+    return _digest(path.read_bytes()) if path.is_file() else None
+
+
 def chapter_inputs(root: Path, chapter: Chapter, parameters: dict[str, object], modules: list[str]) -> dict:
     """What a chapter's executed notebook depends on, as content hashes.
 
     ``source`` (the chapter file), ``parameters`` (profile and overrides), ``environment`` (the
-    pinned package set, which also fixes the datasets packages ship) and one hash per imported
-    ``bnrates`` module file (``None`` if the file no longer exists).
+    pinned package set, which also fixes the datasets packages ship), ``data`` (the files the
+    chapter declares it reads) and one hash per imported ``bnrates`` module file (``None`` if
+    the file no longer exists).
     """
     constraints = root / "code" / "constraints.txt"
     return {
         "source": _digest((root / chapter.path).read_bytes()),
         "parameters": _digest(json.dumps(parameters, sort_keys=True, default=str).encode()),
         "environment": _digest(constraints.read_bytes()) if constraints.is_file() else None,
+        "data": _digest(json.dumps({r: _path_digest(root / r) for r in chapter.reads}).encode()),
         "modules": {m: _digest(Path(m).read_bytes()) if Path(m).is_file() else None for m in sorted(modules)},
     }
 
@@ -252,8 +266,8 @@ def stale_reason(root: Path, chapter: Chapter, parameters: dict[str, object], ca
     if not recorded:
         return "no record of its inputs"
     now = chapter_inputs(root, chapter, parameters, list(recorded["modules"]))
-    for key in ("source", "parameters", "environment"):
-        if now[key] != recorded[key]:
+    for key in ("source", "parameters", "environment", "data"):
+        if now[key] != recorded.get(key):
             return f"{key} changed"
     changed = [Path(m).name for m, h in now["modules"].items() if h != recorded["modules"][m]]
     return f"code changed: {', '.join(changed)}" if changed else None

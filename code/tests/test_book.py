@@ -11,6 +11,8 @@ import nbformat
 import pytest
 from conftest import BUILT_ARGS, ROOT, build, chapter_names, copy_book
 
+from bnrates.book import read_toc, stale_reason
+
 BROKEN = """---
 jupytext:
   text_representation:
@@ -198,3 +200,16 @@ def test_pdf_contains_every_chapter_title(built: Path, tmp_path: Path) -> None:
     for name in chapter_names():
         title = re.search(r"^# (.+)$", (ROOT / "chapters" / f"{name}.md").read_text(), re.MULTILINE).group(1)
         assert title in text, title
+
+
+def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    report = next(c for c in read_toc(root) if c.name == "report")
+    assert report.reads == ("data/benchmarks",)
+    cached = root / "_build" / "executed" / "quick" / "report.ipynb"
+    parameters = nbformat.read(cached, as_version=4).metadata["papermill"]["parameters"]
+    assert stale_reason(root, report, parameters, cached) is None
+    (root / "data" / "benchmarks").mkdir(parents=True)
+    (root / "data" / "benchmarks" / "2026-01-01.json").write_text("{}")
+    assert stale_reason(root, report, parameters, cached) == "data changed"
