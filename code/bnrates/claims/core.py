@@ -89,6 +89,16 @@ class Claim:
     source: Literal["P", "S", "D"] = "D"
 
 
+def chapter_claims_factory(chapter: str) -> Callable[..., Claim]:
+    """``make(name, statement, relation, tolerance, compute, **kw)`` -> the claim ``<chapter>.<name>``."""
+
+    def make(name: str, statement: str, relation: Relation, tolerance: float,
+             compute: Callable[[str, int], Evidence], **kw: object) -> Claim:
+        return Claim(f"{chapter}.{name}", chapter, statement, relation, tolerance, compute, **kw)
+
+    return make
+
+
 def relation_holds(relation: Relation, observed: float, theory: float, tolerance: float) -> bool:
     """Whether ``observed relation theory`` holds within the relative ``tolerance``.
 

@@ -20,7 +20,7 @@ from ..halfspace import EmpiricalHalfspace, GaussianHalfspace, halfspace_smoothn
 from ..problems import ols_instances, spectrum_bounds
 from ..rates import theory_factor
 from ..rayleigh import rayleigh_argmin
-from .core import Claim, Evidence
+from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "experiments"
 SIZES = {
@@ -295,8 +295,7 @@ def bngd_length_rate_negative_control(profile: str, seed: int) -> Evidence:
     return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=1e-4)
 
 
-def _claim(name: str, statement: str, relation, tolerance: float, compute, **kw) -> Claim:
-    return Claim(f"{CHAPTER}.{name}", CHAPTER, statement, relation, tolerance, compute, **kw)
+_claim = chapter_claims_factory(CHAPTER)
 
 
 CLAIMS: tuple[Claim, ...] = (

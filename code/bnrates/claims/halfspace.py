@@ -28,7 +28,7 @@ from ..problems import grad_wg, random_spd, spectrum_bounds
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..rayleigh import rayleigh_argmin, rayleigh_grad, rayleigh_min
 from ..reparametrization import s_norm
-from .core import Claim, Evidence
+from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "halfspace"
 SIZES = {
@@ -382,8 +382,7 @@ def sigmoid_length_unbounded(profile: str, seed: int) -> Evidence:
     return Evidence(observed=failures / total, theory=1.0, extra={"instances": float(total)})
 
 
-def _claim(name: str, statement: str, relation, tolerance: float, compute, **kw) -> Claim:
-    return Claim(f"{CHAPTER}.{name}", CHAPTER, statement, relation, tolerance, compute, **kw)
+_claim = chapter_claims_factory(CHAPTER)
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -29,7 +29,7 @@ from ..mlp import (
 from ..problems import spectrum_bounds
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..reparametrization import gradient_wg, reparametrize, s_norm
-from .core import Claim, Evidence
+from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "mlp"
 SIZES = {
@@ -356,8 +356,7 @@ def path(profile: str, seed: int, n_points: int = 41) -> pd.DataFrame:
     return pd.DataFrame({"s": s, "loss_change": ce.net.value(pts) - ce.value_aligned})
 
 
-def _claim(name: str, statement: str, relation, tolerance: float, compute, **kw) -> Claim:
-    return Claim(f"{CHAPTER}.{name}", CHAPTER, statement, relation, tolerance, compute, **kw)
+_claim = chapter_claims_factory(CHAPTER)
 
 
 CLAIMS: tuple[Claim, ...] = (
