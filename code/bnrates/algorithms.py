@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from .rayleigh import rayleigh, rayleigh_grad
-from .reparametrization import matvec, quad
+from .rayleigh import rayleigh_terms
+from .reparametrization import matvec
 from .validation import check_int
 
 Array = NDArray[np.float64]
@@ -61,9 +61,8 @@ def gd_rayleigh(
     ws = np.empty((n_steps + 1, *w0.shape))
     ws[0] = w0
     for t in range(n_steps):
-        w = ws[t]
-        eta = step(quad(w, S), rayleigh(w, S, u), L)
-        ws[t + 1] = w - eta[..., None] * rayleigh_grad(w, S, u)
+        norm_sq, rho, grad = rayleigh_terms(ws[t], S, u)
+        ws[t + 1] = ws[t] - step(norm_sq, rho, L)[..., None] * grad
     return ws
 
 

@@ -38,10 +38,26 @@ def rayleigh_argmin(S: Array, u: Array) -> Array:
 
 def rayleigh_grad(w: Array, S: Array, u: Array) -> Array:
     """``grad rho(w) = -(2 u^T w / ||w||^2_S) (u - (u^T w / ||w||^2_S) S w)``, shape ``(..., d)``."""
-    a = _dot(u, w)
-    b = quad(w, S)
+    return rayleigh_terms(w, S, u)[2]
+
+
+def rayleigh_terms(w: Array, S: Array, u: Array) -> tuple[Array, Array, Array]:
+    """``||w||^2_S``, ``rho(w)`` and ``grad rho(w)`` from one product ``S w``.
+
+    One gradient step needs all three (the theorem's step size uses the first two); forming
+    ``S w`` once instead of once per quantity makes a batched step about three times cheaper.
+
+    Returns
+    -------
+    norm_sq, rho : ndarray, shape ``(...)``
+    grad : ndarray, shape ``(..., d)``
+        ``-(2 u^T w / ||w||^2_S) (u - (u^T w / ||w||^2_S) S w)`` (notes section 2).
+    """
     Sw = matvec(S, w)
-    return -(2 * a / b)[..., None] * (u - (a / b)[..., None] * Sw)
+    a = _dot(u, w)
+    b = _dot(w, Sw)
+    ratio = a / b
+    return b, -a * ratio, -(2 * ratio)[..., None] * (u - ratio[..., None] * Sw)
 
 
 def optimal_length(w: Array, S: Array, u: Array) -> Array:

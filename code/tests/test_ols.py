@@ -19,8 +19,9 @@ from bnrates.rayleigh import (
     rayleigh_argmin,
     rayleigh_grad,
     rayleigh_min,
+    rayleigh_terms,
 )
-from bnrates.reparametrization import reparametrize
+from bnrates.reparametrization import quad, reparametrize
 
 
 @settings(max_examples=40, deadline=None)
@@ -31,6 +32,16 @@ def test_rayleigh_gradient_matches_finite_differences(d: int, kappa: float, seed
     fd = central_difference(lambda x: float(rayleigh(x, P.S[0], P.u[0])), w)
     grad = rayleigh_grad(w, P.S[0], P.u[0])
     np.testing.assert_allclose(grad, fd, atol=1e-6 * (1 + np.abs(grad).max()) * kappa)
+
+
+@settings(max_examples=20, deadline=None)
+@given(d=dims, kappa=kappas, seed=seeds)
+def test_rayleigh_terms_agree_with_the_separate_formulas(d: int, kappa: float, seed: int) -> None:
+    P = ols_instances(d, kappa, [seed, seed + 1])
+    w = np.stack([random_point(d, seed)[0][0], random_point(d, seed + 1)[0][0]])
+    norm_sq, rho, _ = rayleigh_terms(w, P.S, P.u)
+    np.testing.assert_allclose(norm_sq, quad(w, P.S), rtol=1e-14)
+    np.testing.assert_allclose(rho, rayleigh(w, P.S, P.u), rtol=1e-13)
 
 
 @settings(max_examples=40, deadline=None)
