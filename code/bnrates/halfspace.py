@@ -426,7 +426,16 @@ class EmpiricalHalfspace:
 
     def grad(self, wt: Array) -> Array:
         """``(1/n) sum_i phi'(z_i^T w~) z_i``, shape ``(..., d)``."""
-        return self.loss.dphi(self._margins(wt)) @ self.Z / self.Z.shape[0]
+        return self._grad_from_margins(self._margins(wt))
+
+    def value_and_grad(self, wt: Array) -> tuple[Array, Array]:
+        """:meth:`value` and :meth:`grad` from one pass of ``Z`` for the margins (two instead of three)."""
+        t = self._margins(wt)
+        return self.loss.phi(t).mean(axis=-1), self._grad_from_margins(t)
+
+    def _grad_from_margins(self, t: Array) -> Array:
+        # numpy's own einsum loop reads Z at about twice the speed of single-threaded BLAS gemv here
+        return np.einsum("...n,nd->...d", self.loss.dphi(t), self.Z) / self.Z.shape[0]
 
     def stein_coefficients(self, wt: Array) -> tuple[Array, Array]:
         """The Gaussian (moment-matched) coefficients from the data's summaries.

@@ -31,6 +31,18 @@ class Problem(Protocol):
     def grad(self, wt: Array) -> Array: ...
 
 
+def value_and_grad(problem: Problem, wt: Array) -> tuple[Array, Array]:
+    """``(f(w~), grad f(w~))``, through the problem's own ``value_and_grad`` if it has one.
+
+    Problems on data (:class:`~bnrates.halfspace.EmpiricalHalfspace`) share the margins
+    ``Z w~`` between the two; for the others this is ``(problem.value(wt), problem.grad(wt))``.
+    """
+    own = getattr(problem, "value_and_grad", None)
+    if own is not None:
+        return own(wt)
+    return problem.value(wt), problem.grad(wt)
+
+
 def value_wg(problem: Problem, w: Array, g: Array | float) -> Array:
     """``f(w, g) = f(g w / ||w||_S)``, shape ``(...)``."""
     return problem.value(reparametrize(w, g, problem.S))

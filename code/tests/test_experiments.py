@@ -10,6 +10,7 @@ from bnrates import experiments as ex
 from bnrates.claims import experiments as claims_ex
 from bnrates.claims.core import run_claim
 from bnrates.halfspace import EmpiricalHalfspace, halfspace_instances
+from bnrates.problems import value_and_grad
 
 
 def test_loaders_shapes_labels_and_standardization() -> None:
@@ -83,6 +84,30 @@ def test_gdnp_empirical_h_equals_stein_h_on_gaussian_like_data() -> None:
     c1, _ = problem.stein_coefficients(hist.wt[-1])
     stein_h = c1 * (hist.w[-1] @ problem.u)
     np.testing.assert_allclose(hist.h[-1], stein_h, rtol=2e-2)
+
+
+def test_gdnp_empirical_newton_length_search_follows_the_bisection() -> None:
+    """Same trajectory (lengths certified to 2^-30 instead of bisected), far fewer length evaluations."""
+    _, X, problem = claims_ex.breast_cancer()
+    starts = ex.random_starts(X.shape[1], [0, 1, 2])
+    bis = ex.gdnp_empirical(problem, starts, 40, 30)
+    new = ex.gdnp_empirical(problem, starts, 40, 30, length_search="newton")
+    # the bisection's own error is up to 2^-31 |b0 - a0|, and its brackets here reach [-8, 8] (|g| < 6.5)
+    assert np.abs(bis.g).max() < 8
+    np.testing.assert_allclose(new.g, bis.g, rtol=0, atol=16 * 2.0**-31 + 2.0**-30)
+    np.testing.assert_allclose(new.value, bis.value, rtol=1e-8)  # w_{t+1} depends on g_t to first order
+    assert np.all(bis.evaluations >= 32)
+    assert new.evaluations[1:].mean() <= 3 and new.evaluations[-10:].max() <= 2
+    with pytest.raises(ValueError, match=r"length_search must be one of 'bisection', 'newton'; got 'brent'"):
+        ex.gdnp_empirical(problem, starts, 1, 30, length_search="brent")  # type: ignore[arg-type]
+
+
+def test_value_and_grad_shares_the_margins() -> None:
+    _, X, problem = claims_ex.breast_cancer()
+    wt = np.random.default_rng(5).standard_normal((3, X.shape[1]))
+    value, grad = value_and_grad(problem, wt)
+    np.testing.assert_array_equal(value, problem.value(wt))
+    np.testing.assert_array_equal(grad, problem.grad(wt))
 
 
 def test_validation_errors() -> None:

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bnrates.algorithms import gd_rayleigh
-from bnrates.gdnp import agd, bisection, gd, gdnp, iterations_to, length_derivative_of
+from bnrates.gdnp import agd, bisection, gd, gdnp, iterations_to, length_derivative_of, newton_length
 from bnrates.halfspace import GaussianHalfspace, halfspace_instances, halfspace_smoothness
+from bnrates.losses import get_loss
 from bnrates.problems import grad_wg, spectrum_bounds
 from bnrates.rates import theory_factor
 from bnrates.rayleigh import rayleigh_argmin, rayleigh_grad
@@ -63,6 +64,74 @@ def test_sigmoid_has_no_bracket() -> None:
     P = halfspace_instances(6, 10.0, 0.7, [0, 1, 2, 3], loss="sigmoid")
     with pytest.raises(ValueError, match=r"no bracket found.*unbounded"):
         gdnp(P, _start(P), 3, 20)
+
+
+def _margin_problem(seed: int, n: int = 2000, B: int = 4):
+    """Margins ``(B, n)`` of skewed, shifted data with mean square one, and the logistic length derivatives."""
+    rng = np.random.default_rng(seed)
+    m = rng.gamma(2.0, 1.0, (B, n)) - rng.uniform(1.0, 3.0, (B, 1))
+    m /= np.sqrt(np.mean(m * m, axis=-1, keepdims=True))
+    loss = get_loss("logistic")
+
+    def dg(g):
+        return np.mean(loss.dphi(np.asarray(g)[..., None] * m) * m, axis=-1)
+
+    def both(g):
+        first, second = loss.derivatives(g[:, None] * m)
+        return np.mean(first * m, axis=-1), np.mean(second * m * m, axis=-1)
+
+    return dg, both, loss.third_derivative_bound * np.mean(np.abs(m) ** 3, axis=-1)
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), start=st.floats(-20.0, 20.0), exponent=st.integers(10, 40))
+def test_newton_length_is_certified(seed: int, start: float, exponent: int) -> None:
+    """Where it says certified, the root lies within tol: d_g f changes sign on [g - tol, g + tol]."""
+    dg, both, curvature = _margin_problem(seed)
+    tol = 2.0**-exponent
+    found = newton_length(both, np.full(4, start), curvature, tol, max_steps=30)
+    assert found.certified.all()
+    assert np.all(dg(found.g - tol) <= 0) and np.all(dg(found.g + tol) >= 0)
+    reference = bisection(dg, 60)[0]
+    assert np.all(np.abs(found.g - reference) <= tol + 1e-15)
+
+
+def test_newton_length_needs_one_evaluation_from_a_close_start() -> None:
+    dg, both, curvature = _margin_problem(1)
+    root = bisection(dg, 60)[0]
+    found = newton_length(both, root + 1e-5, curvature, 2.0**-30)
+    assert found.evaluations == 1 and found.certified.all()
+    assert np.all(np.abs(found.g - root) <= 2.0**-30)
+
+
+def test_newton_length_certifies_by_the_bracket_when_no_curvature_bound_is_known() -> None:
+    """A useless curvature bound (C = 1e300) disables the Taylor bound; the signs around the root still certify it."""
+    roots = np.array([-3.7, 0.2, 12.5])
+
+    def tanh_shift(g):
+        return np.tanh(g - roots), 1 / np.cosh(g - roots) ** 2
+
+    found = newton_length(tanh_shift, np.zeros(3), np.full(3, 1e300), 1e-10)
+    assert found.certified.all() and found.evaluations < 60
+    assert np.all(np.abs(found.g - roots) <= 1e-10)
+
+
+def test_newton_length_without_the_curvature_term_is_not_certified_negative_control() -> None:
+    """With C = 0 (as if d_g f were linear) the 'bound' is met at once, far from the root."""
+    dg, both, _ = _margin_problem(2)
+    root = bisection(dg, 60)[0]
+    found = newton_length(both, np.full(4, 8.0), np.zeros(4), 2.0**-30, max_steps=30)
+    assert found.certified.all() and found.evaluations == 1
+    assert np.max(np.abs(found.g - root)) > 1e-3
+
+
+def test_newton_length_reports_what_it_cannot_certify() -> None:
+    found = newton_length(lambda g: (np.exp(g), np.exp(g)), np.zeros(2), np.ones(2), 1e-9, max_steps=5)
+    assert not found.certified.any() and found.evaluations == 5
+    with pytest.raises(ValueError, match=r"tol must lie in \(0, inf\), got 0"):
+        newton_length(lambda g: (g, np.ones_like(g)), np.zeros(1), np.zeros(1), 0.0)
+    with pytest.raises(ValueError, match=r"max_steps"):
+        newton_length(lambda g: (g, np.ones_like(g)), np.zeros(1), np.zeros(1), 1e-9, max_steps=0)
 
 
 def test_bisection_rejects_bad_brackets() -> None:

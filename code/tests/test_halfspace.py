@@ -60,8 +60,8 @@ def test_losses_are_stable_for_large_arguments(name: str) -> None:
     loss = get_loss(name)
     t = np.array([-1e300, -1e4, 1e4, 1e300])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        for f in (loss.phi, loss.dphi, loss.d2phi):
-            assert np.all(np.isfinite(f(t)))
+        for f in (loss.phi, loss.dphi, loss.d2phi, *loss.derivatives(t)):
+            assert np.all(np.isfinite(f(t) if callable(f) else f))
     if name == "logistic":
         np.testing.assert_allclose(loss.phi(np.array([1e4])), [1e4])
 
@@ -72,6 +72,19 @@ def test_loss_bounds() -> None:
         assert np.max(np.abs(loss.d2phi(t))) <= loss.curvature_bound * (1 + 1e-12)
         assert np.max(np.abs(loss.d2phi(t))) >= loss.curvature_bound * (1 - 1e-6)
         assert np.max(np.abs(loss.dphi(t))) <= loss.slope_bound
+        third = np.max(np.abs(np.gradient(loss.d2phi(t), t)))
+        assert loss.third_derivative_bound * (1 - 1e-6) <= third <= loss.third_derivative_bound * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_one_pass_derivatives_and_fast_softplus(name: str) -> None:
+    loss = get_loss(name)
+    t = np.concatenate([np.linspace(-700, 700, 14001), np.random.default_rng(0).standard_normal(10_000) * 5])
+    first, second = loss.derivatives(t)
+    np.testing.assert_allclose(first, loss.dphi(t), rtol=2e-15, atol=0)
+    np.testing.assert_allclose(second, loss.d2phi(t), rtol=2e-15, atol=0)
+    if name == "logistic":
+        np.testing.assert_allclose(loss.phi(t), np.logaddexp(0.0, t), rtol=1e-15, atol=0)
 
 
 def test_unknown_loss_name() -> None:
