@@ -1,6 +1,14 @@
-"""A small Sphinx extension that removes two JavaScript errors of the JB1 theme stack.
+"""A small Sphinx extension: a working launch button, and two JavaScript errors of the JB1 theme removed.
 
-Both were found by :mod:`bnrates.browsercheck` on every page:
+Launch button: the theme's Binder/JupyterHub/Colab buttons need a public repository URL, which
+the book does not have. Every page built from an executable chapter (a notebook: it has a
+kernelspec) gets a "launch" header dropdown (the theme's rocket group) with one entry, "JupyterLab
+(local)", linking to ``<bnrates_lab_url>/lab/tree/<page>.md``: the chapter's MyST source in the
+JupyterLab that ``make lab`` starts (see :mod:`bnrates.launch`), where it opens as a notebook.
+``bnrates_lab_url`` is a Sphinx configuration value (``sphinx: config:`` in ``_config.yml``).
+If the theme made a launch group of its own, the entry joins it.
+
+Two JavaScript errors, found by :mod:`bnrates.browsercheck` on every page:
 
 1. Sphinx 7 ends up with sphinx-thebe's inline script twice in a page's script list, once with
    file name ``None`` and once with ``''`` (so the copies do not compare equal), and
@@ -13,7 +21,12 @@ Both were found by :mod:`bnrates.browsercheck` on every page:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+DEFAULT_LAB_URL = "http://localhost:8888"
+"""Where the launch buttons point unless the Sphinx configuration sets ``bnrates_lab_url``."""
+LAUNCH_GROUP = "launch-buttons"
+"""The label of the theme's launch dropdown in ``context["header_buttons"]``."""
 THEME_MODE_DEFAULT = (
     'if (!localStorage.getItem("mode")) { localStorage.setItem("mode", "auto"); }\n'
     'if (!document.documentElement.dataset.mode) { document.documentElement.dataset.mode = "auto"; }'
@@ -42,8 +55,64 @@ def _dedupe(app: Any, pagename: str, templatename: str, context: dict[str, Any],
         scripts[:] = unique_scripts(scripts)  # in place: other handlers hold the same list
 
 
+def lab_url(base: str, pagename: str) -> str:
+    """The JupyterLab address that opens a page's source as a notebook.
+
+    Parameters
+    ----------
+    base : str
+        Where JupyterLab runs (``http://localhost:8888``), serving the book root.
+    pagename : str
+        The Sphinx page name (``chapters/ols``); its source in the book is ``<pagename>.md``.
+
+    Returns
+    -------
+    str
+        ``<base>/lab/tree/<pagename>.md``.
+    """
+    return f"{base.rstrip('/')}/lab/tree/{quote(pagename)}.md"
+
+
+def add_launch_link(header_buttons: list[dict[str, Any]], url: str) -> None:
+    """Add the "JupyterLab (local)" entry to the launch dropdown of a page's header buttons.
+
+    Parameters
+    ----------
+    header_buttons : list of dict
+        ``context["header_buttons"]`` of sphinx-book-theme, changed in place.
+    url : str
+        The entry's link (see :func:`lab_url`).
+
+    Notes
+    -----
+    The entry joins the theme's launch group if there is one; otherwise a group of the same
+    shape (rocket icon) is put first, where the theme puts its own.
+    """
+    link = {
+        "type": "link",
+        "text": "JupyterLab (local)",
+        "tooltip": "Run this chapter in your own JupyterLab (start it with `make lab`)",
+        "icon": "fas fa-laptop-code",
+        "url": url,
+    }
+    for button in header_buttons:
+        if button.get("label") == LAUNCH_GROUP:
+            button["buttons"].append(link)
+            return
+    header_buttons.insert(0, {"type": "group", "tooltip": "Launch interactive content", "icon": "fas fa-rocket",
+                              "buttons": [link], "label": LAUNCH_GROUP})
+
+
+def _launch(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    if "kernelspec" in app.env.metadata.get(pagename, {}):
+        add_launch_link(context["header_buttons"], lab_url(app.config.bnrates_lab_url, pagename))
+
+
 def setup(app: Any) -> dict[str, object]:
-    """Register both fixes (Sphinx entry point)."""
+    """Register the launch button and both fixes (Sphinx entry point)."""
+    app.add_config_value("bnrates_lab_url", DEFAULT_LAB_URL, "html", types=[str])
     app.add_js_file(None, body=THEME_MODE_DEFAULT, priority=0)
     app.connect("html-page-context", _dedupe, priority=999)
+    # after the theme's own launch buttons (priority 501), so that the entry can join their group
+    app.connect("html-page-context", _launch, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
