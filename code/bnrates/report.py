@@ -73,13 +73,14 @@ def environment_table(metadata: dict[str, object]) -> pd.DataFrame:
 def latest_benchmark(folder: str | Path) -> tuple[str, pd.DataFrame] | None:
     """The newest full (not ``--quick``) benchmark in ``folder`` as ``(file name, table)``, if any.
 
-    The table has one row per measurement: section, measurement, value, unit, target, met.
+    The table has one row per measurement: section, measurement, value (four significant
+    digits, as text), unit, target, met.
     """
     runs = sorted(p for p in Path(folder).glob("*.json") if not p.stem.endswith("-quick"))
     if not runs:
         return None
     result = json.loads(runs[-1].read_text())
-    rows = [{"section": key, "measurement": name, "value": m["value"], "unit": m["unit"],
+    rows = [{"section": key, "measurement": name, "value": f"{m['value']:.4g}", "unit": m["unit"],
              "target": "-" if m["target"] is None else f"{m['relation']} {m['target']:g}",
              "met": "-" if m["met"] is None else "yes" if m["met"] else "no"}
             for key, section in result["sections"].items() for name, m in section["measurements"].items()]

@@ -57,6 +57,26 @@ def test_report_check_fails_on_a_missing_or_failed_claim() -> None:
         report.check_complete(pd.DataFrame(failed))
 
 
+def test_report_shows_the_newest_full_benchmark(tmp_path: Path) -> None:
+    assert report.latest_benchmark(tmp_path) is None
+
+    def run(name: str, value: float) -> None:
+        section = {"measurements": {"ratio": {"value": value, "target": 1.2, "relation": "<=", "unit": "ratio",
+                                              "met": value <= 1.2},
+                                    "time": {"value": 0.012345678, "target": None, "relation": "<=", "unit": "ms",
+                                             "met": None}}}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"sections": {"P3": section}}))
+
+    run("2026-11-23", 1.5)
+    run("2026-11-24", 1.0312345)
+    run("2026-11-25-quick", 9.0)
+    name, table = report.latest_benchmark(tmp_path)
+    assert name == "2026-11-24.json"
+    assert table.to_dict("records") == [
+        {"section": "P3", "measurement": "ratio", "value": "1.031", "unit": "ratio", "target": "<= 1.2", "met": "yes"},
+        {"section": "P3", "measurement": "time", "value": "0.01235", "unit": "ms", "target": "-", "met": "-"}]
+
+
 def test_report_page_lists_every_registered_claim(built: Path) -> None:
     page = (built / "_build" / "html" / "chapters" / "report.html").read_text()
     for claim in claims.registry():
