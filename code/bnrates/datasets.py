@@ -165,8 +165,9 @@ def load_breast_cancer(
     ----------
     features : tuple of int, optional
         Column indices to keep (each in ``[0, 29]``); ``None`` keeps all 30. The default keeps the
-        ten "mean" features: with all 30 the classes are nearly separable and the logistic optimum
-        is far out (``||w~*|| ~ 400``).
+        eight "mean" features other than perimeter and area (:data:`BREAST_CANCER_MEAN_FEATURES`):
+        with all 30 the classes are nearly separable and the logistic optimum is far out
+        (``||w~*|| ~ 400``).
     loader : callable, optional
         Replaces ``sklearn.datasets.load_breast_cancer`` (for tests of the error path).
 

@@ -26,7 +26,7 @@ from ..rates import (
 )
 from ..rayleigh import ols_objective_wg, optimal_length, rayleigh, rayleigh_min
 from ..reparametrization import reparametrize
-from .core import Claim, Evidence
+from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "ols"
 SIZES = {
@@ -215,31 +215,21 @@ def single_run(d: int, kappa: float, seed: int) -> dict[str, float]:
             "steps": float(steps_to_reduce(gap, 1e-6)[0])}
 
 
+_claim = chapter_claims_factory(CHAPTER)
+
+
 CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        f"{CHAPTER}.length_elimination", CHAPTER,
-        "Minimising Eq. (11) over the length g leaves the generalized Rayleigh quotient rho(w).",
-        "<=", 0.0, length_elimination, source="P",
-    ),
-    Claim(
-        f"{CHAPTER}.rate", CHAPTER,
-        "GD on rho with step ||w||^2_S/(2L|rho|) contracts the gap by at least (1-mu/L)^2 per step.",
-        "<=", 1e-9, rate, source="S",
-    ),
-    Claim(
-        f"{CHAPTER}.rate_tight", CHAPTER,
-        "The factor (1-mu/L)^2 is attained (within 1%) on worst-case instances.",
-        "≈", 0.01, rate_tight,
-    ),
-    Claim(
-        f"{CHAPTER}.rate_negative_control", CHAPTER,
-        "Without the factor 2 in the step the per-step bound is violated.",
-        "<=", 1e-9, rate_negative_control, negative_control=True,
-    ),
-    Claim(
-        f"{CHAPTER}.same_order_as_gd", CHAPTER,
-        "Plain GD on Eq. (10) contracts by the same worst-case factor: non-convexity costs nothing.",
-        "≈", 0.01, same_order_as_gd, source="P",
-    ),
+    _claim("length_elimination", "Minimising Eq. (11) over the length g leaves the generalized Rayleigh "
+           "quotient rho(w).",
+           "<=", 0.0, length_elimination, source="P"),
+    _claim("rate", "GD on rho with step ||w||^2_S/(2L|rho|) contracts the gap by at least (1-mu/L)^2 per step.",
+           "<=", 1e-9, rate, source="S"),
+    _claim("rate_tight", "The factor (1-mu/L)^2 is attained (within 1%) on worst-case instances.",
+           "≈", 0.01, rate_tight),
+    _claim("rate_negative_control", "Without the factor 2 in the step the per-step bound is violated.",
+           "<=", 1e-9, rate_negative_control, negative_control=True),
+    _claim("same_order_as_gd", "Plain GD on Eq. (10) contracts by the same worst-case factor: "
+           "non-convexity costs nothing.",
+           "≈", 0.01, same_order_as_gd, source="P"),
 )
 

@@ -15,7 +15,7 @@ from ..reparametrization import (
     s_norm,
     weight_norm,
 )
-from .core import Claim, Evidence
+from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "reparametrization"
 SIZES = {
@@ -157,47 +157,23 @@ def split_euclidean_negative_control(profile: str, seed: int) -> Evidence:
     return _split_gap(profile, seed, "euclidean")
 
 
+_claim = chapter_claims_factory(CHAPTER)
+
+
 CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        f"{CHAPTER}.population_bn",
-        CHAPTER,
-        "With population statistics and centred inputs, BN(x^T w) = x^T w~ with w~ = g w/||w||_S.",
-        "<=", 0.0, population_bn, source="P",
-    ),
-    Claim(
-        f"{CHAPTER}.uncentred_negative_control",
-        CHAPTER,
-        "Without centred inputs the identity breaks (BN removes the mean of x^T w).",
-        "<=", 0.0, uncentred_negative_control, negative_control=True,
-    ),
-    Claim(
-        f"{CHAPTER}.weight_norm_whitened",
-        CHAPTER,
-        "On whitened inputs (S = I) BN equals weight normalization g w/||w||_2.",
-        "<=", 0.0, weight_norm_whitened, source="S",
-    ),
-    Claim(
-        f"{CHAPTER}.weight_norm_unwhitened_negative_control",
-        CHAPTER,
-        "On correlated inputs BN and weight normalization differ.",
-        "<=", 0.0, weight_norm_unwhitened_negative_control, negative_control=True,
-    ),
-    Claim(
-        f"{CHAPTER}.minibatch_rate",
-        CHAPTER,
-        "Mini-batch BN approaches the population reparametrization like m^(-1/2) in the batch size m.",
-        "≈", 0.1, minibatch_rate,
-    ),
-    Claim(
-        f"{CHAPTER}.split_identity",
-        CHAPTER,
-        "The squared S^-1 gradient norm splits exactly into a direction part and a length part.",
-        "<=", 0.0, split_identity,
-    ),
-    Claim(
-        f"{CHAPTER}.split_euclidean_negative_control",
-        CHAPTER,
-        "In Euclidean norms the split fails (S != I).",
-        "<=", 0.0, split_euclidean_negative_control, negative_control=True,
-    ),
+    _claim("population_bn", "With population statistics and centred inputs, BN(x^T w) = x^T w~ with w~ = g w/||w||_S.",
+           "<=", 0.0, population_bn, source="P"),
+    _claim("uncentred_negative_control", "Without centred inputs the identity breaks (BN removes the mean of x^T w).",
+           "<=", 0.0, uncentred_negative_control, negative_control=True),
+    _claim("weight_norm_whitened", "On whitened inputs (S = I) BN equals weight normalization g w/||w||_2.",
+           "<=", 0.0, weight_norm_whitened, source="S"),
+    _claim("weight_norm_unwhitened_negative_control", "On correlated inputs BN and weight normalization differ.",
+           "<=", 0.0, weight_norm_unwhitened_negative_control, negative_control=True),
+    _claim("minibatch_rate", "Mini-batch BN approaches the population reparametrization like m^(-1/2) in the "
+           "batch size m.",
+           "≈", 0.1, minibatch_rate),
+    _claim("split_identity", "The squared S^-1 gradient norm splits exactly into a direction part and a length part.",
+           "<=", 0.0, split_identity),
+    _claim("split_euclidean_negative_control", "In Euclidean norms the split fails (S != I).",
+           "<=", 0.0, split_euclidean_negative_control, negative_control=True),
 )
