@@ -12,6 +12,7 @@ import pytest
 from conftest import BUILT_ARGS, ROOT, build, chapter_names, copy_book
 
 from bnrates.book import read_toc, stale_reason
+from bnrates.interactivecheck import raw_tex_in_text
 
 BROKEN = """---
 jupytext:
@@ -200,6 +201,7 @@ def test_pdf_contains_every_chapter_title(built: Path, tmp_path: Path) -> None:
     for name in chapter_names():
         title = re.search(r"^# (.+)$", (ROOT / "chapters" / f"{name}.md").read_text(), re.MULTILINE).group(1)
         assert title in text, title
+    assert not raw_tex_in_text(text), f"raw TeX in the PDF's text: {raw_tex_in_text(text)[:5]}"
 
 
 def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Path) -> None:

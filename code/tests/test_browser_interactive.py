@@ -1,0 +1,59 @@
+"""The book's interactive parts in headless Chromium: collapsed blocks opened (see bnrates.interactivecheck)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from test_browser import require_chromium
+
+from bnrates.browsercheck import format_problems
+from bnrates.interactivecheck import check_collapsed, raw_tex_in_text
+
+CHAPTERS_WITH_SOLUTIONS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
+
+
+def test_every_collapsed_block_opens_with_its_math_typeset(built: Path) -> None:
+    require_chromium()
+    results = check_collapsed(built / "_build" / "html")
+    for chapter in CHAPTERS_WITH_SOLUTIONS:
+        opened, _ = results[f"chapters/{chapter}.html"]
+        assert opened >= 3, f"only {opened} collapsed blocks opened in {chapter}: solutions and the exercise code"
+    report = format_problems({page: problems for page, (_, problems) in results.items()})
+    assert not report, report
+
+
+def planted_copy(html: Path, target: Path, page: str, old: str, new: str) -> None:
+    """A copy of the built site (linked) where ``old`` is replaced by ``new`` in one page."""
+    for entry in html.rglob("*"):
+        rel = entry.relative_to(html)
+        if entry.is_dir():
+            (target / rel).mkdir(parents=True, exist_ok=True)
+        elif rel.as_posix() != page:
+            os.symlink(entry, target / rel)
+    text = (html / page).read_text(encoding="utf-8")
+    assert old in text
+    (target / page).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_check_sees_math_split_into_a_list_item(built: Path, tmp_path: Path) -> None:
+    """The rendering of the old OLS solution bug, planted inside the collapsed solution, is reported."""
+    require_chromium()
+    planted = ('<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>'
+               '<p>$\\norm{c w - w^*}_S^2 = c^2 \\norm{w}_S^2</p><ul><li><p>2 c, u^\\top w + u^\\top S^{-1} u$.</p>'
+               '</li></ul><div class="toggle-hidden">never opened</div>')
+    planted_copy(built / "_build" / "html", tmp_path, "chapters/ols.html",
+                 '<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>',
+                 planted)
+    opened, problems = check_collapsed(tmp_path, pages=["chapters/ols.html"])["chapters/ols.html"]
+    report = "\n".join(problems)
+    assert opened >= 4, report  # the planted block too
+    assert any('raw TeX "$" in "$\\\\norm{c w' in p for p in problems), report
+    assert any('raw TeX "^\\\\top"' in p for p in problems), report
+    assert any("still hidden after opening" in p for p in problems), report
+
+
+def test_raw_tex_in_text_finds_the_three_symptoms() -> None:
+    assert raw_tex_in_text("fine: ‖w‖_S and w⊤ and 5 %") == []
+    found = raw_tex_in_text("a $x$ b \\norm{w} c u^\\top w", context=0)
+    assert found == ["$", "$", "\\norm", "^\\top"]
