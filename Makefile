@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student test verify bench lab clean
+.PHONY: install system-deps book quick pdf student notebooks test verify bench lab clean
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ pdf: $(STAMP) system-deps ## the whole book as one PDF: _build/pdf/book.pdf
 
 student: $(STAMP)         ## the student edition without solutions: _build/html-student
 	$(PY) -m bnrates.book build --profile $(PROFILE) --no-solutions
+
+notebooks: $(STAMP)       ## the student notebooks (no solutions, no outputs) for a course platform, as one zip under _build/notebooks
+	$(PY) -m bnrates.book notebooks
 
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code

@@ -36,6 +36,7 @@ import nbformat
 import papermill
 import yaml
 
+from . import edition
 from .claims.core import PROFILES, check_profile
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
@@ -404,18 +405,31 @@ def build(
                 start = time.perf_counter()
                 nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
                 seconds = time.perf_counter() - start
+                try:
+                    edition.require_correct(nb, chapter.name)
+                except edition.EditionError as err:
+                    raise BookError(str(err)) from None
                 nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
                                           "seconds": round(seconds, 2)}
                 nbformat.write(nb, target)
                 timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
                 ran_any = True
                 log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
-        edition = build_dir / ("html" if solutions else "html-student")
+        teacher = src
+        if not solutions:  # the cache keeps the teacher's notebooks, whatever the edition
+            start = time.perf_counter()
+            teacher = stage / "teacher"
+            for chapter in notebooks:
+                (teacher / chapter.path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src / chapter.path.with_suffix(".ipynb"), teacher / chapter.path.with_suffix(".ipynb"))
+                student_edition(src / chapter.path.with_suffix(".ipynb"), root / chapter.path.parent, timeout)
+            log(f"student edition: solutions removed, exercise stubs run in {time.perf_counter() - start:.1f} s")
+        edition_dir = build_dir / ("html" if solutions else "html-student")
         digest = tree_digest(src)
-        stamp = edition / RENDER_STAMP
+        stamp = edition_dir / RENDER_STAMP
         html = None
         if stamp.is_file() and stamp.read_text() == digest and not pdf:
-            log(f"HTML up to date ({edition.relative_to(root)} was rendered from identical sources)")
+            log(f"HTML up to date ({edition_dir.relative_to(root)} was rendered from identical sources)")
         else:
             start = time.perf_counter()
             html = render(src, stage / "out")
@@ -423,7 +437,7 @@ def build(
             log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
         executed.mkdir(parents=True, exist_ok=True)
         for chapter in notebooks:
-            shutil.copy2(src / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
+            shutil.copy2(teacher / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
         if pdf:
             start = time.perf_counter()
             latex = render(src, stage / "pdf", builder="pdflatex")
@@ -435,11 +449,36 @@ def build(
             swap_into_place(stage / "book-pdf", build_dir / "pdf")
             log(f"rendered the PDF in {time.perf_counter() - start:.1f} s: {build_dir / 'pdf' / 'book.pdf'}")
         if html is not None:
-            swap_into_place(html, edition)
+            swap_into_place(html, edition_dir)
         write_execution_log(log_file, profile, timings)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    return edition / "index.html"
+    return edition_dir / "index.html"
+
+
+def student_edition(notebook: Path, cwd: Path, timeout: int) -> None:
+    """Turn an executed chapter into its student version in place (see :mod:`bnrates.edition`).
+
+    Solutions are removed and the stubbed exercise cells are run again, so each check says
+    "not done yet"; a stub cell that fails stops the build.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    try:
+        student = edition.run_exercise_cells(edition.student_notebook(nb), cwd, timeout)
+    except edition.EditionError as err:
+        raise BookError(f"{notebook.stem}: {err}") from None
+    nbformat.write(student, notebook)
+
+
+NOTEBOOKS_ZIP = "_build/notebooks/bnrates-student-notebooks.zip"
+"""Where ``python -m bnrates.book notebooks`` (``make notebooks``) writes the student bundle."""
+
+
+def write_notebooks(root: Path) -> Path:
+    """Write every executable chapter's student notebook (no solutions, no outputs) into one zip."""
+    target = root / NOTEBOOKS_ZIP
+    edition.write_bundle(root, [c.path for c in read_toc(root) if c.notebook], target)
+    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -457,7 +496,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
     b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    n = sub.add_parser("notebooks", help=f"the student notebooks (no solutions, no outputs) as {NOTEBOOKS_ZIP}")
+    n.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     args = parser.parse_args(argv)
+    if args.command == "notebooks":
+        try:
+            target = write_notebooks(find_root(args.root or Path.cwd()).resolve())
+        except (BookError, edition.EditionError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"wrote the student notebooks: {target}")
+        return 0
     try:
         if args.profile not in PROFILES:
             raise BookError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")

@@ -1,0 +1,132 @@
+"""The student edition and the notebooks bundle keep the exercises and checks, and lose every solution."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from conftest import BUILT_ARGS, ROOT, build
+
+from bnrates import edition
+from bnrates.book import NOTEBOOKS_ZIP
+
+THEOREM_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
+FENCE = re.compile(r"^(`{3,}|:{3,})\{solution\}.*?^\1$", re.MULTILINE | re.DOTALL)
+
+
+def solution_code_lines() -> list[str]:
+    """Every non-trivial line of every official solution's code."""
+    nbs = [jupytext.read(ROOT / "chapters" / f"{c}.md") for c in THEOREM_CHAPTERS]
+    return [" ".join(line.split()) for body in edition.official_solutions(nbs) for line in body.splitlines()
+            if len(line.strip()) > 12]
+
+
+def solution_phrases() -> list[str]:
+    """Plain-word phrases (no math, no markup) of the dropdown solutions' prose."""
+    phrases = []
+    for chapter in THEOREM_CHAPTERS:
+        for block in FENCE.finditer((ROOT / "chapters" / f"{chapter}.md").read_text()):
+            text = re.sub(r"\$[^$]*\$|`[^`]*`|\{[^}]*\}", "|", " ".join(block.group(0).splitlines()[2:-1]))
+            phrases += [p.strip() for p in re.split(r"[|()\[\]:;*'\"]", text) if re.fullmatch(r"[A-Za-z ,.]{30,}",
+                                                                                              p.strip())]
+    return phrases
+
+
+def page_text(path: Path) -> str:
+    """A file of the built site as text: tags removed and entities decoded (highlighted code reads as code)."""
+    content = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        nb = nbformat.reads(content, as_version=4)
+        return "\n".join(c.source + "\n" + str(c.get("outputs", "")) for c in nb.cells)
+    return html.unescape(re.sub(r"<[^>]+>", "", content)) if path.suffix == ".html" else content
+
+
+def site_text(folder: Path) -> str:
+    """Every text file of the built site, whitespace collapsed to single spaces."""
+    text = "\n".join(page_text(p) for p in folder.rglob("*") if p.suffix in (".html", ".ipynb", ".md", ".txt", ".js"))
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def student_book(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("student") / "book"
+    shutil.copytree(built, root, symlinks=True)
+    result = build(root, *BUILT_ARGS, "--no-solutions")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "student edition: solutions removed, exercise stubs run in" in result.stdout
+    return root
+
+
+def test_the_phrases_and_code_searched_for_are_in_the_teacher_edition(built: Path) -> None:
+    teacher = site_text(built / "_build" / "html")
+    lines, phrases = solution_code_lines(), solution_phrases()
+    assert len(lines) >= 15 and len(phrases) >= 10
+    assert [line for line in lines if line not in teacher] == []
+    assert [p for p in phrases if p not in teacher] == []
+
+
+def test_no_solution_text_or_code_anywhere_in_the_student_html(student_book: Path) -> None:
+    student = site_text(student_book / "_build" / "html-student")
+    assert [line for line in solution_code_lines() if line in student] == []
+    assert [p for p in solution_phrases() if p in student] == []
+    assert "BEGIN SOLUTION" not in student and "{solution}" not in student
+
+
+@pytest.mark.parametrize("chapter", THEOREM_CHAPTERS)
+def test_student_checks_say_not_done_yet_and_teacher_checks_pass(built: Path, student_book: Path, chapter: str) -> None:
+    student = page_text(student_book / "_build" / "html-student" / "chapters" / f"{chapter}.html")
+    teacher = page_text(built / "_build" / "html" / "chapters" / f"{chapter}.html")
+    assert re.search(rf"{chapter}\.\w+: not done yet\.", student)
+    assert 'raise NotImplementedError("your code here")' in student
+    assert re.search(rf"{chapter}\.\w+: correct\. On \d+ random instances", teacher)
+    assert "not done yet" not in teacher
+
+
+def test_the_teacher_cache_is_not_overwritten_by_the_student_edition(student_book: Path) -> None:
+    cached = nbformat.read(student_book / "_build" / "executed" / "quick" / "ols.ipynb", as_version=4)
+    assert "BEGIN SOLUTION" in "\n".join(c.source for c in cached.cells)
+
+
+def test_a_wrong_official_solution_stops_the_teacher_build(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root, symlinks=True)
+    source = root / "chapters" / "ols.md"
+    text = source.read_text()
+    assert "eta = b / (2.0 * L * abs(-a * a / b))" in text
+    source.write_text(text.replace("eta = b / (2.0 * L * abs(-a * a / b))", "eta = b / (L * abs(-a * a / b))"))
+    result = build(root, *BUILT_ARGS, "--chapter", "ols")
+    assert result.returncode == 1
+    assert ("chapter 'ols': the official solution of 'ols.rayleigh_step' does not pass its check "
+            "(mistake: the step without the factor 2)") in result.stderr
+
+
+def test_the_notebooks_bundle_is_clean_and_valid(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root, symlinks=True)
+    from bnrates.book import main
+
+    assert main(["notebooks", "--root", str(root)]) == 0
+    with zipfile.ZipFile(root / NOTEBOOKS_ZIP) as bundle:
+        names = bundle.namelist()
+        assert {f"chapters/{c}.ipynb" for c in THEOREM_CHAPTERS} <= set(names)
+        assert "code/bnrates/exercises.py" in names and "README.txt" in names
+        texts = []
+        for name in names:
+            if not name.endswith(".ipynb"):
+                continue
+            nb = nbformat.reads(bundle.read(name).decode(), as_version=4)
+            nbformat.validate(nb)
+            assert nb.metadata["kernelspec"]["name"] == "python3"
+            assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+            texts.append("\n".join(c.source for c in nb.cells))
+            assert "profile = 'quick'" in texts[-1], name
+    text = " ".join("\n".join(texts).split())
+    assert [line for line in solution_code_lines() if line in text] == []
+    assert [p for p in solution_phrases() if p in text] == []
+    assert text.count('raise NotImplementedError("your code here")') >= len(THEOREM_CHAPTERS)
