@@ -30,7 +30,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .algorithms import step_without_factor_two, theorem_step
-from .experiments import bn_backward
 from .problems import random_spd
 from .rayleigh import rayleigh_argmin, rayleigh_terms
 from .reparametrization import gradient_wg, matvec, quad, s_norm
@@ -230,6 +229,8 @@ def _alignment_with_u(w: Array, S: Array, u: Array) -> float:
 
 def _bn_backward(through_statistics: bool) -> Callable[..., tuple[Array, Array, Array]]:
     def bn_backward_exercise(dout: Array, gamma: Array, xhat: Array, inv_std: Array) -> tuple[Array, Array, Array]:
+        from .experiments import bn_backward  # imported here: only the experiments chapter depends on it
+
         return bn_backward(dout, gamma, (xhat, inv_std), through_statistics=through_statistics)
     return bn_backward_exercise
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from test_browser import require_chromium
 
 from bnrates.browsercheck import format_problems
-from bnrates.interactivecheck import check_collapsed, raw_tex_in_text
+from bnrates.interactivecheck import check_collapsed, check_explorers, raw_tex_in_text
 
 CHAPTERS_WITH_SOLUTIONS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
 
@@ -57,3 +57,34 @@ def test_raw_tex_in_text_finds_the_three_symptoms() -> None:
     assert raw_tex_in_text("fine: ‖w‖_S and w⊤ and 5 %") == []
     found = raw_tex_in_text("a $x$ b \\norm{w} c u^\\top w", context=0)
     assert found == ["$", "$", "\\norm", "^\\top"]
+
+
+EXPLORER_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
+
+
+def test_every_explorer_slider_moves_its_curve_and_theory_line(built: Path) -> None:
+    require_chromium()
+    results = check_explorers(built / "_build" / "html")
+    for chapter in EXPLORER_CHAPTERS:
+        names, _ = results[f"chapters/{chapter}.html"]
+        assert names, f"no explorer moved in {chapter}"
+    report = format_problems({page: problems for page, (_, problems) in results.items()})
+    assert not report, report
+
+
+def test_the_explorer_check_sees_a_dead_slider_and_a_request_to_the_network(built: Path, tmp_path: Path) -> None:
+    require_chromium()
+    html = built / "_build" / "html"
+    page = "chapters/ols.html"
+    text = (html / page).read_text(encoding="utf-8")
+    assert text.count('"method":"update"') >= 2
+    planted_copy(html, tmp_path, page, '"method":"update"', '"method":"skip"')
+    dead = (tmp_path / page).read_text(encoding="utf-8").replace('"method":"update"', '"method":"skip"')
+    dead = dead.replace("</article>", '<img src="http://example.com/tracker.png" alt=""></article>', 1)
+    (tmp_path / page).write_text(dead, encoding="utf-8")
+    names, problems = check_explorers(tmp_path, pages=[page])[page]
+    report = "\n".join(problems)
+    assert names == ["ols-kappa"], report
+    assert "explorer ols-kappa: the measured curve did not change with the slider" in problems, report
+    assert "explorer ols-kappa: the theory curve did not change with the slider" in problems, report
+    assert "request left the machine: http://example.com/tracker.png" in problems, report
