@@ -37,6 +37,7 @@ import papermill
 import yaml
 
 from .claims.core import PROFILES, check_profile
+from .parameters import Declaration, ParameterError, declarations
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 KERNEL_ENV = {
@@ -128,13 +129,25 @@ def read_toc(root: Path) -> list[Chapter]:
     return chapters
 
 
-def parameters_cell(nb: nbformat.NotebookNode) -> dict[str, object]:
-    """The defaults in the cell tagged ``parameters``: ``{name: value}`` (literals only)."""
+def _parameters_source(nb: nbformat.NotebookNode) -> str:
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise BookError(f"a chapter needs exactly one cell tagged 'parameters', found {len(cells)}")
+    return cells[0].source
+
+
+def parameter_declarations(chapter: Chapter, root: Path) -> dict[str, Declaration]:
+    """The declared parameters of a chapter's cell tagged ``parameters`` (see :mod:`bnrates.parameters`)."""
+    try:
+        return declarations(_parameters_source(jupytext.read(root / chapter.path)))
+    except (ParameterError, SyntaxError, ValueError) as err:
+        raise BookError(f"chapter {chapter.name!r} ({chapter.path}): parameters cell: {err}") from None
+
+
+def parameters_cell(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """The defaults in the cell tagged ``parameters``: ``{name: value}`` (literals only)."""
     defaults: dict[str, object] = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in ast.parse(_parameters_source(nb)).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             defaults[node.targets[0].id] = ast.literal_eval(node.value)
     return defaults
@@ -144,32 +157,37 @@ def parse_value(text: str) -> object:
     """A command-line value: a Python literal (``3``, ``0.5``, ``[1, 2]``) or else a string."""
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
 
 
 def check_overrides(
     chapters: Sequence[Chapter], root: Path, items: Sequence[Sequence[str]]
 ) -> dict[str, dict[str, object]]:
-    """Validate ``-p CHAPTER NAME VALUE`` triples against the chapters' parameters cells."""
-    by_name = {c.name: c for c in chapters if c.notebook}
+    """Validate ``-p CHAPTER NAME VALUE`` triples against the chapters' declared parameters.
+
+    Every executable chapter's parameters must be declared; each value must lie in its
+    declared range. Nothing is executed before all of this holds.
+    """
+    declared = {c.name: parameter_declarations(c, root) for c in chapters if c.notebook}
     overrides: dict[str, dict[str, object]] = {}
     for chapter, name, text in items:
-        if chapter not in by_name:
-            raise BookError(f"-p: unknown chapter {chapter!r}; executable chapters: {', '.join(by_name)}")
-        defaults = parameters_cell(jupytext.read(root / by_name[chapter].path))
-        if name not in defaults:
+        if chapter not in declared:
+            raise BookError(f"-p: unknown chapter {chapter!r}; executable chapters: {', '.join(declared)}")
+        if name not in declared[chapter]:
             raise BookError(
-                f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(defaults)}"
+                f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(declared[chapter])}"
             )
         if name in PIPELINE_PARAMETERS:
             raise BookError(f"-p: {name!r} is set by the pipeline (the profile with --profile)")
-        value, default = parse_value(text), defaults[name]
-        if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
-            raise BookError(
-                f"-p: parameter {name!r} of chapter {chapter!r} must be of type {type(default).__name__} "
-                f"like its default {default!r}, got {text!r}"
-            )
+        declaration = declared[chapter][name]
+        try:
+            value = declaration.check(parse_value(text))
+        except ParameterError:
+            raise BookError(f"-p: parameter {name!r} of chapter {chapter!r} must be {declaration.describe()} "
+                            f"({declaration.note}), got {text!r}") from None
+        if isinstance(declaration.default, float):
+            value = float(value)
         overrides.setdefault(chapter, {})[name] = value
     return overrides
 

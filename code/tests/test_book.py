@@ -119,7 +119,7 @@ def test_a_timed_out_cell_fails_the_build_by_name(built: Path, tmp_path: Path) -
         (("--chapter", "nope"), "--chapter: unknown chapter(s) nope"),
         (("-p", "nope", "seed", "1"), "-p: unknown chapter 'nope'"),
         (("-p", "ols", "nope", "1"), "-p: chapter 'ols' has no parameter 'nope'"),
-        (("-p", "ols", "seed", "many"), "-p: parameter 'seed' of chapter 'ols' must be of type int"),
+        (("-p", "ols", "seed", "many"), "-p: parameter 'seed' of chapter 'ols' must be an integer in [0, 4294967295]"),
         (("-p", "ols", "profile", "quick"), "'profile' is set by the pipeline"),
         (("-p", "ols", "results_dir", "x"), "'results_dir' is set by the pipeline"),
         (("--timeout", "0"), "--timeout must be a positive number"),
