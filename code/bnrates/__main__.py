@@ -136,7 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:
-    """Saved claim records by id; a clear error if the folder is empty or of another profile."""
+    """Saved claim records by id; a clear error if the folder is empty, damaged or of another profile."""
+    folders = sorted(p.parent for p in Path(folder).glob("*/claims.json"))
+    problems = [p for sub in folders for p in provenance.manifest_problems(sub)]
+    if problems:
+        raise ValueError(f"--against {folder}: {'; '.join(problems)}")
     table = provenance.load_claims(folder)
     if table.empty:
         raise ValueError(f"--against {folder}: no <chapter>/claims.json found there")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bnrates import __main__ as cli
-from bnrates import claims
+from bnrates import claims, provenance
 from bnrates.claims.core import Claim, Evidence, run_claim
 
 
@@ -97,9 +97,8 @@ def test_verify_gives_the_same_numbers_and_verdict_with_one_and_two_blas_threads
     one = _verify_json("1", "--only", "ols.", "--json")
     assert one.returncode == 0, one.stderr
     records = [json.loads(line) for line in one.stdout.splitlines()]
-    (tmp_path / "ols").mkdir()
-    (tmp_path / "ols" / "claims.json").write_text(json.dumps({"commit": "x", "parameters": {"profile": "quick"},
-                                                              "claims": records}))
+    provenance.write_atomically(tmp_path / "ols", {"claims.json": json.dumps(
+        {"commit": "x", "parameters": {"profile": "quick"}, "claims": records})})
     against = [_verify_json(threads, "--only", "ols.", "--against", str(tmp_path)) for threads in ("1", "2")]
     for result in against:
         assert result.returncode == 0, result.stdout + result.stderr
