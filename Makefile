@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student test verify bench lab clean
+.PHONY: install system-deps book quick pdf student test verify bench lab clean results
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build 
 
 bench: $(STAMP)           ## benchmarks (rebuild, kernels, memory) -> data/benchmarks/<date>.json; BENCH=--quick for a short run
 	$(PY) -m bnrates bench $(BENCH)
+
+results: $(STAMP)         ## maintainers: rebuild the full profile from a clean tree and refresh data/results
+	$(PY) -m bnrates.book results
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)

@@ -513,6 +513,26 @@ def _build_in_stage(
     return pairs
 
 
+def publish_results(root: Path, timeout: int = 600, log=print) -> list[str]:
+    """``make results``: rebuild the full profile from a clean work tree and export it to ``data/results``.
+
+    Refuses unless the book is a git work tree without changes to tracked files, so every
+    committed claims file names the real commit it was computed from. Every chapter is
+    executed (``force``); the volatile fields stay out (:func:`bnrates.provenance.export_results`).
+    """
+    state = provenance.commit(root)
+    if state == "unknown" or state.endswith("+dirty"):
+        raise BookError(f"make results refreshes the committed data/results, which must name a real commit, "
+                        f"but {root} is {'not a git work tree' if state == 'unknown' else 'modified (git status)'}: "
+                        "commit or stash your changes first")
+    build(root, "full", timeout=timeout, force=True, log=log)
+    with transaction.build_lock(root / "_build", log):
+        try:
+            return provenance.export_results(results_root(root, "full"), root / "data" / "results")
+        except ValueError as err:
+            raise BookError(f"make results: {err}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bnrates.book", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -528,7 +548,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
     b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    r = sub.add_parser("results", help="maintainers: rebuild the full profile and export it to data/results")
+    r.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    r.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
     args = parser.parse_args(argv)
+    if args.command == "results":
+        try:
+            root = find_root(args.root or Path.cwd()).resolve()
+            exported = publish_results(root, args.timeout)
+        except (BookError, TimeoutError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"exported {', '.join(exported)} to {root / 'data' / 'results'}: review and commit them")
+        return 0
     try:
         if args.profile not in PROFILES:
             raise BookError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")
@@ -539,7 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pdf and shutil.which("latexmk") is None:
             raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
         index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf)
-    except BookError as err:
+    except (BookError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"built the {args.profile} book in {time.perf_counter() - start:.1f} s: {index}")

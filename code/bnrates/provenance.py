@@ -47,9 +47,10 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def commit() -> str:
-    """The git commit of the code that ran (``+dirty`` if the work tree differs), or ``"unknown"``."""
-    here = Path(__file__).resolve().parent
+def commit(where: Path | None = None) -> str:
+    """The git commit of the work tree at ``where`` (default: this package's), ``+dirty`` if it has
+    changes to tracked files, or ``"unknown"`` outside a git work tree."""
+    here = Path(__file__).resolve().parent if where is None else Path(where)
     try:
         head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()

@@ -279,3 +279,61 @@ def test_the_next_build_repairs_damaged_results_a_corrupt_cache_and_a_half_swapp
     assert _executed(result.stdout) == {"tiny"}
     assert "cache record unreadable" in result.stdout and "Traceback" not in result.stdout + result.stderr
     assert_consistent(tiny)
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _repo(root: Path) -> None:
+    shutil.copy2(ROOT / ".gitignore", root / ".gitignore")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "the tiny book")
+
+
+def test_a_readers_build_leaves_the_tracked_tree_clean(tiny: Path) -> None:
+    _repo(tiny)
+    result = build(tiny, "--profile", "full", "-p", "tiny", "seed", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _git(tiny, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (tiny / "data").exists()
+    assert (tiny / "_build" / "results" / "full" / "tiny" / "claims.json").is_file()
+
+
+def _results(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bnrates.book", "results", "--root", str(root)],
+                          capture_output=True, text=True, check=False)
+
+
+def test_make_results_refuses_without_a_clean_commit(tiny: Path) -> None:
+    outside = _results(tiny)
+    assert outside.returncode == 1 and "not a git work tree" in outside.stderr
+    _repo(tiny)
+    (tiny / "index.md").write_text("# changed\n")
+    dirty = _results(tiny)
+    assert dirty.returncode == 1 and "modified (git status)" in dirty.stderr
+    assert "Traceback" not in dirty.stderr and not (tiny / "data").exists()
+
+
+def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_path: Path) -> None:
+    record = {"parameters": {"profile": "full", "seed": 0}, "machine": {"cpus": 2}, "commit": "abc123",
+              "claims": [{"id": "tiny.x", "observed": 0.0, "seconds": 0.25}]}
+    source = tmp_path / "source"
+    provenance.write_atomically(source / "tiny", {"claims.json": json.dumps(record), "t.csv": "seed\n0\n"})
+    (source / "execution.json").write_text("{}")
+    target = tmp_path / "data" / "results"
+    (target / "gone").mkdir(parents=True)
+    assert provenance.export_results(source, target) == ["tiny"]
+    assert sorted(p.name for p in target.iterdir()) == ["tiny"]
+    exported = json.loads((target / "tiny" / "claims.json").read_text())
+    assert "machine" not in exported and "seconds" not in exported["claims"][0]
+    assert exported["commit"] == "abc123" and (target / "tiny" / "t.csv").read_text() == "seed\n0\n"
+    assert provenance.manifest_problems(target / "tiny") == []
+    provenance.write_atomically(source / "tiny", {"claims.json": json.dumps({**record, "commit": "abc123+dirty"})})
+    with pytest.raises(ValueError, match="not a clean commit"):
+        provenance.export_results(source, target)
+    (source / "tiny" / "claims.json").write_text("{}")
+    with pytest.raises(ValueError, match="tiny/claims.json damaged"):
+        provenance.export_results(source, target)
