@@ -335,5 +335,5 @@ def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_pa
     with pytest.raises(ValueError, match="not a clean commit"):
         provenance.export_results(source, target)
     (source / "tiny" / "claims.json").write_text("{}")
-    with pytest.raises(ValueError, match="tiny/claims.json damaged"):
+    with pytest.raises(ValueError, match=r"tiny/claims\.json damaged"):
         provenance.export_results(source, target)
