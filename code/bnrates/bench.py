@@ -270,7 +270,8 @@ def stage_for_jupyter_book(root: Path, stage: Path, results: Path, profile: str)
         shutil.copy2(root / name, stage / name)
     config = yaml.safe_load((stage / "_config.yml").read_text())
     config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force", "allow_errors": False}
-    config.setdefault("sphinx", {}).setdefault("config", {})["nb_execution_raise_on_error"] = True
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(nb_execution_raise_on_error=True,
+                                                                    bnrates_executed=True)
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates", ignore=shutil.ignore_patterns("__pycache__"))
 

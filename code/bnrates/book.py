@@ -323,10 +323,12 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
     """
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
+    config = yaml.safe_load((stage / "_config.yml").read_text())
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["bnrates_executed"] = True  # the pages are rendered from executed notebooks (bnrates.sphinxext)
     if not solutions:
-        config = yaml.safe_load((stage / "_config.yml").read_text())
-        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-        (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        sphinx_config["hide_solutions"] = True
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for chapter in chapters:
         if not chapter.notebook:
             (stage / chapter.path).parent.mkdir(parents=True, exist_ok=True)

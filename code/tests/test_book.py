@@ -29,7 +29,7 @@ kernelspec:
 ```{code-cell} ipython3
 :tags: [parameters]
 
-profile = "full"
+profile = "full"  # one of quick, full: set by the pipeline
 ```
 
 ```{code-cell} ipython3

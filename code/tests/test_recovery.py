@@ -337,3 +337,12 @@ def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_pa
     (source / "tiny" / "claims.json").write_text("{}")
     with pytest.raises(ValueError, match=r"tiny/claims\.json damaged"):
         provenance.export_results(source, target)
+
+
+def test_plain_jupyter_book_build_stops_at_once_naming_make_book(tmp_path: Path) -> None:
+    root = make_tiny_book(tmp_path / "book")
+    jupyter_book = str(Path(sys.executable).with_name("jupyter-book"))
+    result = subprocess.run([jupyter_book, "build", str(root)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "make book" in result.stdout + result.stderr
+    assert not (root / "_build" / "html" / "chapters" / "tiny.html").exists()
