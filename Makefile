@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student test verify bench lab clean results
+.PHONY: install system-deps book quick pdf student test verify bench lab clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: $(STAMP)           ## benchmarks (rebuild, kernels, memory) -> data/bench
 
 results: $(STAMP)         ## maintainers: rebuild the full profile from a clean tree and refresh data/results
 	$(PY) -m bnrates.book results
+
+SEEDS ?= 20
+seeds: $(STAMP)           ## every claim over SEEDS base seeds in both profiles -> data/seeds/ (slow; not in CI)
+	-$(PY) -m bnrates seeds --profile quick --seeds $(SEEDS) --out data/seeds
+	$(PY) -m bnrates seeds --profile full --seeds $(SEEDS) --out data/seeds
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)

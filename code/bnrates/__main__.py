@@ -94,8 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     v.add_argument("--json", action="store_true", help="one JSON object per claim")
     v.add_argument("--against", type=Path, metavar="DIR", help="compare with saved results (e.g. data/results)")
+    sub.add_parser("seeds", help="every claim over many seeds (python -m bnrates seeds --help)", add_help=False)
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["seeds"]:
+        from . import seeds
+
+        return seeds.main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import bench
 
