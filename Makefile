@@ -57,6 +57,16 @@ seeds: $(STAMP)           ## every claim over SEEDS base seeds in both profiles 
 	-$(PY) -m bnrates seeds --profile quick --seeds $(SEEDS) --out data/seeds
 	$(PY) -m bnrates seeds --profile full --seeds $(SEEDS) --out data/seeds
 
+mutation: $(STAMP)        ## mutation testing (mutmut 3) of the mathematical and provenance/cache/report modules -> data/mutation/ (slow; not in CI)
+	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test,mutation]"
+	rm -rf code/mutants
+	cd code && HYPOTHESIS_PROFILE=mutation ../$(VENV)/bin/mutmut run --max-children 2; \
+	  ../$(VENV)/bin/mutmut export-cicd-stats && ../$(VENV)/bin/mutmut results > mutants/survivors.txt
+	mkdir -p data/mutation
+	cp code/mutants/mutmut-cicd-stats.json data/mutation/score.json
+	cp code/mutants/survivors.txt data/mutation/survivors.txt
+	cat data/mutation/score.json
+
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)
 

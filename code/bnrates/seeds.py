@@ -1,5 +1,6 @@
 """Do the claims hold for the seeds readers pick? ``python -m bnrates seeds`` (``make seeds``).
 
+A killed run resumes: the table is saved after every seed and seeds already in it are skipped.
 The exercises invite readers to rerun a chapter with another seed, so every claim is run over
 many base seeds (at least 20) in a profile, and the pass table -- one row per claim and seed,
 plus a summary per claim with the spread of the observed value and its smallest distance to the
@@ -26,23 +27,41 @@ from .claims.core import Outcome, check_profile
 from .parameters import SEED_MAX
 
 MIN_SEEDS = 20
+COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")
 
 
 def run_seeds(chosen: Sequence[claims.Claim], profile: str, seeds: Sequence[int],
               run: Callable[[claims.Claim, str, int], tuple[Outcome, str | None]],
-              log: Callable[[str], None] = print) -> pd.DataFrame:
-    """One row per claim and seed: ``claim, profile, seed, observed, theory, status, error, seconds``."""
-    rows = []
+              log: Callable[[str], None] = print, done: pd.DataFrame | None = None,
+              save: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
+    """One row per claim and seed: ``claim, profile, seed, observed, theory, status, error``.
+
+    Seeds whose every chosen claim is already in ``done`` (an earlier, interrupted run's table)
+    are not run again; ``save`` receives the table after every seed, so a killed run resumes.
+    """
+    ids = {c.id for c in chosen}
+    table = pd.DataFrame(columns=COLUMNS) if done is None else done[done["claim"].isin(ids)][list(COLUMNS)]
     for seed in seeds:
+        if set(table.loc[table["seed"] == seed, "claim"]) >= ids:
+            continue
         start = time.perf_counter()
+        rows = []
         for claim in chosen:
             outcome, error = run(claim, profile, seed)
             rows.append({"claim": claim.id, "profile": profile, "seed": seed, "observed": outcome.evidence.observed,
-                         "theory": outcome.evidence.theory, "status": outcome.status, "error": error or "",
-                         "seconds": round(outcome.seconds, 3)})
-        failed = sum(r["status"] == "fail" for r in rows if r["seed"] == seed)
+                         "theory": outcome.evidence.theory, "status": outcome.status, "error": error or ""})
+        table = pd.concat([table[table["seed"] != seed], pd.DataFrame(rows)], ignore_index=True)
+        failed = sum(r["status"] == "fail" for r in rows)
         log(f"seed {seed:>4}: {len(chosen) - failed} of {len(chosen)} claims ok ({time.perf_counter() - start:.1f} s)")
-    return pd.DataFrame(rows)
+        if save is not None:
+            save(table)
+    return table.sort_values(["seed"], kind="stable").reset_index(drop=True)
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(path)
 
 
 def summary(table: pd.DataFrame, registered: Sequence[claims.Claim]) -> pd.DataFrame:
@@ -90,12 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return EX_USAGE
-    table = run_seeds(chosen, args.profile, range(args.seeds), run_safely)
-    totals = summary(table, claims.registry())
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.profile if args.only is None else f"{args.profile}-{args.only.strip('.*')}"
-    table.drop(columns="seconds").to_csv(args.out / f"{stem}.csv", index=False)
-    totals.to_csv(args.out / f"{stem}-summary.csv", index=False)
+    path = args.out / f"{stem}.csv"
+    done = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.is_file() else None
+    table = run_seeds(chosen, args.profile, range(args.seeds), run_safely, done=done,
+                      save=lambda t: _write_csv(t, path))
+    totals = summary(table, claims.registry())
+    _write_csv(table, path)
+    _write_csv(totals, args.out / f"{stem}-summary.csv")
     bad = totals[totals["failed"] > 0]
     for row in bad.itertuples():
         print(f"{row.claim}: failed at {row.failed} of {row.seeds} seeds (worst margin {row.worst_margin:.3g})")

@@ -37,3 +37,14 @@ def test_the_seed_table_and_its_summary() -> None:
     assert summary.loc["t.shaky", "worst_margin"] == pytest.approx(-0.2)
     assert (summary.loc["t.shaky", "observed_min"], summary.loc["t.shaky", "observed_max"]) == (4.0, 9.0)
     assert summary.loc["t.broken", "failed"] == 4 and math.isnan(summary.loc["t.broken", "observed_min"])
+
+
+def test_an_interrupted_seed_run_resumes_where_it_stopped() -> None:
+    calls: list[int] = []
+    chosen = [_claim("steady", lambda s: calls.append(s) or 6.0)]
+    saved: list[int] = []
+    first = seeds.run_seeds(chosen, "quick", range(2), run_safely, log=lambda _: None,
+                            save=lambda t: saved.append(len(t)))
+    assert saved == [1, 2] and calls == [0, 1]
+    again = seeds.run_seeds(chosen, "quick", range(4), run_safely, log=lambda _: None, done=first)
+    assert calls == [0, 1, 2, 3] and list(again["seed"]) == [0, 1, 2, 3]
