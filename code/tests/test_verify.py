@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from bnrates import __main__ as cli
 from bnrates import claims, provenance
@@ -59,7 +60,7 @@ def test_bench_refuses_a_bad_out_folder_before_running(tmp_path: Path, capsys: p
     from bnrates import bench
 
     (tmp_path / "file").write_text("x")
-    assert bench.main(["--quick", "--out", str(tmp_path / "file")]) == 2
+    assert bench.main(["--quick", "--root", str(ROOT), "--out", str(tmp_path / "file")]) == 2
     assert "exists and is not a folder" in capsys.readouterr().err
     assert bench.main(["--quick", "--root", str(tmp_path)]) == 2
     assert "no _toc.yml found" in capsys.readouterr().err
