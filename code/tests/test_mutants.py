@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bnrates import experiments as ex
@@ -77,8 +78,6 @@ def test_save_chapter_replaces_the_folder_all_or_nothing(tmp_path: Path, monkeyp
     """Kills a ``save_chapter`` that writes into the results folder in place (no temporary folder and rename)."""
     claim = Claim("t.x", "t", "s", "<=", 0.0, lambda p, s: Evidence(0.5, 1.0))
     outcomes = {claim.id: run_claim(claim)}
-    import pandas as pd
-
     folder = provenance.save_chapter(tmp_path, "t", outcomes, {"seed": 0}, tables={"a": pd.DataFrame({"x": [1]}),
                                                                                  "b": pd.DataFrame({"x": [2]})})
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
