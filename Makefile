@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify bench lab clean
+.PHONY: install system-deps book quick pdf student notebooks test verify bench lab clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,24 @@ test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build 
 
 bench: $(STAMP)           ## benchmarks (rebuild, kernels, memory) -> data/benchmarks/<date>.json; BENCH=--quick for a short run
 	$(PY) -m bnrates bench $(BENCH)
+
+results: $(STAMP)         ## maintainers: rebuild the full profile from a clean tree and refresh data/results
+	$(PY) -m bnrates.book results
+
+SEEDS ?= 20
+seeds: $(STAMP)           ## every claim over SEEDS base seeds in both profiles -> data/seeds/ (slow; not in CI)
+	-$(PY) -m bnrates seeds --profile quick --seeds $(SEEDS) --out data/seeds
+	$(PY) -m bnrates seeds --profile full --seeds $(SEEDS) --out data/seeds
+
+mutation: $(STAMP)        ## mutation testing (mutmut 3) of the mathematical and provenance/cache/report modules -> data/mutation/ (slow; not in CI)
+	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test,mutation]"
+	rm -rf code/mutants
+	cd code && HYPOTHESIS_PROFILE=mutation ../$(VENV)/bin/mutmut run --max-children 2; \
+	  ../$(VENV)/bin/mutmut export-cicd-stats && ../$(VENV)/bin/mutmut results > mutants/survivors.txt
+	mkdir -p data/mutation
+	cp code/mutants/mutmut-cicd-stats.json data/mutation/score.json
+	cp code/mutants/survivors.txt data/mutation/survivors.txt
+	cat data/mutation/score.json
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)

@@ -3,9 +3,16 @@
 ``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
 
 Runs the registered claims without building the book, prints one row per claim (or one JSON
-object per line with ``--json``) and exits non-zero if any claim fails. With ``--against DIR``
-(saved results, e.g. ``data/results``) it also reports any drift of the new observed values
-from the saved ones beyond each claim's tolerance, and exits non-zero on drift.
+object per line with ``--json``). A claim whose computation raises is reported as failed with
+its error, and the other claims still run. With ``--against DIR`` (saved results, e.g.
+``data/results``) it also reports any drift of the new observed values from the saved ones
+(see :func:`drift`); the saved folder's manifests are checked first.
+
+BLAS runs on one thread whatever the environment says (:func:`bnrates.claims.core.one_blas_thread`),
+so the verdict does not depend on how the command is launched.
+
+Exit status: 0 if every claim passed and none drifted; otherwise the number of claims that
+failed or drifted (at most 63); 64 (``EX_USAGE``) for a bad argument.
 """
 
 from __future__ import annotations
@@ -18,6 +25,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import claims, provenance
+from .parameters import SEED_MAX
+
+EX_USAGE = 64
+"""Exit status for a bad argument (sysexits.h): distinct from any count of failed claims."""
+MAX_COUNT = 63
+DRIFT_OF_MARGIN = 1e-3
+"""A new observed value may move by this fraction of its distance to the claim's pass mark."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's usage errors, with this command's exit status
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _row(o: claims.Outcome) -> str:
@@ -25,25 +45,48 @@ def _row(o: claims.Outcome) -> str:
             f"{o.evidence.theory:>11.4g} {o.status:<17} {o.seconds:>7.2f}")
 
 
+def pass_mark(relation: str, theory: float, tolerance: float) -> float:
+    """The value at which a claim's verdict flips: ``theory`` moved by its slack ``tolerance |theory|``."""
+    slack = tolerance * abs(theory)
+    return theory - slack if relation == ">=" else theory + slack
+
+
 def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | None:
     """Why ``outcome`` differs from its saved record, or ``None`` if it agrees.
 
-    Observed values may move by the claim's tolerance (relative to ``|theory|``) or by 1e-9
-    relative to the saved value, whichever is larger; a changed status is always drift.
+    A changed status is always drift. Otherwise the observed value may move by the largest of:
+    the claim's tolerance (relative to ``|theory|``), 1e-9 relative to the saved value, and
+    :data:`DRIFT_OF_MARGIN` of the saved value's distance to the pass mark. The last one puts a
+    round-off-sized value (``4e-16`` against a pass mark ``1e-12``) on the scale of its
+    threshold, not its own: rounding that cannot come near the verdict is not drift.
     """
     if saved is None:
         return "no saved result"
     if saved["status"] != outcome.status:
         return f"status {saved['status']} -> {outcome.status}"
     old, new = float(saved["observed"]), outcome.evidence.observed
-    allowed = max(outcome.claim.tolerance * abs(outcome.evidence.theory), 1e-9 * abs(old), 1e-300)
     if not (math.isfinite(old) and math.isfinite(new)):
         return None if old == new or (math.isnan(old) and math.isnan(new)) else f"observed {old:.7g} -> {new:.7g}"
+    theory, tolerance = outcome.evidence.theory, outcome.claim.tolerance
+    if outcome.claim.relation == "≈":
+        margin = abs(abs(old - theory) - tolerance * abs(theory))
+    else:
+        margin = abs(pass_mark(outcome.claim.relation, theory, tolerance) - old)
+    allowed = max(tolerance * abs(theory), 1e-9 * abs(old), DRIFT_OF_MARGIN * margin, 1e-300)
     return f"observed {old:.7g} -> {new:.7g} (allowed {allowed:.2g})" if abs(new - old) > allowed else None
 
 
+def run_safely(claim: claims.Claim, profile: str, seed: int) -> tuple[claims.Outcome, str | None]:
+    """Run one claim; if its computation raises, a failed outcome (NaN evidence) and the error."""
+    try:
+        return claims.run_claim(claim, profile, seed), None
+    except Exception as err:  # any bug in one claim is reported, and the other claims still run
+        failed = claims.Outcome(claim, claims.Evidence(math.nan, math.nan), claim.negative_control, 0.0)
+        return failed, f"{type(err).__name__}: {err}".splitlines()[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bnrates", description="Check the book's claims.")
+    parser = _Parser(prog="python -m bnrates", description="Check the book's claims.")
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", help="run the registered claims and report pass/fail")
     v.add_argument("--profile", default="quick", help="quick or full (default: quick)")
@@ -51,8 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     v.add_argument("--json", action="store_true", help="one JSON object per claim")
     v.add_argument("--against", type=Path, metavar="DIR", help="compare with saved results (e.g. data/results)")
+    sub.add_parser("seeds", help="every claim over many seeds (python -m bnrates seeds --help)", add_help=False)
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["seeds"]:
+        from . import seeds
+
+        return seeds.main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import bench
 
@@ -60,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         claims.check_profile(args.profile)
-        if args.seed < 0:
-            raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+        if not 0 <= args.seed <= SEED_MAX:
+            raise ValueError(f"--seed must be a non-negative integer in [0, {SEED_MAX}], got {args.seed}")
         chosen = claims.select(claims.registry(args.only), args.only)
         if not chosen:
             raise ValueError(f"--only {args.only!r} matches no claim; known: "
@@ -69,28 +117,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved = _load_saved(args.against, args.profile) if args.against else None
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EX_USAGE
     if not args.json:
         print(f"{'claim':<56} {'observed':>14} {'':>2} {'theory':>11} {'status':<17} {'seconds':>7}")
-    failed = drifted = 0
+    failed = drifted = bad = 0
     for claim in chosen:
-        outcome = claims.run_claim(claim, args.profile, args.seed)
+        outcome, error = run_safely(claim, args.profile, args.seed)
         failed += not outcome.ok
         moved = drift(outcome, saved.get(claim.id)) if saved is not None else None
         drifted += moved is not None
+        bad += not outcome.ok or moved is not None
         if args.json:
-            print(json.dumps({**outcome.record(), **({"drift": moved} if saved is not None else {})}), flush=True)
+            print(json.dumps({**outcome.record(), **({"error": error} if error else {}),
+                              **({"drift": moved} if saved is not None else {})}), flush=True)
         else:
-            print(_row(outcome) + (f"  DRIFT: {moved}" if moved else ""), flush=True)
+            print(_row(outcome) + (f"  ERROR: {error}" if error else "") + (f"  DRIFT: {moved}" if moved else ""),
+                  flush=True)
     if not args.json:
         print(f"{len(chosen) - failed} passed, {failed} failed")
         if saved is not None:
             print(f"{drifted} of {len(chosen)} claims drifted from {args.against}")
-    return 1 if failed or drifted else 0
+    return min(bad, MAX_COUNT)
 
 
 def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:
-    """Saved claim records by id; a clear error if the folder is empty or of another profile."""
+    """Saved claim records by id; a clear error if the folder is empty, damaged or of another profile."""
+    folders = sorted(p.parent for p in Path(folder).glob("*/claims.json"))
+    problems = [p for sub in folders for p in provenance.manifest_problems(sub)]
+    if problems:
+        raise ValueError(f"--against {folder}: {'; '.join(problems)}")
     table = provenance.load_claims(folder)
     if table.empty:
         raise ValueError(f"--against {folder}: no <chapter>/claims.json found there")

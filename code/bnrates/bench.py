@@ -59,7 +59,8 @@ import yaml
 
 from . import provenance
 from .algorithms import gd_rayleigh
-from .book import KERNEL_ENV, find_root, read_toc
+from .book import KERNEL_ENV, BookError, find_root, read_toc
+from .claims.core import one_blas_thread
 from .experiments import Batched, gdnp_empirical, random_starts
 from .gdnp import gd
 from .halfspace import N_NODES, EmpiricalHalfspace, GaussianHalfspace, halfspace_instances, halfspace_smoothness
@@ -269,7 +270,8 @@ def stage_for_jupyter_book(root: Path, stage: Path, results: Path, profile: str)
         shutil.copy2(root / name, stage / name)
     config = yaml.safe_load((stage / "_config.yml").read_text())
     config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force", "allow_errors": False}
-    config.setdefault("sphinx", {}).setdefault("config", {})["nb_execution_raise_on_error"] = True
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(nb_execution_raise_on_error=True,
+                                                                    bnrates_executed=True)
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates", ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -666,9 +668,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/data/benchmarks)")
     args = parser.parse_args(argv)
-    root = find_root((args.root or Path.cwd()).resolve())
-    result = run(root, args.quick, log=lambda line: print(line, flush=True))
-    path = write(result, args.out or root / "data" / "benchmarks")
+    try:
+        root = find_root((args.root or Path.cwd()).resolve())
+        out = args.out or root / "data" / "benchmarks"
+        if out.exists() and not out.is_dir():
+            raise BookError(f"--out {out} exists and is not a folder")
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with one_blas_thread():
+        result = run(root, args.quick, log=lambda line: print(line, flush=True))
+    path = write(result, out)
     print(table(result))
     print(f"wrote {path}")
     return 0

@@ -10,8 +10,10 @@
    A chapter whose inputs (source, parameters, pinned packages, the ``bnrates`` files it
    imported) are unchanged since its last execution is not executed again.
 3. The executed notebooks are rendered by Jupyter Book from a staging copy of the book, with
-   execution off and warnings as errors; the finished HTML then replaces ``_build/html``, so a
-   failed build leaves the previous book intact.
+   execution off and warnings as errors.
+4. Only then are the results (``_build/results/<profile>``), the cache records and the HTML
+   committed, together (:mod:`bnrates.transaction`): a failed or killed build leaves all three
+   as they were, and the next build repairs what a killed one left. One build at a time.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ import nbformat
 import papermill
 import yaml
 
-from . import edition
+from . import edition, provenance, transaction
 from .claims.core import PROFILES, check_profile
+from .parameters import Declaration, ParameterError, declarations
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 KERNEL_ENV = {
@@ -129,13 +132,25 @@ def read_toc(root: Path) -> list[Chapter]:
     return chapters
 
 
-def parameters_cell(nb: nbformat.NotebookNode) -> dict[str, object]:
-    """The defaults in the cell tagged ``parameters``: ``{name: value}`` (literals only)."""
+def _parameters_source(nb: nbformat.NotebookNode) -> str:
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise BookError(f"a chapter needs exactly one cell tagged 'parameters', found {len(cells)}")
+    return cells[0].source
+
+
+def parameter_declarations(chapter: Chapter, root: Path) -> dict[str, Declaration]:
+    """The declared parameters of a chapter's cell tagged ``parameters`` (see :mod:`bnrates.parameters`)."""
+    try:
+        return declarations(_parameters_source(jupytext.read(root / chapter.path)))
+    except (ParameterError, SyntaxError, ValueError) as err:
+        raise BookError(f"chapter {chapter.name!r} ({chapter.path}): parameters cell: {err}") from None
+
+
+def parameters_cell(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """The defaults in the cell tagged ``parameters``: ``{name: value}`` (literals only)."""
     defaults: dict[str, object] = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in ast.parse(_parameters_source(nb)).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             defaults[node.targets[0].id] = ast.literal_eval(node.value)
     return defaults
@@ -145,32 +160,37 @@ def parse_value(text: str) -> object:
     """A command-line value: a Python literal (``3``, ``0.5``, ``[1, 2]``) or else a string."""
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
 
 
 def check_overrides(
     chapters: Sequence[Chapter], root: Path, items: Sequence[Sequence[str]]
 ) -> dict[str, dict[str, object]]:
-    """Validate ``-p CHAPTER NAME VALUE`` triples against the chapters' parameters cells."""
-    by_name = {c.name: c for c in chapters if c.notebook}
+    """Validate ``-p CHAPTER NAME VALUE`` triples against the chapters' declared parameters.
+
+    Every executable chapter's parameters must be declared; each value must lie in its
+    declared range. Nothing is executed before all of this holds.
+    """
+    declared = {c.name: parameter_declarations(c, root) for c in chapters if c.notebook}
     overrides: dict[str, dict[str, object]] = {}
     for chapter, name, text in items:
-        if chapter not in by_name:
-            raise BookError(f"-p: unknown chapter {chapter!r}; executable chapters: {', '.join(by_name)}")
-        defaults = parameters_cell(jupytext.read(root / by_name[chapter].path))
-        if name not in defaults:
+        if chapter not in declared:
+            raise BookError(f"-p: unknown chapter {chapter!r}; executable chapters: {', '.join(declared)}")
+        if name not in declared[chapter]:
             raise BookError(
-                f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(defaults)}"
+                f"-p: chapter {chapter!r} has no parameter {name!r}; its parameters: {', '.join(declared[chapter])}"
             )
         if name in PIPELINE_PARAMETERS:
             raise BookError(f"-p: {name!r} is set by the pipeline (the profile with --profile)")
-        value, default = parse_value(text), defaults[name]
-        if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
-            raise BookError(
-                f"-p: parameter {name!r} of chapter {chapter!r} must be of type {type(default).__name__} "
-                f"like its default {default!r}, got {text!r}"
-            )
+        declaration = declared[chapter][name]
+        try:
+            value = declaration.check(parse_value(text))
+        except ParameterError:
+            raise BookError(f"-p: parameter {name!r} of chapter {chapter!r} must be {declaration.describe()} "
+                            f"({declaration.note}), got {text!r}") from None
+        if isinstance(declaration.default, float):
+            value = float(value)
         overrides.setdefault(chapter, {})[name] = value
     return overrides
 
@@ -259,19 +279,40 @@ def chapter_inputs(root: Path, chapter: Chapter, parameters: dict[str, object], 
     }
 
 
-def stale_reason(root: Path, chapter: Chapter, parameters: dict[str, object], cached: Path) -> str | None:
-    """Why the cached notebook of ``chapter`` is out of date, or ``None`` if it is current."""
+def stale_reason(
+    root: Path, chapter: Chapter, parameters: dict[str, object], cached: Path, results: Path | None = None
+) -> str | None:
+    """Why the cached notebook of ``chapter`` is out of date, or ``None`` if it is current.
+
+    An unreadable or malformed cache record is out of date (never an error). With ``results``
+    (the committed results root), the chapter's results folder must be the one its record names
+    and match its manifest: a missing or damaged file makes the chapter stale.
+    """
     if not cached.is_file():
         return "not executed before"
-    recorded = nbformat.read(cached, as_version=4).metadata.get("bnrates", {}).get("inputs")
-    if not recorded:
-        return "no record of its inputs"
-    now = chapter_inputs(root, chapter, parameters, list(recorded["modules"]))
+    try:
+        record = nbformat.read(cached, as_version=4).metadata.get("bnrates", {})
+        recorded = record.get("inputs")
+        if not recorded:
+            return "no record of its inputs"
+        now = chapter_inputs(root, chapter, parameters, list(recorded["modules"]))
+        float(record["seconds"])
+    except Exception as err:  # a truncated notebook or a record of the wrong shape: execute it again
+        return f"cache record unreadable ({type(err).__name__})"
     for key in ("source", "parameters", "environment", "data"):
         if now[key] != recorded.get(key):
             return f"{key} changed"
     changed = [Path(m).name for m, h in now["modules"].items() if h != recorded["modules"][m]]
-    return f"code changed: {', '.join(changed)}" if changed else None
+    if changed:
+        return f"code changed: {', '.join(changed)}"
+    if results is not None and record.get("results") is not None:
+        folder = results / chapter.name
+        problems = provenance.manifest_problems(folder)
+        if problems:
+            return f"results damaged: {problems[0]}"
+        if provenance.manifest_digest(folder) != record["results"]:
+            return "results come from another build"
+    return None
 
 
 def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solutions: bool = True) -> None:
@@ -282,10 +323,12 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
     """
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
+    config = yaml.safe_load((stage / "_config.yml").read_text())
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["bnrates_executed"] = True  # the pages are rendered from executed notebooks (bnrates.sphinxext)
     if not solutions:
-        config = yaml.safe_load((stage / "_config.yml").read_text())
-        config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-        (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        sphinx_config["hide_solutions"] = True
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for chapter in chapters:
         if not chapter.notebook:
             (stage / chapter.path).parent.mkdir(parents=True, exist_ok=True)
@@ -320,19 +363,9 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def swap_into_place(new: Path, final: Path) -> None:
-    """Replace ``final`` by ``new`` with two renames (the old book survives until the swap)."""
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    new.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def results_root(root: Path, profile: str) -> Path:
-    """Where chapters save results: ``data/results`` for the full (published) profile, else ``_build``."""
-    return root / "data" / "results" if profile == "full" else root / "_build" / "results" / profile
+    """Where a build's committed results are: ``_build/results/<profile>`` (``make results`` exports them)."""
+    return root / "_build" / "results" / profile
 
 
 def write_execution_log(path: Path, profile: str, timings: dict[str, dict[str, object]]) -> None:
@@ -341,6 +374,19 @@ def write_execution_log(path: Path, profile: str, timings: dict[str, dict[str, o
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps({"profile": profile, "chapters": timings}, indent=1) + "\n")
     tmp.replace(path)
+
+
+def stage_results(committed: Path, staged: Path) -> None:
+    """Start the build's results from the committed ones (chapters that do not run keep theirs)."""
+    if committed.is_dir():
+        shutil.copytree(committed, staged, ignore=shutil.ignore_patterns(".*"))
+    else:
+        staged.mkdir(parents=True)
+
+
+def record_results(nb: nbformat.NotebookNode, folder: Path) -> None:
+    """Tie an executed notebook to the results folder it wrote (the digest of its manifest)."""
+    nb.metadata["bnrates"]["results"] = provenance.manifest_digest(folder)
 
 
 def build(
@@ -358,8 +404,13 @@ def build(
 
     A chapter is re-executed when its source, its parameters, the pinned package set or any
     ``bnrates`` module it imported changed since its last execution in this profile (content
-    hashes recorded in ``_build/executed/<profile>/<chapter>.ipynb``), when it is named in
-    ``only``, or with ``force``. Aggregate chapters re-run whenever another chapter did.
+    hashes recorded in ``_build/executed/<profile>/<chapter>.ipynb``), when its results folder
+    is missing, damaged or from another build, when it is named in ``only``, or with ``force``.
+    Aggregate chapters re-run whenever another chapter did.
+
+    One build at a time (a lock); everything is staged in ``_build/.stage`` and the results,
+    cache records and HTML are committed together after a successful render
+    (:mod:`bnrates.transaction`); what a killed build left is repaired first.
     ``solutions=False`` renders the student edition into ``_build/html-student`` instead;
     ``pdf=True`` also renders the whole book as ``_build/pdf/book.pdf`` (needs LaTeX).
     """
@@ -373,87 +424,124 @@ def build(
     params = check_overrides(chapters, root, overrides)
 
     build_dir = root / "_build"
+    edition_dir = build_dir / ("html" if solutions else "html-student")
+    results = results_root(root, profile)
     executed = build_dir / "executed" / profile
-    stage = build_dir / f".stage-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
+    with transaction.build_lock(build_dir, log):
+        transaction.recover(build_dir, [results, executed, edition_dir, build_dir / "pdf"], log)
+        stage = build_dir / transaction.STAGE
+        try:
+            pairs = _build_in_stage(root, stage, chapters, notebooks, profile, only, params, timeout, force,
+                                    solutions, pdf, log)
+            transaction.commit(stage, pairs)
+        finally:
+            if not (stage / transaction.JOURNAL).exists():
+                shutil.rmtree(stage, ignore_errors=True)
+    return edition_dir / "index.html"
+
+
+def _build_in_stage(
+    root: Path, stage: Path, chapters: Sequence[Chapter], notebooks: Sequence[Chapter], profile: str,
+    only: Sequence[str], params: dict[str, dict[str, object]], timeout: int, force: bool, solutions: bool,
+    pdf: bool, log,
+) -> list[tuple[Path, Path]]:
+    """Execute and render into ``stage``; return the ``(staged, final)`` folders to commit."""
+    build_dir = root / "_build"
+    results = results_root(root, profile)
+    executed = build_dir / "executed" / profile
     src = stage / "src"
     (src / "chapters").mkdir(parents=True)
     stage_sources(root, src, chapters, solutions)
-    results = results_root(root, profile)
-    log_file = results / "execution.json"
+    staged_results, staged_executed = stage / "results", stage / "executed"
+    stage_results(results, staged_results)
+    staged_executed.mkdir()
+    log_file = staged_results / "execution.json"
     timings: dict[str, dict[str, object]] = {}
     ran_any = False
-    try:
-        with kernel_environment():
-            for i, chapter in enumerate(notebooks, 1):
-                target = src / chapter.path.with_suffix(".ipynb")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                parameters = {"profile": profile, "results_dir": os.path.relpath(results, root / "chapters"),
-                              **params.get(chapter.name, {})}
-                cached = executed / f"{chapter.name}.ipynb"
-                reason = ("forced" if force or chapter.name in only
-                          else "another chapter ran" if chapter.aggregate and ran_any
-                          else stale_reason(root, chapter, parameters, cached))
-                if chapter.aggregate:
-                    write_execution_log(log_file, profile, timings)
-                if reason is None:
-                    shutil.copy2(cached, target)
-                    seconds = nbformat.read(cached, as_version=4).metadata["bnrates"]["seconds"]
-                    timings[chapter.name] = {"seconds": seconds, "executed_in_this_build": False}
-                    log(f"[{i}/{len(notebooks)}] {chapter.name:<24} up to date")
-                    continue
-                start = time.perf_counter()
-                nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
-                seconds = time.perf_counter() - start
-                try:
-                    edition.require_correct(nb, chapter.name)
-                except edition.EditionError as err:
-                    raise BookError(str(err)) from None
-                nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
-                                          "seconds": round(seconds, 2)}
-                nbformat.write(nb, target)
-                timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
-                ran_any = True
-                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
-        teacher = src
-        if not solutions:  # the cache keeps the teacher's notebooks, whatever the edition
+    with kernel_environment():
+        for i, chapter in enumerate(notebooks, 1):
+            target = src / chapter.path.with_suffix(".ipynb")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            parameters = {"profile": profile, "results_dir": os.path.relpath(staged_results, root / "chapters"),
+                          **params.get(chapter.name, {})}
+            cached = executed / f"{chapter.name}.ipynb"
+            reason = ("forced" if force or chapter.name in only
+                      else "another chapter ran" if chapter.aggregate and ran_any
+                      else stale_reason(root, chapter, parameters, cached, results))
+            if chapter.aggregate:
+                write_execution_log(log_file, profile, timings)
+            if reason is None:
+                shutil.copy2(cached, target)
+                seconds = nbformat.read(cached, as_version=4).metadata["bnrates"]["seconds"]
+                timings[chapter.name] = {"seconds": seconds, "executed_in_this_build": False}
+                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} up to date")
+                continue
+            shutil.rmtree(staged_results / chapter.name, ignore_errors=True)
             start = time.perf_counter()
-            teacher = stage / "teacher"
-            for chapter in notebooks:
-                (teacher / chapter.path).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src / chapter.path.with_suffix(".ipynb"), teacher / chapter.path.with_suffix(".ipynb"))
-                student_edition(src / chapter.path.with_suffix(".ipynb"), root / chapter.path.parent, timeout)
-            log(f"student edition: solutions removed, exercise stubs run in {time.perf_counter() - start:.1f} s")
-        edition_dir = build_dir / ("html" if solutions else "html-student")
-        digest = tree_digest(src)
-        stamp = edition_dir / RENDER_STAMP
-        html = None
-        if stamp.is_file() and stamp.read_text() == digest and not pdf:
-            log(f"HTML up to date ({edition_dir.relative_to(root)} was rendered from identical sources)")
-        else:
-            start = time.perf_counter()
-            html = render(src, stage / "out")
-            (html / RENDER_STAMP).write_text(digest)
-            log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
-        executed.mkdir(parents=True, exist_ok=True)
+            nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
+            seconds = time.perf_counter() - start
+            try:
+                edition.require_correct(nb, chapter.name)
+            except edition.EditionError as err:
+                raise BookError(str(err)) from None
+            nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
+                                      "seconds": round(seconds, 2)}
+            record_results(nb, staged_results / chapter.name)
+            nbformat.write(nb, target)
+            timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
+            ran_any = True
+            log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
+    write_execution_log(log_file, profile, timings)
+    for chapter in notebooks:  # the cache keeps the teacher's notebooks, whatever the edition
+        shutil.copy2(src / chapter.path.with_suffix(".ipynb"), staged_executed / f"{chapter.name}.ipynb")
+    if not solutions:
+        start = time.perf_counter()
         for chapter in notebooks:
-            shutil.copy2(teacher / chapter.path.with_suffix(".ipynb"), executed / f"{chapter.name}.ipynb")
-        if pdf:
-            start = time.perf_counter()
-            latex = render(src, stage / "pdf", builder="pdflatex")
-            pdfs = sorted(latex.glob("*.pdf"))
-            if len(pdfs) != 1:
-                raise BookError(f"expected one PDF from LaTeX in {latex}, found {len(pdfs)}")
-            (stage / "book-pdf").mkdir()
-            shutil.copy2(pdfs[0], stage / "book-pdf" / "book.pdf")
-            swap_into_place(stage / "book-pdf", build_dir / "pdf")
-            log(f"rendered the PDF in {time.perf_counter() - start:.1f} s: {build_dir / 'pdf' / 'book.pdf'}")
-        if html is not None:
-            swap_into_place(html, edition_dir)
-        write_execution_log(log_file, profile, timings)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return edition_dir / "index.html"
+            student_edition(src / chapter.path.with_suffix(".ipynb"), root / chapter.path.parent, timeout)
+        log(f"student edition: solutions removed, exercise stubs run in {time.perf_counter() - start:.1f} s")
+    edition_dir = build_dir / ("html" if solutions else "html-student")
+    digest = tree_digest(src)
+    stamp = edition_dir / RENDER_STAMP
+    pairs = [(staged_results, results), (staged_executed, executed)]
+    if stamp.is_file() and stamp.read_text() == digest and not pdf:
+        log(f"HTML up to date ({edition_dir.relative_to(root)} was rendered from identical sources)")
+    else:
+        start = time.perf_counter()
+        html = render(src, stage / "out")
+        (html / RENDER_STAMP).write_text(digest)
+        pairs.append((html, edition_dir))
+        log(f"rendered with Jupyter Book in {time.perf_counter() - start:.1f} s")
+    if pdf:
+        start = time.perf_counter()
+        latex = render(src, stage / "pdf", builder="pdflatex")
+        pdfs = sorted(latex.glob("*.pdf"))
+        if len(pdfs) != 1:
+            raise BookError(f"expected one PDF from LaTeX in {latex}, found {len(pdfs)}")
+        (stage / "book-pdf").mkdir()
+        shutil.copy2(pdfs[0], stage / "book-pdf" / "book.pdf")
+        pairs.append((stage / "book-pdf", build_dir / "pdf"))
+        log(f"rendered the PDF in {time.perf_counter() - start:.1f} s: {build_dir / 'pdf' / 'book.pdf'}")
+    return pairs
+
+
+def publish_results(root: Path, timeout: int = 600, log=print) -> list[str]:
+    """``make results``: rebuild the full profile from a clean work tree and export it to ``data/results``.
+
+    Refuses unless the book is a git work tree without changes to tracked files, so every
+    committed claims file names the real commit it was computed from. Every chapter is
+    executed (``force``); the volatile fields stay out (:func:`bnrates.provenance.export_results`).
+    """
+    state = provenance.commit(root)
+    if state == "unknown" or state.endswith("+dirty"):
+        raise BookError(f"make results refreshes the committed data/results, which must name a real commit, "
+                        f"but {root} is {'not a git work tree' if state == 'unknown' else 'modified (git status)'}: "
+                        "commit or stash your changes first")
+    build(root, "full", timeout=timeout, force=True, log=log)
+    with transaction.build_lock(root / "_build", log):
+        try:
+            return provenance.export_results(results_root(root, "full"), root / "data" / "results")
+        except ValueError as err:
+            raise BookError(f"make results: {err}") from None
 
 
 def student_edition(notebook: Path, cwd: Path, timeout: int) -> None:
@@ -498,6 +586,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     n = sub.add_parser("notebooks", help=f"the student notebooks (no solutions, no outputs) as {NOTEBOOKS_ZIP}")
     n.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    r = sub.add_parser("results", help="maintainers: rebuild the full profile and export it to data/results")
+    r.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    r.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
     args = parser.parse_args(argv)
     if args.command == "notebooks":
         try:
@@ -506,6 +597,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(f"wrote the student notebooks: {target}")
+        return 0
+    if args.command == "results":
+        try:
+            root = find_root(args.root or Path.cwd()).resolve()
+            exported = publish_results(root, args.timeout)
+        except (BookError, TimeoutError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"exported {', '.join(exported)} to {root / 'data' / 'results'}: review and commit them")
         return 0
     try:
         if args.profile not in PROFILES:
@@ -517,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pdf and shutil.which("latexmk") is None:
             raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
         index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf)
-    except BookError as err:
+    except (BookError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"built the {args.profile} book in {time.perf_counter() - start:.1f} s: {index}")

@@ -1,4 +1,11 @@
-"""A small Sphinx extension: a working launch button, and two JavaScript errors of the JB1 theme removed.
+"""A small Sphinx extension: a guard against a book without numbers, a working launch button, and two
+JavaScript errors of the JB1 theme removed.
+
+Guard: the chapters are executed by the pipeline (``make book``, :mod:`bnrates.book`), which
+renders a staged copy of the book whose configuration sets ``bnrates_executed``. A plain
+``jupyter-book build .`` on the sources would render pages without their numbers, figures or
+claim tables (execution is off in ``_config.yml``): it stops at once with a message naming
+``make book`` instead (:class:`NotExecuted`).
 
 Launch button: the theme's Binder/JupyterHub/Colab buttons need a public repository URL, which
 the book does not have. Every page built from an executable chapter (a notebook: it has a
@@ -22,6 +29,26 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
+
+NOT_EXECUTED = (
+    "this book's chapters are executed by its pipeline, and these sources have not been: "
+    "`jupyter-book build .` alone would render pages without their numbers and figures. "
+    "Build the book with `make book` (or `python -m bnrates.book build --profile quick` for a fast one); "
+    "the HTML is then in _build/html."
+)
+
+
+class NotExecuted(Exception):
+    """Jupyter Book was run on the book's sources instead of the pipeline's executed stage."""
+
+
+def require_executed(app: Any, config: Any) -> None:
+    """Stop the build unless the configuration says the notebooks were executed (``config-inited``)."""
+    if not config.bnrates_executed:
+        from sphinx.errors import ConfigError
+
+        raise ConfigError(NOT_EXECUTED)
+
 
 DEFAULT_LAB_URL = "http://localhost:8888"
 """Where the launch buttons point unless the Sphinx configuration sets ``bnrates_lab_url``."""
@@ -111,6 +138,8 @@ def _launch(app: Any, pagename: str, templatename: str, context: dict[str, Any],
 def setup(app: Any) -> dict[str, object]:
     """Register the launch button and both fixes (Sphinx entry point)."""
     app.add_config_value("bnrates_lab_url", DEFAULT_LAB_URL, "html", types=[str])
+    app.add_config_value("bnrates_executed", False, "env", types=[bool])
+    app.connect("config-inited", require_executed)
     app.add_js_file(None, body=THEME_MODE_DEFAULT, priority=0)
     app.connect("html-page-context", _dedupe, priority=999)
     # after the theme's own launch buttons (priority 501), so that the entry can join their group

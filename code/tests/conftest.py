@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -10,9 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from bnrates.problems import ols_instances
+
+# `make mutation` runs each test once per mutant: few, fixed examples (HYPOTHESIS_PROFILE=mutation)
+settings.register_profile("mutation", max_examples=10, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 dims = st.integers(min_value=1, max_value=12)
 kappas = st.sampled_from([1.0, 2.0, 10.0, 100.0, 1000.0])

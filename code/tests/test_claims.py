@@ -89,7 +89,7 @@ def test_cli_verify_ols_exits_zero_and_json_parses() -> None:
 )
 def test_cli_errors_are_clear(args: tuple[str, ...], message: str) -> None:
     result = _cli(*args)
-    assert result.returncode == 2
+    assert result.returncode == 64
     assert message in result.stderr
 
 

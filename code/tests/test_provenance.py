@@ -30,7 +30,9 @@ def test_atomic_write_survives_an_interruption(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(KeyboardInterrupt):
         provenance.write_atomically(folder, {"a.csv": "new a\n", "b.csv": "new b\n"})
     monkeypatch.undo()
-    assert {p.name: p.read_text() for p in folder.iterdir()} == {"a.csv": "old a\n", "b.csv": "old b\n"}
+    assert {p.name: p.read_text() for p in folder.iterdir() if p.name != provenance.MANIFEST} == {
+        "a.csv": "old a\n", "b.csv": "old b\n"}
+    assert provenance.manifest_problems(folder) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ols"]
 
 
@@ -98,6 +100,11 @@ def test_verify_against_saved_results_reports_drift(built: Path, tmp_path: Path)
     record = json.loads((moved / "ols" / "claims.json").read_text())
     record["claims"][1]["observed"] *= 0.9
     (moved / "ols" / "claims.json").write_text(json.dumps(record))
+    damaged = _verify_against(moved)
+    assert damaged.returncode == 64
+    assert "ols/claims.json damaged" in damaged.stderr and len(damaged.stderr.strip().splitlines()) == 1
+    files = {p.name: p.read_text() for p in (moved / "ols").iterdir() if p.name != provenance.MANIFEST}
+    provenance.write_atomically(moved / "ols", files)
     drifted = _verify_against(moved)
     assert drifted.returncode == 1
     assert "DRIFT: observed" in drifted.stdout and "1 of 5 claims drifted" in drifted.stdout
