@@ -327,7 +327,7 @@ def local_cluster(n_workers: int):
 
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"--local-cluster must be a positive number of workers, got {n_workers!r}")
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
 @contextmanager
