@@ -49,7 +49,7 @@ SNRS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 KAPPAS = (1.0, 6.0, 40.0, 250.0, 1600.0, 10000.0)
 
 GRIDS = {
-    "quick": {"d": (10,), "kappa": (1.0, 10.0), "snr": (0.3, 0.9), "loss": ("logistic",), "method": METHODS,
+    "quick": {"d": (10,), "kappa": (1.0, 10.0, 10000.0), "snr": (0.3, 0.9), "loss": ("logistic",), "method": METHODS,
               "seed": (0,), "cap": (200,)},
     "full": {"d": (10, 100, 1000), "kappa": KAPPAS, "snr": SNRS, "loss": LOSSES, "method": METHODS, "seed": (0,),
              "cap": (500,)},
@@ -57,7 +57,7 @@ GRIDS = {
               "snr": tuple(float(s) for s in np.linspace(0.04, 0.96, 24).round(2)), "loss": LOSSES,
               "method": METHODS, "seed": tuple(range(10)), "cap": (5000,)},
 }
-"""``quick`` (20 tasks, seconds), ``full`` (2160 tasks, what the book shows), ``large`` (115 200 tasks)."""
+"""``quick`` (30 tasks, seconds), ``full`` (2160 tasks, what the book shows), ``large`` (115 200 tasks)."""
 
 
 class SweepHalfspace(GaussianHalfspace):
