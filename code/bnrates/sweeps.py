@@ -383,7 +383,7 @@ def run_sweep(
     SweepRun
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     sweep = get_sweep(sweep) if isinstance(sweep, str) else sweep
     checked = check_grid(sweep, grid)

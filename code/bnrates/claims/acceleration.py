@@ -71,8 +71,12 @@ def speedups(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-def winners(table: pd.DataFrame) -> pd.DataFrame:
-    """Per instance the method with the fewest iterations (``"none"`` if every method hit the cap)."""
+def winners(table: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Per instance the method with the fewest iterations (``"none"`` if every method hit the cap).
+
+    ``exclude`` leaves methods out of the race (``("L-BFGS",)``: first-order methods only).
+    """
+    table = table[~table["method"].isin(exclude)]
     its = iterations(table)
     cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
     best = its.idxmin(axis=1).where(~cens.astype(bool).all(axis=1), "none")
