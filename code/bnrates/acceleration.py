@@ -19,6 +19,7 @@ same problem. ``S`` has the log-spaced spectrum of :func:`~bnrates.problems.rand
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache, partial
 
 import numpy as np
@@ -69,9 +70,9 @@ class SweepHalfspace(GaussianHalfspace):
     the same ``w``). Values and gradients are the parent's.
     """
 
-    def __init__(self, problem: GaussianHalfspace):
-        super().__init__(problem.S, problem.u, problem.loss, problem.n_nodes)
-        object.__setattr__(self, "_S_inv", np.linalg.inv(problem.S))
+    def __init__(self, S: Array, u: Array, loss: str, n_nodes: int):
+        super().__init__(S, u, loss, n_nodes)
+        object.__setattr__(self, "_S_inv", np.linalg.inv(self.S))
         object.__setattr__(self, "_last", {})
 
     def inv_norm_sq(self, v: Array) -> Array:
@@ -86,18 +87,45 @@ class SweepHalfspace(GaussianHalfspace):
         return last["moments"]
 
 
-@lru_cache(maxsize=2)
-def instance(d: int, kappa: float, snr: float, loss: str, seed: int) -> tuple[SweepHalfspace, Array]:
-    """The task's problem and start direction ``w_0`` (``||w_0||_S = 1``, ``u^T w_0 < 0``), batch of one.
+@dataclass(frozen=True)
+class Instance:
+    """A task's problem (batch of one), its start direction and what the theory says about it.
 
-    Kept for the next call (the grid's last axis is the method, so a worker usually receives the
-    five methods of one instance in a row: at ``d = 1000`` building it costs about a second).
+    Attributes
+    ----------
+    problem : SweepHalfspace
+    w0 : ndarray, shape ``(1, d)``
+        ``||w_0||_S = 1``, ``u^T w_0 < 0``.
+    g_star, rho_gap0, c2_star : float
+        Optimal length (:func:`optimal_length`), ``rho(w_0) - rho*``, and ``E[phi'']`` at the
+        minimiser (GD's curvature along the solution).
+    """
+
+    problem: SweepHalfspace
+    w0: Array
+    g_star: float
+    rho_gap0: float
+    c2_star: float
+
+
+@lru_cache(maxsize=2)
+def instance(d: int, kappa: float, snr: float, loss: str, seed: int) -> Instance:
+    """The task's instance, kept for the next call.
+
+    The grid's last axis is the method, so a worker usually receives the five methods of one
+    instance in a row; at ``d = 1000`` building it (a Haar rotation, two eigenvalue checks, an
+    inverse, three solves) takes about a second.
     """
     base = halfspace_instances(d, kappa, snr, [seed], loss)
-    problem = SweepHalfspace(GaussianHalfspace(base.S, base.u, loss, N_NODES))
+    problem = SweepHalfspace(base.S, base.u, loss, N_NODES)
     w0 = random_starts(d, [seed])
     w0 = -np.sign(np.sum(problem.u * w0, axis=-1))[:, None] * w0
-    return problem, w0 / s_norm(w0, problem.S)[:, None]
+    w0 = w0 / s_norm(w0, problem.S)[:, None]
+    g_star = optimal_length(problem)
+    w_star = rayleigh_argmin(problem.S, problem.u)
+    wt_star = -g_star[:, None] * w_star / s_norm(w_star, problem.S)[:, None]
+    return Instance(problem, w0, float(g_star[0]), float(rayleigh_gap(w0, problem.S, problem.u)[0]),
+                    float(problem.stein_coefficients(wt_star)[1][0]))
 
 
 def optimal_length(problem: GaussianHalfspace) -> Array:
@@ -121,7 +149,8 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
         GD's curvature along the solution, which vanishes as the data become separable).
     """
     d, kappa, snr, loss, method, cap = (params[k] for k in ("d", "kappa", "snr", "loss", "method", "cap"))
-    problem, w0 = instance(d, kappa, snr, loss, seed)
+    inst = instance(d, kappa, snr, loss, seed)
+    problem, w0 = inst.problem, inst.w0
     step = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
     wt0 = np.zeros_like(w0)
     if method == "GD":
@@ -135,17 +164,14 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     else:
         gns = lbfgs(problem, wt0, cap, TOL).grad_norm_sq
     its = int(iterations_to(gns, TOL)[0])
-    g_star = optimal_length(problem)
-    w_star = rayleigh_argmin(problem.S, problem.u)
-    wt_star = -g_star[:, None] * w_star / s_norm(w_star, problem.S)[:, None]
     return {
         "iterations": its if its >= 0 else len(gns) - 1,
         "censored": its < 0,
         "final_grad_norm_sq": float(gns[-1, 0]),
-        "g_star": float(g_star[0]),
+        "g_star": inst.g_star,
         "rate_factor": float(theory_factor(1.0 / kappa, 1.0)),
-        "rho_gap0": float(rayleigh_gap(w0, problem.S, problem.u)[0]),
-        "c2_star": float(problem.stein_coefficients(wt_star)[1][0]),
+        "rho_gap0": inst.rho_gap0,
+        "c2_star": inst.c2_star,
     }
 
 
