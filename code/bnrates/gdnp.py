@@ -318,7 +318,7 @@ def gdnp(
         grad_wt = problem.grad(wt)
         c1, c2 = problem.stein_coefficients(wt)
         grad_w, grad_g = gradient_wg(grad_wt, w, g, S)
-        direction, length = length_direction_split(grad_w, grad_g, w, g, S)
+        direction, length = length_direction_split(grad_w, grad_g, w, g, S, dual_norm_sq(problem, grad_w))
         uw = np.einsum("...i,...i->...", u, w)
         if h == "stein":
             h_t = c1 * uw
