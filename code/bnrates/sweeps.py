@@ -398,10 +398,13 @@ def run_sweep(
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1):
         raise ValueError(f"--jobs must be a positive number of worker processes, got {n_jobs!r}")
     with tempfile.TemporaryDirectory(prefix=f"sweep-{sweep.name}-") as scratch:
-        folder = store_dir(out if out is not None else scratch, sweep, grid)
+        grid_name = grid if isinstance(grid, str) else "custom"
+        folder = store_dir(out if out is not None else scratch, sweep, grid_name)
         if not resume and folder.is_dir():
             for stale in folder.glob("*.json"):
                 stale.unlink()
+        if resume and out is not None:
+            seed_store(folder, sweep, table_path(out, sweep, grid_name), todo)
         done = finished(folder)
         missing = [p for p in todo if task_key(p) not in done]
         with _backend(client, n_jobs or os.cpu_count() or 1):
@@ -418,9 +421,44 @@ def run_sweep(
     table = pd.DataFrame([{**row, **env} for row in rows])
     path = None
     if out is not None and only is None:
-        path = table_path(out, sweep, grid)
+        path = table_path(out, sweep, grid_name)
         write_table(table, path)
     return SweepRun(table, path, len(missing))
+
+
+def seed_store(folder: Path, sweep: Sweep, table: Path, todo: Sequence[Params]) -> int:
+    """Store the rows of an earlier table (complete or partial) that the store lacks; how many.
+
+    So ``--resume`` also continues from a committed table (e.g. one written by :func:`collect`)
+    after the task store was lost: only tasks in neither are computed.
+    """
+    if not table.is_file():
+        return 0
+    wanted = {task_key(p) for p in todo}
+    have = finished(folder)
+    added = 0
+    for row in read_table(table).to_dict("records"):
+        key = task_key(row_params(sweep, row))
+        if key in wanted and key not in have:
+            write_json_atomically(folder / f"{key}.json",
+                                  {k: _plain(v) for k, v in row.items() if not k.startswith("env_")})
+            added += 1
+    return added
+
+
+def collect(sweep: Sweep | str, grid: str, out: str | Path) -> pd.DataFrame:
+    """The table of the tasks of ``grid`` stored so far under ``out`` (in grid order; may be partial).
+
+    For a look at a running sweep, or to save what a run that cannot finish has computed: a
+    later ``run_sweep(..., resume=True)`` picks up from the table written from it.
+    """
+    sweep = get_sweep(sweep) if isinstance(sweep, str) else sweep
+    folder = store_dir(out, sweep, grid)
+    done = finished(folder)
+    rows = [json.loads((folder / f"{task_key(p)}.json").read_text())
+            for p in tasks(sweep, check_grid(sweep, grid)) if task_key(p) in done]
+    env = environment()
+    return pd.DataFrame([{**row, **env} for row in rows])
 
 
 def row_params(sweep: Sweep, row: Mapping[str, object]) -> Params:

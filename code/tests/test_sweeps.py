@@ -165,6 +165,18 @@ def test_sigkill_of_the_driver_then_resume(loky_run, tmp_path):
     assert again.computed == 0
 
 
+def test_collect_and_resume_from_a_table_without_the_store(loky_run, tmp_path):
+    partial = sweeps.collect(SWEEP, "quick", loky_run.path.parent)
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, partial), sweeps.comparable(SWEEP, loky_run.table))
+    table = sweeps.table_path(tmp_path, SWEEP, "quick")
+    sweeps.write_table(loky_run.table.iloc[::2], table)  # a partial table, no task store
+    resumed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, resume=True,
+                               only=[sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:4].to_dict("records")])
+    assert resumed.computed == 2  # rows 0 and 2 came from the table, 1 and 3 were computed
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, resumed.table),
+                                  sweeps.comparable(SWEEP, loky_run.table.iloc[:4]))
+
+
 def test_a_task_gives_the_same_row_alone_in_another_order(loky_run):
     table = sweeps.comparable(SWEEP, loky_run.table)
     params = [sweeps.row_params(SWEEP, r) for r in loky_run.table.to_dict("records")]
