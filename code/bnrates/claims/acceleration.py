@@ -20,12 +20,14 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from .. import sweeps
-from ..acceleration import SWEEP, TOL
+from ..acceleration import METHODS, SWEEP, TOL
 from .core import Claim, Evidence, chapter_claims_factory
 
 CHAPTER = "acceleration"
 TABLE = Path(__file__).resolve().parents[3] / "data" / "sweeps" / "acceleration-full.parquet"
 """The committed full-grid table (``make sweep``)."""
+INSTANCE = ("d", "kappa", "snr", "loss", "seed")
+"""The axes that make an instance (the seed axes of the sweep)."""
 RERUN = {"quick": 4, "full": 8}
 """Tasks of the table re-run by :func:`rerun_matches`."""
 RERUN_MAX_D = 100
@@ -41,12 +43,18 @@ GRID = {"quick": "quick", "full": "full"}
 
 @lru_cache(maxsize=2)
 def sweep_table(profile: str) -> pd.DataFrame:
-    """The acceleration map: the quick grid run live, or the committed full table."""
+    """The acceleration map: the quick grid run live, or the committed full table.
+
+    Of a partial table (a run that was stopped, :func:`~bnrates.sweeps.collect`) only the instances
+    with all five methods are kept, so that every comparison is between runs on one instance.
+    """
     if profile == "quick":
         return sweeps.run_sweep(SWEEP, "quick", n_jobs=1, progress=False).table
     if not TABLE.is_file():
         raise FileNotFoundError(f"{TABLE} is missing: run `make sweep` (the full grid) first")
-    return sweeps.read_table(TABLE)
+    table = sweeps.read_table(TABLE)
+    complete = table.groupby(list(INSTANCE))["method"].transform("nunique") == len(METHODS)
+    return table[complete].reset_index(drop=True)
 
 
 def iterations(table: pd.DataFrame) -> pd.DataFrame:
