@@ -28,7 +28,7 @@ TABLE = Path(__file__).resolve().parents[3] / "data" / "sweeps" / "acceleration-
 """The committed full-grid table (``make sweep``)."""
 INSTANCE = ("d", "kappa", "snr", "loss", "seed")
 """The axes that make an instance (the seed axes of the sweep)."""
-RERUN = {"quick": 4, "full": 8}
+RERUN = {"quick": 4, "full": 6}
 """Tasks of the table re-run by :func:`rerun_matches`."""
 RERUN_MAX_D = 100
 """Re-run only tasks with ``d <= RERUN_MAX_D`` (a censored GDNP run at ``d = 1000`` takes ~10 s)."""
