@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify bench lab clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks test verify bench lab sweep clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,13 @@ mutation: $(STAMP)        ## mutation testing (mutmut 3) of the mathematical and
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)
+
+# The acceleration map (data/sweeps/acceleration-full.parquet); a killed run resumes where it stopped.
+# On a Dask cluster: make sweep SWEEP_ARGS="--scheduler tcp://HOST:8786" (GRID=large for the big grid).
+SWEEP ?= acceleration
+GRID  ?= full
+sweep: $(STAMP)           ## run a parameter sweep (GRID=quick|full|large, SWEEP_ARGS for --jobs/--scheduler/--local-cluster)
+	$(PY) -m bnrates sweep $(SWEEP) --grid $(GRID) --resume $(SWEEP_ARGS)
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)

@@ -1,4 +1,4 @@
-"""``python -m bnrates verify ...`` and ``python -m bnrates bench ...``.
+"""``python -m bnrates verify ...``, ``python -m bnrates sweep ...`` and ``python -m bnrates bench ...``.
 
 ``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
 
@@ -13,6 +13,10 @@ so the verdict does not depend on how the command is launched.
 
 Exit status: 0 if every claim passed and none drifted; otherwise the number of claims that
 failed or drifted (at most 63); 64 (``EX_USAGE``) for a bad argument.
+
+``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --local-cluster N]
+[--out DIR] [--resume]`` runs a parameter sweep (:mod:`bnrates.sweeps`) and writes its table to
+``DIR/NAME-GRID.parquet``; the grid and the scheduler are checked before any task starts.
 """
 
 from __future__ import annotations
@@ -95,6 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--json", action="store_true", help="one JSON object per claim")
     v.add_argument("--against", type=Path, metavar="DIR", help="compare with saved results (e.g. data/results)")
     sub.add_parser("seeds", help="every claim over many seeds (python -m bnrates seeds --help)", add_help=False)
+    s = sub.add_parser("sweep", help="run a parameter sweep (locally through loky, or on a Dask cluster)")
+    s.add_argument("name", help="the sweep, e.g. acceleration")
+    s.add_argument("--grid", default="quick", help="quick, full or large (default: quick)")
+    s.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core)")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    where.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
+    s.add_argument("--out", type=Path, default=Path("data/sweeps"), help="folder of the table and the task store")
+    s.add_argument("--resume", action="store_true", help="keep finished tasks of an earlier run, compute the rest")
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["seeds"]:
@@ -106,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench.main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        return sweep_main(args)
     try:
         claims.check_profile(args.profile)
         if not 0 <= args.seed <= SEED_MAX:
@@ -138,6 +153,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         if saved is not None:
             print(f"{drifted} of {len(chosen)} claims drifted from {args.against}")
     return min(bad, MAX_COUNT)
+
+
+def sweep_main(args: argparse.Namespace) -> int:
+    """``python -m bnrates sweep``: check everything, connect, run, report where the table is."""
+    from . import sweeps
+
+    client = cluster = None
+    try:
+        sweep = sweeps.get_sweep(args.name)
+        grid = sweeps.check_grid(sweep, args.grid)
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f"--jobs must be a positive number of worker processes, got {args.jobs}")
+        if args.scheduler is not None:
+            client = sweeps.connect(args.scheduler)
+        elif args.local_cluster is not None:
+            from distributed import Client
+
+            cluster = sweeps.local_cluster(args.local_cluster)
+            client = Client(cluster, set_as_default=False)
+    except (ValueError, ConnectionError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EX_USAGE
+    n = len(sweeps.tasks(sweep, grid))
+    where = (f"Dask scheduler {args.scheduler}" if args.scheduler else
+             f"a local Dask cluster of {args.local_cluster} workers" if cluster else
+             f"{args.jobs or 'one per core'} local processes (loky)")
+    print(f"sweep {sweep.name}/{args.grid}: {n} tasks on {where}", file=sys.stderr, flush=True)
+    try:
+        run = sweeps.run_sweep(sweep, args.grid, out=args.out, n_jobs=args.jobs, client=client, resume=args.resume)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    print(f"{run.computed} tasks computed, {n - run.computed} reused; table: {run.path}", flush=True)
+    return 0
 
 
 def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:

@@ -33,6 +33,14 @@ P5 quadrature
 memory
     Peak resident memory of the build process, of each chapter's kernel, of Jupyter Book's
     build, and of this process (which runs P3 to P5).
+S1 sweeps
+    The acceleration sweep (:mod:`bnrates.sweeps`) on a random sample of the full grid's tasks
+    (:data:`SWEEP_SAMPLE`; quick: half as many from the quick grid): throughput with two loky workers against one
+    (sequential, in this process), a two-worker Dask ``LocalCluster`` against two loky workers
+    (both warm), the peak RSS of a worker process running tasks at ``d = 2000``, and the cost per
+    iteration of each method at each ``d`` of the ``large`` grid (for its cost per task).
+
+``--only S1`` (any list of section names) measures just those sections.
 """
 
 from __future__ import annotations
@@ -83,6 +91,11 @@ SIZES = {
            "ols_reps": 3, "quad_d": 10, "quad_reps": 10},
 }
 """Problem sizes and repetitions, full (``False``) and ``--quick`` (``True``)."""
+
+SWEEP_SAMPLE = 24
+"""Tasks of the full acceleration grid timed by S1 (drawn with :data:`SEED`)."""
+PROBE_CAP = 30
+"""Iterations per method in S1's cost probe (at ``kappa = 1e4`` no method stops earlier)."""
 
 N_BISECTION = 30
 """Halvings per GDNP bisection, as in the experiments chapter (``t_s``)."""
@@ -572,6 +585,104 @@ def bench_quadrature(quick: bool, log: Log) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------------ S1 sweeps
+
+
+def _sweep_sample(quick: bool) -> list[dict]:
+    from . import sweeps
+    from .acceleration import SWEEP
+
+    todo = sweeps.tasks(SWEEP, sweeps.check_grid(SWEEP, "quick" if quick else "full"))
+    size = min(len(todo), SWEEP_SAMPLE // 2 if quick else SWEEP_SAMPLE)
+    pick = np.random.default_rng(SEED).choice(len(todo), size=size, replace=False)
+    return [todo[i] for i in sorted(pick)]
+
+
+def _worker_peak_rss(params: list[dict]) -> float:
+    """Peak RSS (GB) of a fresh Python process that runs ``params`` as sweep tasks one after the other."""
+    code = ("import json, resource, sys\nfrom bnrates import sweeps\n"
+            "for p in json.loads(sys.argv[1]):\n    sweeps.run_task('acceleration', p)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(params)], capture_output=True, text=True,
+                          env=_env(), check=True)
+    return int(done.stdout.split()[-1]) * 1024 / GB
+
+
+def bench_sweeps(quick: bool, log: Log) -> dict:
+    """S1: sweep throughput (2 vs 1 worker), Dask overhead against loky, worker memory, cost per iteration."""
+    from distributed import Client
+
+    from . import sweeps
+    from .acceleration import METHODS, SWEEP, instance
+
+    sample = _sweep_sample(quick)
+    grid = "quick" if quick else "full"
+
+    def timed(**kw) -> float:
+        start = time.perf_counter()
+        sweeps.run_sweep(SWEEP, grid, only=sample, progress=False, **kw)
+        return time.perf_counter() - start
+
+    one = timed(n_jobs=1)
+    timed(n_jobs=2)  # start loky's (reused) workers
+    two = timed(n_jobs=2)
+    log(f"S1 {len(sample)} tasks: 1 worker {one:.1f} s, 2 loky workers {two:.1f} s")
+    with sweeps.local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
+        timed(client=client)  # warm the workers (imports, the instance cache)
+        on_dask = timed(client=client)
+    log(f"S1 Dask LocalCluster(2): {on_dask:.1f} s")
+    d_max = 100 if quick else 2000
+    big = [{"d": d_max, "kappa": 100.0, "snr": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
+           for m in METHODS]
+    peak = _worker_peak_rss(big)
+    log(f"S1 worker peak RSS at d = {d_max}: {peak:.2f} GB")
+    large = SWEEP.grids["large"]
+    costs: dict[str, dict[str, float]] = {}
+    for d in ((10, 100) if quick else large["d"]):
+        row = {}
+        for m in METHODS:
+            p = {"d": d, "kappa": 1e4, "snr": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
+            sweeps.run_task(SWEEP.name, p)  # the instance is built (and cached) here
+            short = sweeps.run_task(SWEEP.name, p)["seconds"]
+            long = sweeps.run_task(SWEEP.name, {**p, "cap": 2 * PROBE_CAP})["seconds"]
+            row[m] = max(long - short, 0.0) / PROBE_CAP  # per iteration, without the task's fixed costs
+            row[f"{m}_fixed"] = max(short - PROBE_CAP * row[m], 0.0)
+        start = time.perf_counter()
+        instance.cache_clear()
+        instance(d, 1e4, 0.9, "logistic", 1)
+        row["build"] = time.perf_counter() - start
+        costs[str(d)] = row
+        log(f"S1 d = {d}: seconds per iteration " + ", ".join(f"{m} {row[m]:.2g}" for m in METHODS)
+            + f"; instance {row['build']:.2g} s")
+    cap = large["cap"][0]
+    worst = {d: row["build"] / len(METHODS) + float(np.mean([cap * row[m] + row[f"{m}_fixed"] for m in METHODS]))
+             for d, row in costs.items()}
+    n_large = len(sweeps.tasks(SWEEP, sweeps.check_grid(SWEEP, "large")))
+    per_d = n_large / len(costs)
+    shared = f"measured on a shared {os.cpu_count()}-CPU machine (other jobs running): compare with care"
+    return {
+        "throughput_2_vs_1_worker": measurement(
+            one / two, 1.7, ">=", "ratio",
+            f"{len(sample)} tasks of the {grid} grid: {len(sample) / one:.3g} tasks/s on 1 worker (sequential, this "
+            f"process), {len(sample) / two:.3g} on 2 warm loky workers; {shared}", one_s=one, two_s=two),
+        "dask_overhead_vs_loky": measurement(
+            on_dask / two - 1, 0.15, "<=", "fraction",
+            f"2-worker LocalCluster {on_dask:.2f} s against 2 loky workers {two:.2f} s, both warm; {shared}",
+            dask_s=on_dask),
+        "worker_peak_rss_at_max_d": measurement(
+            peak, 2.0, "<=", "GB",
+            f"a fresh process running the five methods at d = {d_max} (cap {PROBE_CAP}): S, its inverse and the "
+            "covariance are d x d (3 x 32 MB at d = 2000), the quadrature works in 8 MB blocks, the histories "
+            "hold cap x d floats; the rest is the interpreter with numpy, scipy and pandas", d=d_max),
+        "large_grid_worst_case_per_task": measurement(
+            float(np.mean(list(worst.values()))), None, "<=", "s",
+            f"mean over d and methods of instance build / 5 + the task's fixed cost + cap ({cap}) x seconds per "
+            f"iteration (every run hitting the cap); {n_large} tasks ({per_d:.0f} per d) -> at most "
+            f"{n_large * np.mean(list(worst.values())) / 3600:.0f} core-hours; {shared}",
+            per_d={d: round(v, 3) for d, v in worst.items()}, seconds_per_iteration=costs),
+    }
+
+
 # ------------------------------------------------------------------------------------ the report
 
 
@@ -582,10 +693,11 @@ SECTIONS = {
     "P4": "batching: 64 OLS instances vs 1",
     "P5": "quadrature of the Gaussian halfspace objective",
     "memory": "peak resident memory (RSS)",
+    "S1": "sweeps: throughput, Dask overhead, memory per worker, cost per task",
 }
 
 
-def run(root: Path, quick: bool, log: Log = print) -> dict:
+def run(root: Path, quick: bool, log: Log = print, only: Sequence[str] | None = None) -> dict:
     """Measure everything; return the sections' measurements (nothing is written).
 
     Parameters
@@ -596,6 +708,8 @@ def run(root: Path, quick: bool, log: Log = print) -> dict:
         Small sizes, one A/B pair, no full-profile build (seconds instead of minutes).
     log
         Called with one line per finished step.
+    only
+        Measure only these sections (default: all of :data:`SECTIONS`).
 
     Returns
     -------
@@ -604,6 +718,18 @@ def run(root: Path, quick: bool, log: Log = print) -> dict:
         {name: {"value", "target", "relation", "unit", "met", "notes", ...}}}}``.
     """
     root = Path(root).resolve()
+    wanted = list(SECTIONS) if only is None else list(only)
+    unknown = sorted(set(wanted) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown benchmark section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
+    if not set(wanted) <= {"S1"}:
+        return _run_book_sections(root, quick, log, wanted)
+    start = time.perf_counter()
+    return {"date": dt.date.today().isoformat(), "quick": quick, "seconds": round(time.perf_counter() - start, 1),
+            "sections": {"S1": {"title": SECTIONS["S1"], "measurements": bench_sweeps(quick, log)}}}
+
+
+def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> dict:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bnrates-bench-") as tmp:
         p1, p2, memory = bench_rebuild(root, Path(tmp), quick, log)
@@ -619,11 +745,14 @@ def run(root: Path, quick: bool, log: Log = print) -> dict:
         "ru_maxrss of RUSAGE_CHILDREN: the largest peak of any single process among the builds and their "
         "kernels (exact, not sampled)")
     measured = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "memory": memory}
+    if "S1" in wanted:
+        measured["S1"] = bench_sweeps(quick, log)
     return {
         "date": dt.date.today().isoformat(),
         "quick": quick,
         "seconds": round(time.perf_counter() - start, 1),
-        "sections": {key: {"title": SECTIONS[key], "measurements": measured[key]} for key in SECTIONS},
+        "sections": {key: {"title": SECTIONS[key], "measurements": measured[key]} for key in SECTIONS
+                     if key in measured},
     }
 
 
@@ -646,11 +775,15 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write(result: dict, folder: Path) -> Path:
-    """Write ``result`` with the run's metadata (machine, packages) to ``folder/<date>[-quick].json``, atomically."""
+def write(result: dict, folder: Path, suffix: str = "") -> Path:
+    """Write ``result`` with the run's metadata (machine, packages) to ``folder/<date>[-quick][suffix].json``.
+
+    Written atomically. A run of some sections only (``--only S1``) gets the suffix ``-S1``, so it
+    never replaces a full run.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{result['date']}{'-quick' if result['quick'] else ''}.json"
+    path = folder / f"{result['date']}{'-quick' if result['quick'] else ''}{suffix}.json"
     payload = {**provenance.run_metadata({"quick": result["quick"]}), **result}
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -667,6 +800,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one A/B pair, no full-profile build")
     parser.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/data/benchmarks)")
+    parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"only these sections ({', '.join(SECTIONS)})")
     args = parser.parse_args(argv)
     try:
         root = find_root((args.root or Path.cwd()).resolve())
@@ -677,8 +811,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     with one_blas_thread():
-        result = run(root, args.quick, log=lambda line: print(line, flush=True))
-    path = write(result, out)
+        result = run(root, args.quick, log=lambda line: print(line, flush=True), only=args.only)
+    path = write(result, out, suffix="" if args.only is None else "-" + "-".join(args.only))
     print(table(result))
     print(f"wrote {path}")
     return 0

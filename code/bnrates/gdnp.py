@@ -20,9 +20,10 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .problems import Problem, spectrum_bounds, value_and_grad
+from .problems import Problem, dual_norm_sq, spectrum_bounds, value_and_grad
 from .rates import rayleigh_gap
-from .reparametrization import gradient_wg, inv_norm_sq, length_direction_split, reparametrize, s_norm
+from .rayleigh import rayleigh_argmin
+from .reparametrization import gradient_wg, length_direction_split, reparametrize, s_norm
 from .validation import check_array, check_int, check_real
 
 Array = NDArray[np.float64]
@@ -310,13 +311,14 @@ def gdnp(
         raise ValueError("w0 must satisfy u^T w0 != 0 (the direction step vanishes there)")
     L_arr = spectrum_bounds(S)[1] if L is None else check_array("L", L, ndim_min=0)
     rec: dict[str, list[Array]] = {k: [] for k in GDNPHistory.__dataclass_fields__}
+    w_star = rayleigh_argmin(S, u)
     for t in range(n_steps + 1):
         g, a0, b0 = bisection(partial(length_derivative_of, problem, w), n_bisection)
         wt = reparametrize(w, g, S)
         grad_wt = problem.grad(wt)
         c1, c2 = problem.stein_coefficients(wt)
         grad_w, grad_g = gradient_wg(grad_wt, w, g, S)
-        direction, length = length_direction_split(grad_w, grad_g, w, g, S)
+        direction, length = length_direction_split(grad_w, grad_g, w, g, S, dual_norm_sq(problem, grad_w))
         uw = np.einsum("...i,...i->...", u, w)
         if h == "stein":
             h_t = c1 * uw
@@ -324,8 +326,8 @@ def gdnp(
             e1 = c1 + c2 * np.einsum("...i,...i->...", u, wt)
             h_t = e1 * uw - c2 * uw**2
         for key, val in (("w", w), ("g", g), ("wt", wt), ("value", problem.value(wt)),
-                         ("grad_norm_sq", inv_norm_sq(grad_wt, S)), ("direction", direction),
-                         ("length", length), ("rayleigh_gap", rayleigh_gap(w, S, u)), ("c1", c1),
+                         ("grad_norm_sq", dual_norm_sq(problem, grad_wt)), ("direction", direction),
+                         ("length", length), ("rayleigh_gap", rayleigh_gap(w, S, u, w_star)), ("c1", c1),
                          ("h", h_t), ("bracket_width", np.abs(b0 - a0))):
             rec[key].append(val)
         if tol is not None and np.all(rec["grad_norm_sq"][-1] < tol):
@@ -394,7 +396,7 @@ def gd(
         value, grad = value_and_grad(problem, wt)
         ws.append(wt)
         vals.append(value)
-        gns.append(inv_norm_sq(grad, problem.S))
+        gns.append(dual_norm_sq(problem, grad))
         if tol is not None and np.all(gns[-1] < tol):
             break
         if t < n_steps:
@@ -443,7 +445,7 @@ def agd(
     for t in range(n_steps + 1):
         ws.append(wt)
         vals.append(problem.value(wt))
-        gns.append(inv_norm_sq(problem.grad(wt), problem.S))
+        gns.append(dual_norm_sq(problem, problem.grad(wt)))
         if tol is not None and np.all(gns[-1] < tol):
             break
         if t < n_steps:
@@ -457,3 +459,118 @@ def iterations_to(grad_norm_sq: Array, tol: float) -> Array:
     """First ``t`` with ``grad_norm_sq[t] < tol`` per instance (``-1`` if never), shape ``(B,)``."""
     reached = np.asarray(grad_norm_sq) < tol
     return np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
+
+
+def bngd(
+    problem: Problem,
+    w0: ArrayLike,
+    g0: ArrayLike,
+    n_steps: int,
+    lr_w: ArrayLike,
+    lr_g: ArrayLike,
+    tol: float | None = None,
+) -> DescentHistory:
+    """Vanilla BN gradient descent: fixed step sizes on ``(w, g)``, what practitioners run.
+
+    ``w_{t+1} = w_t - lr_w grad_w f(w_t, g_t)``, ``g_{t+1} = g_t - lr_g d_g f(w_t, g_t)``, both
+    from the gradient in ``w~ = g w / ||w||_S`` by the chain rule
+    (:func:`~bnrates.reparametrization.gradient_wg`), simultaneously. No bisection, no
+    problem-dependent step: the contrast with Algorithm 1 (:func:`gdnp`).
+
+    Parameters
+    ----------
+    problem : Problem
+    w0 : array, shape ``(B, d)``
+        Start direction, nonzero.
+    g0 : array, shape ``(B,)``
+        Start length (``0`` starts at ``w~ = 0``, like :func:`gd`).
+    n_steps : int
+    lr_w, lr_g : float or array of shape ``(B,)``
+        Positive step sizes.
+    tol : float, optional
+        Stop early once ``||grad f(w~_t)||^2_{S^-1} < tol`` for every instance.
+
+    Returns
+    -------
+    DescentHistory
+        Of the effective weights ``w~_t``.
+    """
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    w = check_array("w0", w0)
+    if w.shape != problem.u.shape:
+        raise ValueError(f"w0 must have shape {problem.u.shape} to match u, got {w.shape}")
+    if np.any(np.all(w == 0, axis=-1)):
+        raise ValueError("w0 must be nonzero (its direction is undefined)")
+    g = np.array(np.broadcast_to(check_array("g0", g0, ndim_min=0), w.shape[:-1]))
+    steps = [check_array(name, lr, ndim_min=0) for name, lr in (("lr_w", lr_w), ("lr_g", lr_g))]
+    if any(np.any(lr <= 0) for lr in steps):
+        raise ValueError("lr_w and lr_g must be positive")
+    lr_w_arr, lr_g_arr = steps
+    ws, vals, gns = [], [], []
+    for t in range(n_steps + 1):
+        wt = reparametrize(w, g, problem.S)
+        value, grad = value_and_grad(problem, wt)
+        ws.append(wt)
+        vals.append(value)
+        gns.append(dual_norm_sq(problem, grad))
+        if tol is not None and np.all(gns[-1] < tol):
+            break
+        if t < n_steps:
+            grad_w, grad_g = gradient_wg(grad, w, g, problem.S)
+            w, g = w - np.asarray(lr_w_arr)[..., None] * grad_w, g - lr_g_arr * grad_g
+    return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
+
+
+def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: int = 10) -> DescentHistory:
+    """L-BFGS (scipy's ``L-BFGS-B`` without bounds) on one instance, the practitioner's reference.
+
+    scipy's own stopping rules are switched off (``gtol = ftol = 0``); the run stops once
+    ``||grad f||^2_{S^-1} < tol`` at an iterate (checked in the callback), after ``n_steps``
+    iterations, or when the line search fails (the history then ends above ``tol``).
+
+    Parameters
+    ----------
+    problem : Problem
+        A batch of one instance: ``u`` of shape ``(1, d)``.
+    wt0 : array, shape ``(1, d)``
+    n_steps : int
+        Iterations at most.
+    tol : float
+    memory : int
+        Number of correction pairs kept (scipy's ``maxcor``).
+
+    Returns
+    -------
+    DescentHistory
+        One entry per iterate (``T + 1`` of them after ``T`` iterations), shape ``(T + 1, 1, ...)``.
+    """
+    from scipy.optimize import minimize
+
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0, strict=True)
+    wt = check_array("wt0", wt0)
+    if wt.shape != problem.u.shape or wt.shape[0] != 1:
+        raise ValueError(f"lbfgs runs one instance: wt0 and u must have shape (1, d), got {wt.shape}, "
+                         f"{problem.u.shape}")
+
+    def fun(x: Array) -> tuple[float, Array]:
+        value, grad = value_and_grad(problem, x[None])
+        return float(value[0]), grad[0]
+
+    ws, vals, gns = [], [], []
+
+    def record(x: Array) -> bool:
+        value, grad = value_and_grad(problem, x[None])
+        ws.append(x.copy())
+        vals.append(float(value[0]))
+        gns.append(float(dual_norm_sq(problem, grad)[0]))
+        return gns[-1] < tol
+
+    def callback(intermediate_result) -> None:
+        if record(intermediate_result.x):
+            raise StopIteration
+
+    if not record(wt[0]):
+        minimize(fun, wt[0], jac=True, method="L-BFGS-B", callback=callback,
+                 options={"maxiter": n_steps, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50})
+    return DescentHistory(np.stack(ws)[:, None], np.array(vals)[:, None], np.array(gns)[:, None])

@@ -278,16 +278,18 @@ class GaussianHalfspace:
         -------
         ndarray, shape ``(...)``
         """
-        w = np.asarray(w, dtype=np.float64)
         g = np.asarray(g, dtype=np.float64)
-        norm = np.sqrt(quad(w, self.S))
-        mv = np.einsum("...i,...i->...", self.u, w) / norm
-        sv = np.sqrt(np.maximum(quad(w, self.cov), 0.0)) / norm
+        mv, sv = self.direction_moments(np.asarray(w, dtype=np.float64))
         g_b, mv, sv = np.broadcast_arrays(g, mv, sv)
         dphi = self.loss.dphi
         e = gaussian_expectations([lambda t: dphi(t) * t], g_b * mv, np.abs(g_b) * sv, self.n_nodes)[0]
         safe = np.where(g_b == 0, 1.0, g_b)
         return np.where(g_b == 0, dphi(np.zeros_like(mv)) * mv, e / safe)
+
+    def direction_moments(self, w: Array) -> tuple[Array, Array]:
+        """Mean and spread of ``z^T w / ||w||_S``: ``(u^T w, sqrt(w^T (S - u u^T) w)) / ||w||_S``, each ``(...)``."""
+        norm = np.sqrt(quad(w, self.S))
+        return np.einsum("...i,...i->...", self.u, w) / norm, np.sqrt(np.maximum(quad(w, self.cov), 0.0)) / norm
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws of ``z ~ N(u, S - u u^T)``, shape ``(n, ..., d)``."""

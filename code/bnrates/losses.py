@@ -12,6 +12,12 @@ derivatives that underflow cleanly to zero.
   ``phi'' = phi' (expit(-t) - expit(t))``. Bounded and non-convex, ``|phi'| <= 1/4``,
   ``|phi''| <= 1 / (6 sqrt(3))``, ``|phi'''| <= 1/8``; on the Gaussian halfspace problem its
   optimal length is infinite (the bracket assumption of Algorithm 1 fails, notes section 3).
+- ``smoothed_hinge``: ``phi(t) = E[max(0, t + xi)] = t Phi(t) + phi_N(t)``, ``xi ~ N(0, 1)``
+  (the Perceptron's hinge ``max(0, t)`` smoothed by Gaussian noise; ``Phi``, ``phi_N`` the
+  normal CDF and density), ``phi' = Phi(t)``, ``phi'' = phi_N(t)``. Convex, ``|phi'| <= 1``,
+  ``0 < phi'' <= 1 / sqrt(2 pi)``, ``|phi'''| = |t| phi_N(t) <= phi_N(1)``; like the logistic
+  loss it meets the assumptions of the GDNP theorem (smooth, bounded slope, finite optimal
+  length on non-separable Gaussian data), with Gaussian instead of exponential tails.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 Array = NDArray[np.float64]
 ScalarFunction = Callable[[ArrayLike], Array]
@@ -34,7 +40,7 @@ class Loss:
     Attributes
     ----------
     name : str
-        ``"logistic"`` or ``"sigmoid"``.
+        ``"logistic"``, ``"sigmoid"`` or ``"smoothed_hinge"``.
     phi, dphi, d2phi : callable
         ``t -> phi(t)``, ``t -> phi'(t)``, ``t -> phi''(t)``, same shape as ``t``.
     derivatives : callable
@@ -100,11 +106,39 @@ def sigmoid_derivatives(t: ArrayLike) -> tuple[Array, Array]:
     return pq, pq * (q - p)
 
 
+NORMAL_DENSITY_PEAK = 1 / np.sqrt(2 * np.pi)
+
+
+def normal_density(t: ArrayLike) -> Array:
+    """``phi_N(t) = exp(-t^2 / 2) / sqrt(2 pi)``, the second derivative of the smoothed hinge."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore"):  # t^2 = inf for |t| > 1e154: the density underflows to 0, as it should
+        return NORMAL_DENSITY_PEAK * np.exp(-(t * t) / 2)
+
+
+def smoothed_hinge(t: ArrayLike) -> Array:
+    """``E[max(0, t + xi)] = t Phi(t) + phi_N(t)``, ``xi ~ N(0, 1)``; ``>= max(0, t)``, ``> 0``.
+
+    Formed as ``max(t, 0) + phi_N(t) - |t| Phi(-|t|)``, whose last two terms are both tiny for
+    large ``|t|``: the absolute error stays at round-off of ``phi_N(t)``.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    return np.maximum(t, 0.0) + normal_density(t) - np.abs(t) * ndtr(-np.abs(t))
+
+
+def smoothed_hinge_derivatives(t: ArrayLike) -> tuple[Array, Array]:
+    """``(Phi(t), phi_N(t))``, each of the shape of ``t``."""
+    return ndtr(t), normal_density(t)
+
+
 LOSSES: dict[str, Loss] = {
     "logistic": Loss("logistic", softplus, expit, logistic_d2, logistic_derivatives, curvature_bound=0.25,
                      slope_bound=1.0, third_derivative_bound=1 / (6 * np.sqrt(3))),
     "sigmoid": Loss("sigmoid", expit, logistic_d2, sigmoid_d2, sigmoid_derivatives,
                     curvature_bound=1 / (6 * np.sqrt(3)), slope_bound=0.25, third_derivative_bound=0.125),
+    "smoothed_hinge": Loss("smoothed_hinge", smoothed_hinge, ndtr, normal_density, smoothed_hinge_derivatives,
+                           curvature_bound=float(NORMAL_DENSITY_PEAK), slope_bound=1.0,
+                           third_derivative_bound=float(NORMAL_DENSITY_PEAK * np.exp(-0.5))),
 }
 
 
@@ -114,10 +148,10 @@ def get_loss(name: str | Loss = "logistic") -> Loss:
     Raises
     ------
     ValueError
-        If ``name`` is not one of ``'logistic'``, ``'sigmoid'``.
+        If ``name`` is not one of the keys of :data:`LOSSES`.
     """
     if isinstance(name, Loss):
         return name
     if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(f"loss must be one of 'logistic', 'sigmoid'; got {name!r}")
+        raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))}; got {name!r}")
     return LOSSES[name]

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .reparametrization import gradient_wg, matvec, quad, reparametrize
+from .reparametrization import gradient_wg, inv_norm_sq, matvec, quad, reparametrize
 from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
@@ -41,6 +41,16 @@ def value_and_grad(problem: Problem, wt: Array) -> tuple[Array, Array]:
     if own is not None:
         return own(wt)
     return problem.value(wt), problem.grad(wt)
+
+
+def dual_norm_sq(problem: Problem, v: Array) -> Array:
+    """``||v||^2_{S^-1}``, through the problem's own ``inv_norm_sq`` if it has one, shape ``(...)``.
+
+    A problem that keeps a factor of ``S`` answers in ``O(d^2)``; otherwise this is
+    :func:`~bnrates.reparametrization.inv_norm_sq` (a solve, ``O(d^3)``, per call).
+    """
+    own = getattr(problem, "inv_norm_sq", None)
+    return own(v) if own is not None else inv_norm_sq(v, problem.S)
 
 
 def value_wg(problem: Problem, w: Array, g: Array | float) -> Array:

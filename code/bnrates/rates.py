@@ -17,7 +17,7 @@ from .reparametrization import quad
 Array = NDArray[np.float64]
 
 
-def rayleigh_gap(w: Array, S: Array, u: Array) -> Array:
+def rayleigh_gap(w: Array, S: Array, u: Array, argmin: Array | None = None) -> Array:
     """``rho(w) - rho* = min_c ||c w - w*||^2_S`` with ``w* = S^{-1} u`` (notes section 2).
 
     The minimising ``c = u^T w / ||w||^2_S``; the residual is formed first, so the gap keeps
@@ -28,13 +28,16 @@ def rayleigh_gap(w: Array, S: Array, u: Array) -> Array:
     w : ndarray, shape ``(..., B, d)``
     S : ndarray, shape ``(B, d, d)``
     u : ndarray, shape ``(B, d)``
+    argmin : ndarray, shape ``(B, d)``, optional
+        ``S^{-1} u`` if already known (:func:`~bnrates.rayleigh.rayleigh_argmin`): a loop over
+        iterates then solves once instead of once per call.
 
     Returns
     -------
     ndarray, shape ``(..., B)``
     """
     c = np.einsum("...i,...i->...", u, w) / quad(w, S)
-    return quad(c[..., None] * w - rayleigh_argmin(S, u), S)
+    return quad(c[..., None] * w - (rayleigh_argmin(S, u) if argmin is None else argmin), S)
 
 
 def least_squares_gap(wt: Array, S: Array, u: Array) -> Array:

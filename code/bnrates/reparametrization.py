@@ -70,11 +70,13 @@ def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[A
 
 
 def length_direction_split(
-    grad_w: Array, grad_g: Array, w: Array, g: Array | float, S: Array
+    grad_w: Array, grad_g: Array, w: Array, g: Array | float, S: Array, dual: Array | None = None
 ) -> tuple[Array, Array]:
     """The two parts of ``||grad f(w~)||^2_{S^-1}`` (notes section 1).
 
     ``||grad f(w~)||^2_{S^-1} = (||w||^2_S / g^2) ||grad_w f||^2_{S^-1} + (d_g f)^2``.
+    ``dual``, if given, is ``||grad_w f||^2_{S^-1}`` already computed (e.g. from a stored factor
+    of ``S``); otherwise it is solved for here.
 
     Returns
     -------
@@ -83,7 +85,7 @@ def length_direction_split(
     length : ndarray, shape ``(...)``
         ``(d_g f)^2``.
     """
-    direction = quad(w, S) / np.asarray(g) ** 2 * inv_norm_sq(grad_w, S)
+    direction = quad(w, S) / np.asarray(g) ** 2 * (inv_norm_sq(grad_w, S) if dual is None else dual)
     return direction, np.asarray(grad_g) ** 2
 
 

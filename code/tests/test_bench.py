@@ -43,3 +43,8 @@ def test_quick_benchmark_writes_a_well_formed_file(tmp_path: Path) -> None:
     assert saved["sections"]["P2"]["measurements"]["touched_module_chapters"]["expected"]
     assert any(name.startswith("kernel_peak_rss_") for name in saved["sections"]["memory"]["measurements"])
     assert "P1" in bench.table(saved) and "ratio_ours_to_jupyter_book" in bench.table(saved)
+
+
+def test_unknown_section_is_rejected_before_measuring(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown benchmark section 'S9'; sections: P1, .*S1"):
+        bench.run(ROOT, quick=True, only=["S9"])

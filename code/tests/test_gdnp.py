@@ -10,13 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bnrates.algorithms import gd_rayleigh
-from bnrates.gdnp import agd, bisection, gd, gdnp, iterations_to, length_derivative_of, newton_length
-from bnrates.halfspace import GaussianHalfspace, halfspace_instances, halfspace_smoothness
+from bnrates.experiments import bngd_ols
+from bnrates.gdnp import (
+    agd,
+    bisection,
+    bngd,
+    gd,
+    gdnp,
+    iterations_to,
+    lbfgs,
+    length_derivative_of,
+    newton_length,
+)
+from bnrates.halfspace import GaussianHalfspace, halfspace_instances, halfspace_smoothness, logistic_minimizer
 from bnrates.losses import get_loss
-from bnrates.problems import grad_wg, spectrum_bounds
+from bnrates.problems import grad_wg, ols_instances, spectrum_bounds
 from bnrates.rates import theory_factor
 from bnrates.rayleigh import rayleigh_argmin, rayleigh_grad
-from bnrates.reparametrization import gradient_wg, reparametrize, s_norm
+from bnrates.reparametrization import gradient_wg, inv_norm_sq, quad, reparametrize, s_norm
 
 FAST = settings(max_examples=10, deadline=None)
 
@@ -275,3 +286,23 @@ def test_early_stopping_ends_every_method_below_the_tolerance() -> None:
         assert history.grad_norm_sq.shape[0] < 500
         assert np.all(history.grad_norm_sq[-1] < 1e-10)
         assert not np.all(history.grad_norm_sq[-2] < 1e-10)
+
+
+def test_bngd_on_ols_follows_the_closed_form_bngd_of_the_experiments() -> None:
+    problem = ols_instances(6, 20.0, [1, 2, 3])
+    w0 = np.random.default_rng(5).standard_normal(problem.u.shape)
+    g0 = np.array([0.3, 1.0, 2.0])
+    ours = bngd(problem, w0, g0, 40, 0.7, 0.2)
+    theirs = bngd_ols(problem.S, problem.u, w0, g0, 40, 0.7, 0.2)
+    gap = quad(ours.wt + rayleigh_argmin(problem.S, problem.u), problem.S) / inv_norm_sq(problem.u, problem.S)
+    np.testing.assert_allclose(gap, theirs.gap, rtol=1e-9, atol=1e-14)
+
+
+def test_lbfgs_reaches_the_logistic_closed_form() -> None:
+    problem = halfspace_instances(8, 30.0, 0.6, [4])
+    run = lbfgs(problem, np.zeros((1, 8)), 500, 1e-14)
+    assert run.grad_norm_sq[-1, 0] < 1e-14 <= run.grad_norm_sq[-2, 0]
+    star = logistic_minimizer(problem.S, problem.u)
+    assert np.linalg.norm(run.wt[-1] - star) < 1e-5 * np.linalg.norm(star)
+    with pytest.raises(ValueError, match=r"lbfgs runs one instance"):
+        lbfgs(halfspace_instances(8, 30.0, 0.6, [4, 5]), np.zeros((2, 8)), 5, 1e-10)

@@ -88,7 +88,7 @@ def test_one_pass_derivatives_and_fast_softplus(name: str) -> None:
 
 
 def test_unknown_loss_name() -> None:
-    with pytest.raises(ValueError, match=r"loss must be one of 'logistic', 'sigmoid'; got 'x'"):
+    with pytest.raises(ValueError, match=r"loss must be one of 'logistic', 'sigmoid', 'smoothed_hinge'; got 'x'"):
         get_loss("x")
     with pytest.raises(ValueError, match="loss must be one of"):
         halfspace_instances(3, 2.0, 0.5, [0], loss="hinge")

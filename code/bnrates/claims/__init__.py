@@ -25,7 +25,7 @@ from .core import (
     select,
 )
 
-CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
+CHAPTERS = ("reparametrization", "ols", "halfspace", "acceleration", "mlp", "experiments")
 """Chapters with claims, in reading order; ``bnrates.claims.<chapter>.CLAIMS`` holds them."""
 
 

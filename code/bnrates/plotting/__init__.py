@@ -79,6 +79,9 @@ FIGURES = {
     "iterations_figure": "halfspace",
     "split_figure": "halfspace",
     "landscape_figure": "halfspace",
+    "speedup_figure": "acceleration",
+    "frontier_figure": "acceleration",
+    "theory_figure": "acceleration",
 }
 """Figure functions re-exported here, by the chapter module that defines them (imported on use)."""
 
@@ -96,6 +99,7 @@ __all__ = [
     "ClaimTable",
     "claim_table",
     "contraction_figure",
+    "frontier_figure",
     "iterations_figure",
     "landscape_figure",
     "log_gap_figure",
@@ -103,6 +107,8 @@ __all__ = [
     "negative_control_figure",
     "race_figure",
     "setup",
+    "speedup_figure",
     "split_figure",
     "styled_claims",
+    "theory_figure",
 ]

@@ -1,0 +1,98 @@
+"""Figures of the chapter "Where decoupling pays off"."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+WINNER_COLOURS = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868", "BN-GD": "#8172b3", "L-BFGS": "#c44e52",
+                  "none": "#dddddd"}
+
+
+def _grid(data: pd.DataFrame, value: str) -> pd.DataFrame:
+    """``value`` as a (kappa x separability) table, largest kappa on top, averaged over seeds."""
+    table = data.pivot_table(index="kappa", columns="snr", values=value, aggfunc="median")
+    return table.sort_index(ascending=False)
+
+
+def _label_axes(ax, table: pd.DataFrame, left: bool) -> None:
+    ax.set_xticks(np.arange(table.shape[1]) + 0.5, [f"{s:g}" for s in table.columns], rotation=90)
+    ax.set_yticks(np.arange(table.shape[0]) + 0.5, [f"{k:g}" for k in table.index], rotation=0)
+    ax.set_xlabel(r"separability $u^\top S^{-1} u$")
+    ax.set_ylabel(r"$\kappa(S)$" if left else "")
+
+
+def speedup_figure(speedups: dict[str, pd.DataFrame], loss: str = "logistic") -> Figure:
+    """Heatmaps of ``log10`` of GDNP's speed-up over each baseline (rows) per ``d`` (columns).
+
+    Cells where both runs hit the cap are blank (no information); ``>`` marks lower bounds (the
+    baseline hit the cap, GDNP did not).
+    """
+    ds = sorted(next(iter(speedups.values()))["d"].unique())
+    fig, axes = plt.subplots(len(speedups), len(ds), figsize=(3.6 * len(ds) + 1.0, 3.0 * len(speedups)),
+                             squeeze=False, layout="constrained")
+    for row, (baseline, data) in enumerate(speedups.items()):
+        for col, d in enumerate(ds):
+            sub = data[(data["d"] == d) & (data["loss"] == loss)].assign(
+                log_speedup=lambda x: np.log10(x["speedup"].where(~x["both_censored"])))
+            table = _grid(sub, "log_speedup")
+            bound = _grid(sub.assign(lb=sub["lower_bound"].astype(float)), "lb").reindex_like(table)
+            ax = axes[row, col]
+            sns.heatmap(table, ax=ax, cmap="RdBu", center=0.0, vmin=-2, vmax=2, cbar=col == len(ds) - 1,
+                        cbar_kws={"label": "log10 speed-up"}, linewidths=0.3, linecolor="white")
+            for (i, j), lb in np.ndenumerate(bound.to_numpy()):
+                if lb > 0.5:
+                    ax.text(j + 0.5, i + 0.5, ">", ha="center", va="center", fontsize=7)
+            _label_axes(ax, table, col == 0)
+            ax.set_title(f"GDNP vs {baseline}, d = {d}")
+    return fig
+
+
+def frontier_figure(races: dict[str, pd.DataFrame], loss: str = "logistic") -> Figure:
+    """The method with the fewest iterations in every cell of the map: one row per race, one column per ``d``.
+
+    ``races`` maps a title (``"all five"``, ``"without L-BFGS"``) to a table of winners
+    (:func:`bnrates.claims.acceleration.winners`).
+    """
+    ds = sorted(next(iter(races.values()))["d"].unique())
+    names = list(WINNER_COLOURS)
+    cmap = ListedColormap([WINNER_COLOURS[n] for n in names])
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
+    fig, axes = plt.subplots(len(races), len(ds), figsize=(3.6 * len(ds) + 1.5, 3.2 * len(races)), squeeze=False,
+                             layout="constrained")
+    for row, (title, winners) in enumerate(races.items()):
+        for col, d in enumerate(ds):
+            sub = winners[(winners["d"] == d) & (winners["loss"] == loss)]
+            codes = sub.assign(code=sub["winner"].map(names.index))
+            table = codes.pivot_table(index="kappa", columns="snr", values="code", aggfunc="first").sort_index(
+                ascending=False)
+            ax = axes[row, col]
+            sns.heatmap(table, ax=ax, cmap=cmap, norm=norm, cbar=False, linewidths=0.3, linecolor="white")
+            _label_axes(ax, table, col == 0)
+            ax.set_title(f"{title}, d = {d}")
+    fig.legend(handles=[Patch(color=WINNER_COLOURS[n], label=n) for n in names], loc="outside right center",
+               fontsize="small")
+    return fig
+
+
+def theory_figure(gd_runs: pd.DataFrame, gdnp_runs: pd.DataFrame) -> Figure:
+    """Left: GD's iterations against ``g*``. Right: GDNP's iterations against the theorem's count."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained")
+    sns.lineplot(data=gd_runs.assign(kappa=gd_runs["kappa"].map("{:g}".format)), x="g_star", y="iterations",
+                 hue="kappa", style="loss", marker="o", errorbar=None, ax=left)
+    left.set(xscale="log", yscale="log", xlabel=r"optimal length $g^*$", ylabel="GD iterations to tolerance",
+             title="GD slows down as $g^*$ grows")
+    left.legend(fontsize="small", title=r"$\kappa$ / loss", title_fontsize="small")
+    sns.scatterplot(data=gdnp_runs.assign(kappa=gdnp_runs["kappa"].map("{:g}".format)), x="predicted",
+                    y="iterations", hue="kappa", style="loss", ax=right)
+    top = float(max(gdnp_runs["predicted"].max(), gdnp_runs["iterations"].max())) * 1.2
+    right.plot([1, top], [1, top], "k--", lw=1, label="theorem's count")
+    right.set(xscale="log", yscale="log", xlabel=r"iterations allowed by $(1-\mu/L)^{2T}(\rho(w_0)-\rho^*) < $ tol",
+              ylabel="GDNP iterations to tolerance", title=r"GDNP within its $(1-\mu/L)^2$ rate")
+    right.legend(fontsize="small")
+    return fig

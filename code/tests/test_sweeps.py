@@ -1,0 +1,248 @@
+"""The sweep machinery on the acceleration sweep's quick grid: loky and Dask, kills and resumes, seeds, bad input.
+
+Services are started here and stopped after: a ``dask scheduler`` with two ``dask worker``
+processes on 127.0.0.1, and an in-process ``LocalCluster``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bnrates import sweeps
+from bnrates.acceleration import SWEEP, optimal_length
+from bnrates.halfspace import halfspace_instances
+
+VENV_BIN = Path(sys.executable).parent
+N_QUICK = len(sweeps.tasks(SWEEP, sweeps.check_grid(SWEEP, "quick")))
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _stored(out: Path, grid: str = "quick") -> set[str]:
+    return sweeps.finished(sweeps.store_dir(out, SWEEP, grid))
+
+
+@pytest.fixture(scope="module")
+def loky_run(tmp_path_factory) -> sweeps.SweepRun:
+    """The quick grid through loky with two processes, uninterrupted: the reference table."""
+    return sweeps.run_sweep(SWEEP, "quick", out=tmp_path_factory.mktemp("loky"), n_jobs=2)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (each in its own process group)."""
+    folder = tmp_path_factory.mktemp("dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([VENV_BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=ENV, cwd=folder, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for k in range(2):
+            procs.append(subprocess.Popen(
+                [VENV_BIN / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                 "--host", "127.0.0.1", "--name", f"w{k}", "--local-directory", str(folder / f"w{k}")],
+                env=ENV, cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        client = None
+        deadline = time.monotonic() + 60
+        while client is None:
+            try:
+                client = sweeps.connect(address, timeout=2)
+            except ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+        client.wait_for_workers(2, timeout=60)
+        yield address, client, procs
+        client.close()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def test_quick_table_is_tidy(loky_run):
+    table = loky_run.table
+    assert len(table) == N_QUICK and loky_run.computed == N_QUICK
+    assert loky_run.path is not None and loky_run.path.suffix == ".parquet"
+    saved = sweeps.read_table(loky_run.path)
+    pd.testing.assert_frame_equal(saved, table)
+    for column in (*SWEEP.axis_names, "task_seed", *SWEEP.outcomes, "seconds", "env_numpy", "env_commit",
+                   "env_blas_threads"):
+        assert column in table.columns
+    assert (table["blas_threads"] == 1).all()
+    # tasks of one instance share its seed; different instances get different seeds
+    per_instance = table.groupby(["d", "kappa", "snr", "loss", "seed"])["task_seed"].nunique()
+    assert (per_instance == 1).all() and table["task_seed"].nunique() == len(per_instance)
+
+
+def test_dask_cluster_gives_the_loky_table(loky_run, dask_cluster, tmp_path):
+    _, client, _ = dask_cluster
+    on_dask = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, client=client)
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, on_dask.table), sweeps.comparable(SWEEP, loky_run.table))
+    assert on_dask.table["worker"].nunique() == 2  # both workers did some of it
+
+
+def test_cli_on_the_scheduler_gives_the_loky_table(loky_run, dask_cluster, tmp_path):
+    address, _, _ = dask_cluster
+    done = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
+                           "--scheduler", address, "--out", str(tmp_path)], env=ENV, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
+
+
+def test_local_cluster_gives_the_loky_table(loky_run, tmp_path):
+    from distributed import Client
+
+    with sweeps.local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
+        run = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, client=client)
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, run.table), sweeps.comparable(SWEEP, loky_run.table))
+
+
+def test_the_sweep_survives_a_dead_worker(loky_run, dask_cluster, tmp_path):
+    _, client, procs = dask_cluster
+    result: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: result.update(run=sweeps.run_sweep(SWEEP, "quick", out=tmp_path,
+                                                                                  client=client)))
+    runner.start()
+    _wait(lambda: len(_stored(tmp_path)) >= 2, 120, "two finished tasks")
+    assert len(_stored(tmp_path)) < N_QUICK, "the sweep finished before the worker could be killed"
+    os.killpg(procs[-1].pid, signal.SIGKILL)
+    runner.join(timeout=300)
+    assert not runner.is_alive()
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, result["run"].table),
+                                  sweeps.comparable(SWEEP, loky_run.table))
+
+
+def test_sigkill_of_the_driver_then_resume(loky_run, tmp_path):
+    driver = subprocess.Popen([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
+                               "--jobs", "1", "--out", str(tmp_path)], env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait(lambda: len(_stored(tmp_path)) >= 3, 120, "three finished tasks")
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
+    folder = sweeps.store_dir(tmp_path, SWEEP, "quick")
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert 3 <= len(before) < N_QUICK
+    assert not sweeps.table_path(tmp_path, SWEEP, "quick").exists()
+    for p in folder.glob("*.json"):
+        json.loads(p.read_text())  # every stored task is complete
+    resumed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=2, resume=True)
+    assert resumed.computed == N_QUICK - len(before)
+    assert {name: (folder / name).stat().st_mtime_ns for name in before} == before  # none rewritten
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, resumed.table), sweeps.comparable(SWEEP, loky_run.table))
+    again = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, resume=True)
+    assert again.computed == 0
+
+
+def test_collect_and_resume_from_a_table_without_the_store(loky_run, tmp_path):
+    partial = sweeps.collect(SWEEP, "quick", loky_run.path.parent)
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, partial), sweeps.comparable(SWEEP, loky_run.table))
+    table = sweeps.table_path(tmp_path, SWEEP, "quick")
+    sweeps.write_table(loky_run.table.iloc[::2], table)  # a partial table, no task store
+    resumed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, resume=True,
+                               only=[sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:4].to_dict("records")])
+    assert resumed.computed == 2  # rows 0 and 2 came from the table, 1 and 3 were computed
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, resumed.table),
+                                  sweeps.comparable(SWEEP, loky_run.table.iloc[:4]))
+
+
+def test_a_task_gives_the_same_row_alone_in_another_order(loky_run):
+    table = sweeps.comparable(SWEEP, loky_run.table)
+    params = [sweeps.row_params(SWEEP, r) for r in loky_run.table.to_dict("records")]
+    alone = sweeps.run_task("acceleration", params[7])
+    row = pd.DataFrame([alone]).reindex(columns=[c for c in table.columns if not c.startswith("env_")])
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, row), table.iloc[[7]][row.columns].reset_index(drop=True))
+    subset = [params[i] for i in (13, 2, 7)]
+    reordered = sweeps.run_sweep(SWEEP, "quick", only=subset, n_jobs=1).table
+    expected = table.iloc[[13, 2, 7]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, reordered), expected)
+
+
+def test_seed_depends_on_the_seed_axes_only():
+    p = {"d": 10, "kappa": 10.0, "snr": 0.3, "loss": "logistic", "seed": 0, "cap": 5, "method": "GD"}
+    s = sweeps.task_seed(SWEEP, p)
+    assert s == sweeps.task_seed(SWEEP, {**p, "method": "GDNP", "cap": 9})
+    assert s == sweeps.task_seed(SWEEP, {**p, "d": np.int64(10), "kappa": np.float64(10.0)})
+    others = {sweeps.task_seed(SWEEP, {**p, k: v}) for k, v in
+              (("d", 11), ("kappa", 11.0), ("snr", 0.31), ("loss", "smoothed_hinge"), ("seed", 1))}
+    assert s not in others and len(others) == 5
+    assert 0 <= s < 2**63
+    # an independent derivation: SHA-256 of the same JSON, then SeedSequence
+    import hashlib
+
+    key = json.dumps({"sweep": "acceleration", "d": 10, "kappa": 10.0, "snr": 0.3, "loss": "logistic", "seed": 0},
+                     sort_keys=True).encode()
+    entropy = int.from_bytes(hashlib.sha256(key).digest(), "big")
+    assert s == int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]) // 2
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ("huge", r"unknown grid 'huge'.*quick, full, large"),
+    ({"d": (10,)}, r"no values for axis 'kappa'"),
+    ({**SWEEP.grids["quick"], "depth": (3,)}, r"unknown axis 'depth'"),
+    ({**SWEEP.grids["quick"], "method": ("GD", "Adam")}, r"axis 'method': unknown value 'Adam'.*'GD', 'AGD'"),
+    ({**SWEEP.grids["quick"], "snr": (0.5, 1.0)}, r"axis 'snr': value 1.0 .*\(0, 1\)"),
+    ({**SWEEP.grids["quick"], "d": (10, 10)}, r"axis 'd' repeats a value"),
+    ({**SWEEP.grids["quick"], "kappa": ()}, r"axis 'kappa' has no values"),
+])
+def test_bad_grids_are_rejected_before_any_task(grid, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        sweeps.run_sweep(SWEEP, grid, out=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_scheduler_and_jobs_are_rejected_quickly(tmp_path):
+    with pytest.raises(ValueError, match=r"tcp://HOST:PORT"):
+        sweeps.connect("127.0.0.1:8786")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=rf"no Dask scheduler answers at tcp://127.0.0.1:{free} within 1 s"):
+        sweeps.connect(f"tcp://127.0.0.1:{free}", timeout=1)
+    assert time.monotonic() - start < 15
+    with pytest.raises(ValueError, match=r"--jobs must be a positive"):
+        sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=0)
+    with pytest.raises(ValueError, match=r"unknown sweep 'nope'"):
+        sweeps.get_sweep("nope")
+    cli = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
+                          "--scheduler", "tcp://127.0.0.1:notaport", "--out", str(tmp_path)],
+                         env=ENV, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 64 and "--scheduler must be tcp://HOST:PORT" in cli.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_optimal_length_matches_the_logistic_closed_form():
+    problem = halfspace_instances(6, 10.0, 0.7, [3])
+    assert abs(optimal_length(problem)[0] - 2 * np.sqrt(0.7) / 0.3) < 1e-9
