@@ -181,3 +181,14 @@ def test_benchopt_claim_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_missing_table_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="make benchopt"):
         exc.benchopt_table(tmp_path / "none.parquet")
+
+
+def test_benchopts_own_test_suite_passes_offline() -> None:
+    """``benchopt test`` in this environment; its install tests are left out (they create conda environments)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cli = Path(sys.executable).with_name("benchopt")
+    proc = subprocess.run([str(cli), "test", str(BENCHMARK), "-q", "-k", "'not install'"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
