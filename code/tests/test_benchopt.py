@@ -87,6 +87,15 @@ def test_every_solver_runs_on_every_dataset(bench, objectives, dataset: str, sol
     assert metrics["grad_norm_sq"] < start["grad_norm_sq"]
 
 
+@pytest.mark.parametrize(("solver", "params", "named"), [
+    ("GD", {"step_scale": -1.0}, "step_scale"), ("AGD", {"step_scale": 0.0}, "step_scale"),
+    ("BN-GD", {"step_scale": float("nan")}, "step_scale"), ("GDNP", {"length_search": "golden"}, "length_search"),
+    ("GDNP", {"n_bisection": -3}, "n_bisection")])
+def test_bad_solver_parameters_are_named_before_any_iteration(bench, objectives, solver, params, named) -> None:
+    with pytest.raises(ValueError, match=named):
+        run_solver(bench, objectives["breast_cancer"], solver, N_ITER, **params)
+
+
 def breast_cancer_problem() -> EmpiricalHalfspace:
     data = ds.load_breast_cancer()
     return EmpiricalHalfspace(ds.standardize(data.X)[0], data.y)

@@ -8,6 +8,7 @@ import numpy as np
 from benchopt import BaseSolver
 from bnrates.gdnp import agd
 from bnrates.halfspace import halfspace_smoothness
+from bnrates.validation import check_real
 
 
 class Solver(BaseSolver):
@@ -18,7 +19,7 @@ class Solver(BaseSolver):
 
     def set_objective(self, problem, w0, X=None, y=None):
         self.problem, self.wt0 = problem, np.zeros_like(w0)
-        self.step = self.step_scale / halfspace_smoothness(problem)
+        self.step = check_real("step_scale", self.step_scale, minimum=0.0, strict=True) / halfspace_smoothness(problem)
 
     def run(self, n_iter):
         with np.errstate(over="ignore", invalid="ignore"):

@@ -10,6 +10,7 @@ from the dataset's direction ``w0``; ``n_iter`` is the number of direction steps
 from benchopt import BaseSolver
 from bnrates.experiments import Batched, gdnp_empirical
 from bnrates.gdnp import gdnp
+from bnrates.validation import check_int
 
 
 class Solver(BaseSolver):
@@ -19,6 +20,9 @@ class Solver(BaseSolver):
     parameters = {"length_search": ["bisection", "newton"], "n_bisection": [30]}
 
     def skip(self, problem, w0, X=None, y=None):
+        if self.length_search not in ("bisection", "newton"):
+            raise ValueError(f"length_search must be one of 'bisection', 'newton'; got {self.length_search!r}")
+        check_int("n_bisection", self.n_bisection, minimum=0)
         if self.length_search == "newton" and not isinstance(problem, Batched):
             return True, "the certified Newton length search runs on data (bnrates.experiments.gdnp_empirical)"
         return False, None
