@@ -5,26 +5,14 @@ Both steps ``step_scale / zeta`` (as GD's), from the dataset's direction ``w0`` 
 """
 
 import numpy as np
-from benchopt import BaseSolver
 from bnrates.gdnp import bngd
-from bnrates.halfspace import halfspace_smoothness
-from bnrates.validation import check_real
+
+from benchmark_utils import FixedStepSolver
 
 
-class Solver(BaseSolver):
+class Solver(FixedStepSolver):
     name = "BN-GD"
-    requirements = []
-    sampling_strategy = "iteration"
-    parameters = {"step_scale": [1.0]}
-
-    def set_objective(self, problem, w0, X=None, y=None):
-        self.problem, self.w0 = problem, w0
-        self.step = check_real("step_scale", self.step_scale, minimum=0.0, strict=True) / halfspace_smoothness(problem)
 
     def run(self, n_iter):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = bngd(self.problem, self.w0, np.zeros(1), n_iter, self.step, self.step)
-        self.wt = history.wt[-1, 0]
-
-    def get_result(self):
-        return dict(wt=self.wt)
+            self.wt = bngd(self.problem, self.w0, np.zeros(1), n_iter, self.step, self.step).wt[-1, 0]
