@@ -60,14 +60,15 @@ sweep: $(STAMP)           ## run a parameter sweep (GRID=quick|full|large, SWEEP
 	$(PY) -m bnrates sweep $(SWEEP) --grid $(GRID) --resume $(SWEEP_ARGS)
 
 # The benchopt benchmark (benchmarks/halfspace) through benchopt's own CLI, in this environment (no conda env,
-# nothing downloaded): the modest run of benchmarks/halfspace/config_run.yml, then its table -> data/benchopt/.
+# nothing downloaded): the modest run of benchmarks/halfspace/config_run.yml; its table replaces
+# data/benchopt/halfspace.parquet only once the run is complete (a killed run leaves the old one).
 # More: make benchopt BENCHOPT_ARGS="--parallel-config benchmarks/halfspace/config_parallel_dask.yml".
 BENCHOPT_ARGS ?=
 benchopt: $(STAMP)        ## run the benchopt benchmark -> data/benchopt/halfspace.parquet (BENCHOPT_ARGS for more)
-	mkdir -p data/benchopt && rm -f data/benchopt/.halfspace.part.parquet
+	rm -f benchmarks/halfspace/outputs/halfspace.parquet
 	$(VENV)/bin/benchopt run benchmarks/halfspace --config benchmarks/halfspace/config_run.yml --no-plot --no-cache \
-	  --output data/benchopt/.halfspace.part.parquet $(BENCHOPT_ARGS)
-	mv data/benchopt/.halfspace.part.parquet data/benchopt/halfspace.parquet
+	  --output benchmarks/halfspace/outputs/halfspace.parquet $(BENCHOPT_ARGS)
+	mkdir -p data/benchopt && mv benchmarks/halfspace/outputs/halfspace.parquet data/benchopt/halfspace.parquet
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)
