@@ -9,11 +9,11 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify bench lab sweep clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks test verify bench lab sweep benchopt clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test]"
+	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test,benchopt]"
 	touch $@
 
 install: $(STAMP)
@@ -79,6 +79,17 @@ SWEEP ?= acceleration
 GRID  ?= full
 sweep: $(STAMP)           ## run a parameter sweep (GRID=quick|full|large, SWEEP_ARGS for --jobs/--scheduler/--local-cluster)
 	$(PY) -m bnrates sweep $(SWEEP) --grid $(GRID) --resume $(SWEEP_ARGS)
+
+# The benchopt benchmark (benchmarks/halfspace) through benchopt's own CLI, in this environment (no conda env,
+# nothing downloaded): the modest run of benchmarks/halfspace/config_run.yml; its table replaces
+# data/benchopt/halfspace.parquet only once the run is complete (a killed run leaves the old one).
+# More: make benchopt BENCHOPT_ARGS="--parallel-config benchmarks/halfspace/config_parallel_dask.yml".
+BENCHOPT_ARGS ?=
+benchopt: $(STAMP)        ## run the benchopt benchmark -> data/benchopt/halfspace.parquet (BENCHOPT_ARGS for more)
+	rm -f benchmarks/halfspace/outputs/halfspace.parquet
+	$(VENV)/bin/benchopt run benchmarks/halfspace --config benchmarks/halfspace/config_run.yml --no-plot --no-cache \
+	  --output benchmarks/halfspace/outputs/halfspace.parquet $(BENCHOPT_ARGS)
+	mkdir -p data/benchopt && mv benchmarks/halfspace/outputs/halfspace.parquet data/benchopt/halfspace.parquet
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)

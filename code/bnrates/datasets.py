@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .halfspace import halfspace_instances
 from .validation import check_array, check_int
 
 Array = NDArray[np.float64]
@@ -220,3 +221,34 @@ def load_digits_binary(
     names = tuple(f"pixel_{i // 8}_{i % 8}" for i in range(64))
     label = "digit in {" + ", ".join(map(str, digits)) + "}"
     return BinaryDataset(name, X, np.where(np.isin(target, digits), 1.0, -1.0), names, label)
+
+
+def simulated_halfspace(n: int, d: int, kappa: float, snr: float, seed: int) -> BinaryDataset:
+    """A sample of ``n`` labelled points from the Gaussian halfspace population, Eq. (16).
+
+    ``z_i ~ N(u, S - u u^T)`` for the instance of :func:`~bnrates.halfspace.halfspace_instances`
+    (``d``, ``kappa``, ``snr``, ``seed``), drawn from the stream ``[seed, 71]``; labels
+    ``y_i = +-1`` with equal probability (stream ``[seed, 72]``) and inputs ``x_i = -y_i z_i``, so
+    that ``E[x] = 0``, ``z_i = -y_i x_i`` and ``E[x x^T] = S``: the empirical risk of the sample
+    tends to the population risk as ``n`` grows (the large-``n`` dataset of the benchopt benchmark).
+
+    Parameters
+    ----------
+    n : int
+        Sample size, ``n >= 2``.
+    d, kappa, snr, seed
+        As for :func:`~bnrates.halfspace.halfspace_instances`.
+
+    Returns
+    -------
+    BinaryDataset
+        ``X`` of shape ``(n, d)``, ``y`` of shape ``(n,)``.
+    """
+    n = check_int("n", n, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
+    population = halfspace_instances(d, kappa, snr, [seed])
+    z = population.sample(n, np.random.default_rng([seed, 71]))[:, 0]
+    y = np.where(np.random.default_rng([seed, 72]).random(n) < 0.5, -1.0, 1.0)
+    names = tuple(f"x_{i}" for i in range(d))
+    positive = "a fair coin (the inputs carry the signal: x = -y z)"
+    return BinaryDataset(f"simulated_n{n}_d{d}", -y[:, None] * z, y, names, positive)

@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from scipy.stats import t as student_t
 
+from .datasets import BinaryDataset, standardize
 from .gdnp import bisection, newton_length
 from .halfspace import EmpiricalHalfspace
 from .losses import Loss, softplus
@@ -59,6 +60,10 @@ class Batched:
     @property
     def u(self) -> Array:
         return np.broadcast_to(self.base.u, (self.n_starts, self.base.u.size))
+
+    @property
+    def loss(self) -> Loss:
+        return self.base.loss
 
     def value(self, wt: Array) -> Array:
         return self.base.value(wt)
@@ -302,6 +307,21 @@ def _length(loss: Loss, margins: Array, guess: Array, n_bisection: int, rule: Le
     if rest.any():
         g[rest] = bisection(counted(margins[rest]), n_bisection)[0]
     return g, calls + found.evaluations
+
+
+def halfspace_on_data(data: BinaryDataset, seed: int, standardized: bool = True) -> dict[str, object]:
+    """The empirical logistic problem of a dataset as one instance, with a start direction.
+
+    What the benchopt benchmark's datasets hand to its objective (``benchmarks/halfspace``):
+    ``problem`` (:class:`Batched` of one :class:`~bnrates.halfspace.EmpiricalHalfspace` on the
+    inputs, centred and scaled by :func:`~bnrates.datasets.standardize` unless ``standardized``
+    is false), ``w0`` (:func:`random_starts` for ``[seed]``, shape ``(1, d)``) and the inputs
+    ``X`` (shape ``(n, d)``) and labels ``y`` (shape ``(n,)``) the problem was built from.
+    """
+    X = standardize(data.X)[0] if standardized else np.asarray(data.X, dtype=np.float64)
+    problem = EmpiricalHalfspace(X, data.y)
+    return {"problem": Batched(problem, 1), "w0": random_starts(X.shape[1], [check_int("seed", seed, minimum=0)]),
+            "X": X, "y": data.y}
 
 
 def random_starts(d: int, seeds: ArrayLike, scale: float = 1.0) -> Array:

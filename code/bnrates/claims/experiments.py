@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -350,6 +351,87 @@ def bngd_length_rate_negative_control(profile: str, seed: int) -> Evidence:
     return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=1e-4)
 
 
+BENCHOPT_TABLE = Path(__file__).resolve().parents[3] / "data" / "benchopt" / "halfspace.parquet"
+"""The result table of ``make benchopt`` (benchopt's own format, one row per point of a curve)."""
+BENCHOPT_COLUMNS = ("dataset_name", "solver_name", "stop_val", "time", "objective_value", "objective_suboptimality",
+                    "objective_grad_norm_sq", "objective_diverged")
+BENCHOPT_GDNP = "GDNP[length_search=bisection,n_bisection=30]"
+"""The benchopt solver whose final point the claim re-runs: Algorithm 1 with ``T_s = 30``, as in this chapter."""
+BENCHOPT_DATASET = "breast_cancer[seed=0]"
+BENCHOPT_RTOL = 1e-8
+"""Relative agreement of the two final ``||grad f||^2_{S^-1}`` (the same code on the same start: round-off)."""
+
+
+def benchopt_table(path: Path = BENCHOPT_TABLE) -> pd.DataFrame:
+    """The committed benchopt result (``data/benchopt/halfspace.parquet``), checked for the columns the book reads.
+
+    Adds ``dataset`` and ``solver`` (the names without parameters) and ``label`` (the solver's
+    name with its ``length_search`` for GDNP).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the table is missing (``make benchopt`` writes it).
+    ValueError
+        If a column is missing.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchopt result at {path}: run `make benchopt` to produce it")
+    table = pd.read_parquet(path)
+    missing = [c for c in BENCHOPT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"the benchopt result {path} lacks the columns {missing}")
+    label = table["solver_name"].str.replace(r"\[length_search=(\w+),.*\]", r" (\1)", regex=True)
+    return table.assign(dataset=table["dataset_name"].str.split("[", regex=False).str[0],
+                        solver=table["solver_name"].str.split("[", regex=False).str[0],
+                        label=label.str.replace(r"\[.*\]", "", regex=True))
+
+
+def benchopt_final(table: pd.DataFrame, dataset: str, solver: str) -> pd.Series:
+    """The last point (largest ``stop_val``) of one curve of the benchopt table."""
+    curve = table[(table["dataset_name"] == dataset) & (table["solver_name"] == solver)]
+    if curve.empty:
+        raise ValueError(f"the benchopt result has no curve of {solver} on {dataset}")
+    return curve.loc[curve["stop_val"].idxmax()]
+
+
+@lru_cache(maxsize=4)
+def benchopt_rerun(n_steps: int) -> float:
+    """The book's own GDNP run of the benchopt configuration: final ``||grad f||^2_{S^-1}`` after ``n_steps``.
+
+    Algorithm 1 (:func:`~bnrates.experiments.gdnp_empirical`, ``T_s = 30``) on this chapter's
+    breast-cancer problem from the start of seed 0 (:func:`~bnrates.experiments.random_starts`).
+    """
+    _, X, problem = breast_cancer()
+    start = ex.random_starts(X.shape[1], [0])
+    return float(ex.gdnp_empirical(problem, start, n_steps, SIZES["quick"]["t_s"]).grad_norm_sq[-1, 0])
+
+
+def _benchopt_agreement(offset: int) -> Evidence:
+    final = benchopt_final(benchopt_table(), BENCHOPT_DATASET, BENCHOPT_GDNP)
+    steps = int(final["stop_val"])
+    ours = benchopt_rerun(steps + offset)
+    theirs = float(final["objective_grad_norm_sq"])
+    return Evidence(observed=abs(theirs - ours) / ours, theory=BENCHOPT_RTOL,
+                    extra={"benchopt": theirs, "book": ours, "steps": float(steps), "time": float(final["time"])})
+
+
+def benchopt_gdnp_matches_book(profile: str, seed: int) -> Evidence:
+    """GDNP's final ``||grad f||^2_{S^-1}`` in the committed benchopt run equals the book's own run of it.
+
+    Observed is the relative difference between the benchopt table's last point of
+    :data:`BENCHOPT_GDNP` on the breast-cancer data and :func:`benchopt_rerun` with the same number
+    of iterations (``stop_val``); at most :data:`BENCHOPT_RTOL`. It fails if the benchmark's
+    wrapper, its data or its start differ from the book's, or if the table is stale.
+    """
+    return _benchopt_agreement(0)
+
+
+def benchopt_off_by_one_negative_control(profile: str, seed: int) -> Evidence:
+    """The same comparison against the book's run with one iteration fewer fails (the check resolves one step)."""
+    return _benchopt_agreement(-1)
+
+
 _claim = chapter_claims_factory(CHAPTER)
 
 
@@ -383,4 +465,9 @@ CLAIMS: tuple[Claim, ...] = (
            source="S"),
     _claim("bngd_length_rate_negative_control", "With the length's learning rate 1.05 > 1, BN-GD does not "
            "converge.", "<=", 0.0, bngd_length_rate_negative_control, negative_control=True),
+    _claim("benchopt_gdnp_matches_book", "GDNP's final squared gradient norm in the benchopt run of the "
+           "breast-cancer data equals the book's own run of the same configuration (relative 1e-8).", "<=", 0.0,
+           benchopt_gdnp_matches_book),
+    _claim("benchopt_off_by_one_negative_control", "Against the book's run with one iteration fewer, the same "
+           "comparison fails.", "<=", 0.0, benchopt_off_by_one_negative_control, negative_control=True),
 )

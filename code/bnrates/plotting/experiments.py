@@ -63,3 +63,37 @@ def bngd_figure(data: pd.DataFrame) -> Figure:
     axes[1].set_xlim(left=0)
     axes[1].legend(title=r"$\eta_w$", fontsize="small", ncols=2)
     return fig
+
+
+BENCHOPT_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP (bisection)": "#55a868", "GDNP (newton)": "#2f6b3a",
+                    "BN-GD": "#c44e52", "sklearn-lbfgs": "#222222"}
+
+
+def benchopt_figure(table: pd.DataFrame, datasets: tuple[str, ...] = ("breast_cancer", "digits")) -> Figure:
+    """The benchopt run on real data: suboptimality and ``||grad f||^2_{S^-1}`` against iterations and time.
+
+    One row of four panels per dataset; ``table`` from :func:`bnrates.claims.experiments.benchopt_table`
+    (columns ``dataset``, ``label``, ``stop_val``, ``time``, ``objective_suboptimality``,
+    ``objective_grad_norm_sq``). Values are clipped at ``1e-17`` and ``1e-30`` for the log scale; the
+    points of a curve are joined in the order of their iterations (a run's time is noisy).
+    """
+    data = table[table["dataset"].isin(datasets)].sort_values(["solver_name", "stop_val"]).assign(
+        suboptimality=table["objective_suboptimality"].clip(lower=1e-17),
+        grad_norm_sq=table["objective_grad_norm_sq"].clip(lower=1e-30))
+    fig, axes = plt.subplots(len(datasets), 4, figsize=(13.0, 3.1 * len(datasets)), layout="constrained",
+                             squeeze=False)
+    panels = (("stop_val", "suboptimality", "iterations", r"$f(\tilde w) - f^*$"),
+              ("time", "suboptimality", "time (s)", r"$f(\tilde w) - f^*$"),
+              ("stop_val", "grad_norm_sq", "iterations", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"),
+              ("time", "grad_norm_sq", "time (s)", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"))
+    for row, dataset in zip(axes, datasets, strict=True):
+        subset = data[data["dataset"] == dataset]
+        for ax, (x, y, xlabel, ylabel) in zip(row, panels, strict=True):
+            sns.lineplot(data=subset, x=x, y=y, hue="label", palette=BENCHOPT_PALETTE, marker=".", ax=ax,
+                         legend=ax is axes[0, 0], estimator=None, sort=False)
+            ax.set(yscale="log", xscale="symlog" if x == "stop_val" else "log", xlabel=xlabel, ylabel=ylabel)
+            if x == "stop_val":
+                ax.set_xlim(left=0)
+        row[0].set_title(dataset.replace("_", " "), loc="left")
+    axes[0, 0].legend(fontsize="small", title=None)
+    return fig
