@@ -21,8 +21,9 @@ from . import claims, provenance
 
 
 def _row(o: claims.Outcome) -> str:
+    reference = "-" if o.reference is None else f"{o.reference:.4g}"
     return (f"{o.claim.id:<56} {o.evidence.observed:>14.7g} {o.claim.relation:>2} "
-            f"{o.evidence.theory:>11.4g} {o.status:<17} {o.seconds:>7.2f}")
+            f"{reference:>11} {o.status:<17} {o.seconds:>7.2f}")
 
 
 def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | None:
@@ -36,7 +37,7 @@ def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | Non
     if saved["status"] != outcome.status:
         return f"status {saved['status']} -> {outcome.status}"
     old, new = float(saved["observed"]), outcome.evidence.observed
-    allowed = max(outcome.claim.tolerance * abs(outcome.evidence.theory), 1e-9 * abs(old), 1e-300)
+    allowed = max(outcome.claim.tolerance * abs(outcome.reference or 0.0), 1e-9 * abs(old), 1e-300)
     if not (math.isfinite(old) and math.isfinite(new)):
         return None if old == new or (math.isnan(old) and math.isnan(new)) else f"observed {old:.7g} -> {new:.7g}"
     return f"observed {old:.7g} -> {new:.7g} (allowed {allowed:.2g})" if abs(new - old) > allowed else None
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not args.json:
-        print(f"{'claim':<56} {'observed':>14} {'':>2} {'theory':>11} {'status':<17} {'seconds':>7}")
+        print(f"{'claim':<56} {'observed':>14} {'':>2} {'compared':>11} {'status':<17} {'seconds':>7}")
     failed = drifted = 0
     for claim in chosen:
         outcome = claims.run_claim(claim, args.profile, args.seed)

@@ -19,9 +19,12 @@ from .core import (
     Evidence,
     Outcome,
     check_profile,
+    injected,
     outcome_table,
     relation_holds,
     run_claim,
+    run_sabotage,
+    sabotage_counts,
     select,
 )
 
@@ -60,6 +63,7 @@ def require(outcomes: dict[str, Outcome]) -> None:
     failed = [o.record() for o in outcomes.values() if not o.ok]
     if failed:
         lines = "\n".join(f"  {r['id']}: observed {r['observed']!r} {r['relation']} theory {r['theory']!r} "
+                          f"(pass mark {r['pass_mark']!r}) "
                           f"(tolerance {r['tolerance']}, negative control: {r['negative_control']})" for r in failed)
         raise ClaimFailed(f"{len(failed)} claim(s) failed:\n{lines}")
 
@@ -83,11 +87,14 @@ __all__ = [
     "chapter_claims",
     "check_profile",
     "get",
+    "injected",
     "outcome_table",
     "registry",
     "relation_holds",
     "require",
     "run_claim",
+    "run_sabotage",
+    "sabotage_counts",
     "select",
     "verify",
 ]

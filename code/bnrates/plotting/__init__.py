@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import inspect
 from collections.abc import Iterable
 
 import pandas as pd
@@ -30,13 +31,15 @@ class ClaimTable:
     Parameters
     ----------
     table : DataFrame
-        Columns ``claim`` (HTML), ``id``, ``observed``, ``relation``, ``theory``, ``tolerance``,
-        ``source``, ``status``.
+        Columns ``claim`` (HTML), ``id``, ``observed``, ``relation``, ``theory``, ``pass_mark``,
+        ``tolerance``, ``source``, ``status`` (``pass_mark`` may be absent in old results).
     """
 
     def __init__(self, table: pd.DataFrame) -> None:
+        if "pass_mark" not in table:
+            table = table.assign(pass_mark=None)
         self.styler = styled_claims(table)
-        self.plain = table[["id", "observed", "relation", "theory", "status"]]
+        self.plain = table[["id", "observed", "relation", "theory", "pass_mark", "status"]]
 
     def _repr_html_(self) -> str:
         return self.styler.to_html()
@@ -49,24 +52,38 @@ class ClaimTable:
 def styled_claims(table: pd.DataFrame) -> Styler:
     """Format a claim table whose ``claim`` column is HTML: short numbers, rows coloured by status.
 
-    ``table`` has the columns ``claim, observed, relation, theory, tolerance, source, status``.
+    ``table`` has the columns ``claim, observed, relation, theory, pass_mark, tolerance, source,
+    status``; a missing theory value or pass mark shows as a dash.
     """
-    table = table[["claim", "observed", "relation", "theory", "tolerance", "source", "status"]].rename(
-        columns={"relation": "rel.", "tolerance": "tol.", "source": "src"})
+    table = table[["claim", "observed", "relation", "theory", "pass_mark", "tolerance", "source", "status"]].rename(
+        columns={"relation": "rel.", "pass_mark": "pass mark", "tolerance": "tol.", "source": "src"})
+    table = table.astype({"theory": float, "pass mark": float})
     return (
         table.style.hide(axis="index")
-        .format({"observed": "{:.4g}", "theory": "{:.4g}", "tol.": "{:.0e}"})
+        .format({"observed": "{:.4g}", "theory": "{:.4g}", "pass mark": "{:.4g}", "tol.": "{:.0e}"}, na_rep="–")
         .set_properties(subset=["claim"], **{"text-align": "left", "min-width": "14em"})
         .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}])
         .apply(lambda row: [f"background-color: {STATUS_COLOURS[row['status']]}"] * len(row), axis=1)
     )
 
 
+def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source: str = "") -> str:
+    """The HTML of a claim's first column: its id linked to the statement it checks, the statement,
+    and (collapsed) the source of the function that computed it."""
+    link = f'<a href="{html.escape(href)}#{html.escape(label)}">' if label else "<a>"
+    cell = f"{link}<b>{html.escape(claim_id)}</b></a><br><small>{html.escape(statement)}</small>"
+    if source:
+        cell += (f"<details><summary><small>source</small></summary>"
+                 f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>')
+    return cell
+
+
 def claim_table(outcomes: Iterable[Outcome]) -> ClaimTable:
-    """The chapter's claim table: id and statement in one column, then the numbers and the status."""
+    """The chapter's claim table: id (linked to its statement), statement and source, then the numbers."""
+    outcomes = list(outcomes)
     table = outcome_table(outcomes).reset_index().rename(columns={"claim": "id"})
-    table["claim"] = [f"<b>{html.escape(c)}</b><br><small>{html.escape(s)}</small>"
-                      for c, s in zip(table["id"], table["statement"], strict=True)]
+    table["claim"] = [claim_cell(o.claim.id, o.claim.statement, o.claim.label, source=inspect.getsource(o.claim.compute))
+                      for o in outcomes]
     return ClaimTable(table)
 
 
