@@ -1,4 +1,5 @@
-"""Claims of the chapter "Batch normalization as a reparametrization" (the paper's Section 2; book label ``prop-bn-reparam``)."""
+"""Claims of the chapter "Batch normalization as a reparametrization" (the paper's setting; book label
+``prop-bn-reparam``)."""
 
 from __future__ import annotations
 

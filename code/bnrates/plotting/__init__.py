@@ -82,8 +82,8 @@ def claim_table(outcomes: Iterable[Outcome]) -> ClaimTable:
     """The chapter's claim table: id (linked to its statement), statement and source, then the numbers."""
     outcomes = list(outcomes)
     table = outcome_table(outcomes).reset_index().rename(columns={"claim": "id"})
-    table["claim"] = [claim_cell(o.claim.id, o.claim.statement, o.claim.label, source=inspect.getsource(o.claim.compute))
-                      for o in outcomes]
+    table["claim"] = [claim_cell(o.claim.id, o.claim.statement, o.claim.label,
+                                 source=inspect.getsource(o.claim.compute)) for o in outcomes]
     return ClaimTable(table)
 
 
