@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 from .core import (
     PROFILES,
@@ -54,6 +55,19 @@ def get(claim_id: str) -> Claim:
     raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in registry())}")
 
 
+LABEL = re.compile(r"^\((?P<target>[\w-]+)\)=\s*$|^:label:\s*(?P<directive>[\w-]+)\s*$", re.MULTILINE)
+"""A MyST target ``(label)=`` or a directive's ``:label: name`` option."""
+
+
+def chapter_labels(chapters_dir: str | Path) -> dict[str, str]:
+    """Every label defined in the book's chapters (``chapters/*.md``), mapped to its chapter's file stem."""
+    labels = {}
+    for path in sorted(Path(chapters_dir).glob("*.md")):
+        for match in LABEL.finditer(path.read_text(encoding="utf-8")):
+            labels[match.group("target") or match.group("directive")] = path.stem
+    return labels
+
+
 class ClaimFailed(AssertionError):
     """Raised by :func:`require` when a claim fails (a chapter cell raising it fails the build)."""
 
@@ -85,6 +99,7 @@ __all__ = [
     "Evidence",
     "Outcome",
     "chapter_claims",
+    "chapter_labels",
     "check_profile",
     "get",
     "injected",
