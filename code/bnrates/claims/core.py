@@ -205,6 +205,7 @@ class Outcome:
             "source": c.source,
             "label": c.label,
             "sabotages": len(c.sabotages),
+            "extra": {k: float(v) for k, v in self.evidence.extra.items()},
             "status": self.status,
             "seconds": round(self.seconds, 3),
         }
