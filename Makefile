@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student test verify bench lab clean
+.PHONY: install system-deps book quick pdf student test verify sabotage bench lab clean
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench: $(STAMP)           ## benchmarks (rebuild, kernels, memory) -> data/bench
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)
+
+sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/sabotage/sabotage.csv for the report
+	$(PY) -m bnrates sabotage
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)

@@ -1,6 +1,8 @@
 """``python -m bnrates verify ...`` and ``python -m bnrates bench ...``.
 
-``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
+``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``;
+``sabotage [--only PATTERN] [--out DIR]`` runs every claim under each of its sabotages (quick
+profile) and writes ``DIR/sabotage.csv`` (default ``data/sabotage``), which the report shows.
 
 Runs the registered claims without building the book, prints one row per claim (or one JSON
 object per line with ``--json``) and exits non-zero if any claim fails. With ``--against DIR``
@@ -13,9 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import pandas as pd
 
 from . import claims, provenance
 
@@ -52,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     v.add_argument("--json", action="store_true", help="one JSON object per claim")
     v.add_argument("--against", type=Path, metavar="DIR", help="compare with saved results (e.g. data/results)")
+    sab = sub.add_parser("sabotage", help="run every claim under each of its sabotages (quick profile)")
+    sab.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or containing PATTERN")
+    sab.add_argument("--out", type=Path, default=Path("data/sabotage"), help="folder of sabotage.csv")
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
@@ -59,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench.main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "sabotage":
+        return _sabotage(args.only, args.out)
     try:
         claims.check_profile(args.profile)
         if args.seed < 0:
@@ -88,6 +98,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if saved is not None:
             print(f"{drifted} of {len(chosen)} claims drifted from {args.against}")
     return 1 if failed or drifted else 0
+
+
+def _sabotage(only: str | None, out: Path) -> int:
+    """Run the sabotages, print one row per claim, write ``out/sabotage.csv``; exit 1 if one was not caught."""
+    chosen = claims.select(claims.registry(only), only)
+    if not chosen:
+        print(f"error: --only {only!r} matches no claim", file=sys.stderr)
+        return 2
+    rows = []
+    for claim in chosen:
+        row = claims.sabotage_counts([claim]).iloc[0]
+        rows.append(row)
+        print(f"{claim.id:<56} caught {row['caught']}/{row['sabotages']}" + (f"  MISSED: {row['missed']}"
+                                                                            if row["missed"] else ""), flush=True)
+    table = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".sabotage.csv.{os.getpid()}"
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, out / "sabotage.csv")
+    caught, total = int(table["caught"].sum()), int(table["sabotages"].sum())
+    print(f"{caught} of {total} sabotages caught; wrote {out / 'sabotage.csv'}")
+    return 0 if (table["caught"] == table["sabotages"]).all() else 1
 
 
 def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:

@@ -206,7 +206,7 @@ def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Pa
     root = tmp_path / "book"
     shutil.copytree(built, root)
     report = next(c for c in read_toc(root) if c.name == "report")
-    assert report.reads == ("data/benchmarks",)
+    assert report.reads == ("data/benchmarks", "data/sabotage")
     cached = root / "_build" / "executed" / "quick" / "report.ipynb"
     parameters = nbformat.read(cached, as_version=4).metadata["papermill"]["parameters"]
     assert stale_reason(root, report, parameters, cached) is None

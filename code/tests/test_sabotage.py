@@ -79,3 +79,18 @@ def test_injected_replaces_the_name_where_it_is_looked_up_and_restores_it() -> N
                        lambda f: seen.append(f) or (lambda *a: 0.0))
     assert compute("quick", 0).observed == 0.0 and seen == [original]
     assert ols.rayleigh is original
+
+
+def test_the_recorded_sabotage_runs_the_report_shows_match_the_registry(tmp_path: Path) -> None:
+    from bnrates import report
+
+    table = report.load_sabotage(ROOT / "data" / "sabotage")
+    assert list(table["id"]) == [c.id for c in claims.registry()]
+    assert (table["caught"] == table["sabotages"]).all()
+    changed = table.assign(names=table["names"].where(table["id"] != "ols.rate", "another sabotage"))
+    changed.to_csv(tmp_path / "sabotage.csv", index=False)
+    with pytest.raises(report.ReportError, match=r"changed since.*ols\.rate"):
+        report.load_sabotage(tmp_path)
+    table.assign(caught=table["caught"] - (table["id"] == "ols.rate")).to_csv(tmp_path / "sabotage.csv", index=False)
+    with pytest.raises(report.ReportError, match=r"survived: ols\.rate"):
+        report.load_sabotage(tmp_path)

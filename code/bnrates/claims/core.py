@@ -287,14 +287,15 @@ def sabotage_counts(claims: Iterable[Claim], profile: str = "quick", seed: int =
     Returns
     -------
     DataFrame
-        Columns ``id, sabotages, caught, missed`` (``missed`` lists the names it did not catch).
+        Columns ``id, sabotages, caught, names, missed``: ``names`` lists every sabotage, ``missed``
+        those it did not catch (both joined by `` | ``).
     """
     rows = []
     for claim in claims:
         missed = [name for name in claim.sabotages if run_sabotage(claim, name, profile, seed).ok]
-        rows.append({"id": claim.id, "sabotages": len(claim.sabotages),
-                     "caught": len(claim.sabotages) - len(missed), "missed": ", ".join(missed)})
-    return pd.DataFrame(rows, columns=["id", "sabotages", "caught", "missed"])
+        rows.append({"id": claim.id, "sabotages": len(claim.sabotages), "caught": len(claim.sabotages) - len(missed),
+                     "names": " | ".join(claim.sabotages), "missed": " | ".join(missed)})
+    return pd.DataFrame(rows, columns=["id", "sabotages", "caught", "names", "missed"])
 
 
 def select(claims: Iterable[Claim], pattern: str | None) -> list[Claim]:

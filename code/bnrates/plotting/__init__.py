@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import seaborn as sns
@@ -55,7 +55,8 @@ def styled_claims(table: pd.DataFrame) -> Styler:
     ``table`` has the columns ``claim, observed, relation, theory, pass_mark, tolerance, source,
     status``; a missing theory value or pass mark shows as a dash.
     """
-    table = table[["claim", "observed", "relation", "theory", "pass_mark", "tolerance", "source", "status"]].rename(
+    columns = ["claim", "observed", "relation", "theory", "pass_mark", "tolerance", "source", "status"]
+    table = table[columns + (["can fail"] if "can fail" in table else [])].rename(
         columns={"relation": "rel.", "pass_mark": "pass mark", "tolerance": "tol.", "source": "src"})
     table = table.astype({"theory": float, "pass mark": float})
     return (
@@ -65,6 +66,25 @@ def styled_claims(table: pd.DataFrame) -> Styler:
         .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}])
         .apply(lambda row: [f"background-color: {STATUS_COLOURS[row['status']]}"] * len(row), axis=1)
     )
+
+
+def glue_claims(outcomes: Mapping[str, Outcome]) -> None:
+    """Glue every number of the outcomes under its claim id, for the chapter's prose.
+
+    ``<id>`` is the observed value, ``<id>.<extra>`` each extra number, ``<id>.theory`` and
+    ``<id>.pass_mark`` the compared values where there are some. A sentence citing a claim that
+    was removed then fails the build (Sphinx runs with warnings as errors).
+    """
+    from myst_nb import glue
+
+    for claim_id, o in outcomes.items():
+        numbers = {claim_id: o.evidence.observed, **{f"{claim_id}.{k}": v for k, v in o.evidence.extra.items()}}
+        if o.evidence.theory is not None:
+            numbers[f"{claim_id}.theory"] = o.evidence.theory
+        if o.pass_mark is not None:
+            numbers[f"{claim_id}.pass_mark"] = o.pass_mark
+        for key, value in numbers.items():
+            glue(key, float(value), display=False)
 
 
 def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source: str = "") -> str:
@@ -113,6 +133,7 @@ __all__ = [
     "ClaimTable",
     "claim_table",
     "contraction_figure",
+    "glue_claims",
     "iterations_figure",
     "landscape_figure",
     "log_gap_figure",
