@@ -213,3 +213,15 @@ def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Pa
     (root / "data" / "benchmarks").mkdir(parents=True)
     (root / "data" / "benchmarks" / "2026-01-01.json").write_text("{}")
     assert stale_reason(root, report, parameters, cached) == "data changed"
+
+
+def test_a_sentence_citing_a_removed_claim_fails_the_build(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    chapter = root / "chapters" / "ols.md"
+    text = chapter.read_text()
+    cited = "## The theorem\n\nCited: {glue:text}`ols.no_such_claim:.2f`.\n"
+    chapter.write_text(text.replace("## The theorem\n", cited, 1))
+    result = build(root, *BUILT_ARGS)
+    assert result.returncode != 0
+    assert "ols.no_such_claim" in result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""Claims of the chapter "Experiments: beyond Gaussian inputs" (theory notes, sections 5 and 6).
+"""Claims of the chapter "Experiments: beyond Gaussian inputs" (paper Sec. 6, book: rem-ex-cai).
 
 Real data from :mod:`bnrates.datasets` (bundled with scikit-learn, offline): the breast-cancer
 data for the halfspace experiments, the digits (even vs odd) for the network. Every experiment is
@@ -202,7 +202,7 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     """The real optimum is *not* on the line ``S^{-1} u``: ``1 - cos_S >= 1e-4`` (non-Gaussian data).
 
     For comparison, the Gaussian surrogate with the same ``S`` and ``u`` has its minimiser exactly on
-    the line (closed form, notes section 3).
+    the line (closed form, paper Sec. 4, book: thm-gdnp).
     """
     _, _, problem = breast_cancer()
     ref = reference()

@@ -1,4 +1,4 @@
-"""Claims of the chapter "Learning halfspaces" (theory notes, section 3).
+"""Claims of the chapter "Learning halfspaces" (paper Sec. 4, book: thm-gdnp).
 
 All experiments batch their instances (several separabilities and seeds at once) into one
 :class:`~bnrates.halfspace.GaussianHalfspace`, so each algorithm runs as one numpy loop.

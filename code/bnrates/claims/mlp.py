@@ -1,4 +1,4 @@
-"""Claims of the chapter "Neural networks with one hidden layer" (theory notes, section 4).
+"""Claims of the chapter "Neural networks with one hidden layer" (paper Sec. 5, book: lem-mlp-critical).
 
 The objective depends on an instance ``(S, u)`` only through ``u^T S^-1 u`` (whiten ``z`` by
 ``C^{1/2}``: the model is rotation invariant), so the counterexample is a value of the
@@ -40,10 +40,10 @@ SIZES = {
              "rounds": 8, "round_t_d": 10, "round_t_s": 25, "round_seeds": 2},
 }
 THETA = (1.0, 0.6)
-"""Output weights of the notes' counterexample."""
+"""Output weights of the counterexample."""
 KAPPA = 10.0
 SNR_COUNTEREXAMPLE = 0.3280713677157696
-"""``u^T S^-1 u`` at which the best aligned loss is the notes' 0.5116507 (found by root finding)."""
+"""``u^T S^-1 u`` at which the best aligned loss is 0.5116507 (found by root finding)."""
 SNR_PROBE = 0.3
 """Separability of the gradient checks and the unit runs."""
 

@@ -1,4 +1,4 @@
-"""Claims of the chapter "Ordinary least squares: the warm-up" (theory notes, section 2).
+"""Claims of the chapter "Ordinary least squares: the warm-up" (paper Sec. 3, book: thm-ols).
 
 The experiments run a grid of dimensions ``d``, condition numbers ``kappa`` and seeds; each
 ``(d, kappa)`` cell is one batched numpy computation over its seeds.
