@@ -586,8 +586,8 @@ CLAIMS: tuple[Claim, ...] = (
            sabotages={"mixture whose spreads are ignored (equal)": injected(
                non_gaussian_negative_control, f"{HERE}:MixtureHalfspace",
                lambda f: lambda C, u, delta, spreads: f(C, u, delta, (1.0, 1.0)))}),
-    _claim("decoupling", "grad_w f(w, g) = (g c1/||w||_S) P_w u, parallel to the OLS Rayleigh gradient, for any "
-           "loss: finite differences of f against the lemma with c1 by scipy quad agree to {pass_mark:.0e}.",
+    _claim("decoupling", "grad_w f(w, g) = (g c1/||w||_S) P_w u, parallel to the OLS Rayleigh gradient (logistic "
+           "loss): finite differences of f against the lemma with c1 by scipy quad agree to {pass_mark:.0e}.",
            "<=", 0.0, decoupling, label="sec-hs-decoupling", pass_mark=1e-7, reason=FD,
            sabotages={
                "arbitrary c1 = 1/2": injected(decoupling, f"{HERE}:c1_by_quad", lambda f: lambda m, s: 0.5),
