@@ -120,7 +120,7 @@ ERRATA: tuple[Erratum, ...] = (
         "S",
         "The direction part equals c1^2 (rho(w) - rho*) exactly, so Phi^2 can be replaced by the largest c1^2 along "
         "the run. |c1| <= 1/2 is observed at the optimal lengths GDNP visits, not everywhere: away from them "
-        "|c1| is larger (approaching 1 along +S^-1 u at long lengths). |c1| <= Phi is observed, not proved.",
+        "|c1| exceeds 1/2 (approaching 1 along +S^-1 u at long lengths). |c1| <= Phi is observed, not proved.",
         "identity with c1 by scipy quad to {halfspace.direction_identity:.1e}; largest |c1| along GDNP "
         "{halfspace.direction_identity.max_abs_c1:.3f}, at random (w, g) {halfspace.decoupling.max_abs_c1:.3f}, "
         "along +S^-1 u at length {halfspace.decoupling.long_length:.0f} {halfspace.decoupling.max_abs_c1_long:.3f}; "
