@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify bench lab sweep benchopt clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks test verify sabotage bench lab sweep benchopt clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,6 +90,9 @@ benchopt: $(STAMP)        ## run the benchopt benchmark -> data/benchopt/halfspa
 	$(VENV)/bin/benchopt run benchmarks/halfspace --config benchmarks/halfspace/config_run.yml --no-plot --no-cache \
 	  --output benchmarks/halfspace/outputs/halfspace.parquet $(BENCHOPT_ARGS)
 	mkdir -p data/benchopt && mv benchmarks/halfspace/outputs/halfspace.parquet data/benchopt/halfspace.parquet
+
+sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/sabotage/sabotage.csv for the report
+	$(PY) -m bnrates sabotage
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)

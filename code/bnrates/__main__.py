@@ -1,6 +1,8 @@
 """``python -m bnrates verify ...``, ``python -m bnrates sweep ...`` and ``python -m bnrates bench ...``.
 
-``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``.
+``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``;
+``sabotage [--only PATTERN] [--out DIR]`` runs every claim under each of its sabotages (quick
+profile) and writes ``DIR/sabotage.csv`` (default ``data/sabotage``), which the report shows.
 
 Runs the registered claims without building the book, prints one row per claim (or one JSON
 object per line with ``--json``). A claim whose computation raises is reported as failed with
@@ -24,9 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import pandas as pd
 
 from . import claims, provenance
 from .parameters import SEED_MAX
@@ -45,14 +50,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _row(o: claims.Outcome) -> str:
+    reference = "-" if o.reference is None else f"{o.reference:.4g}"
     return (f"{o.claim.id:<56} {o.evidence.observed:>14.7g} {o.claim.relation:>2} "
-            f"{o.evidence.theory:>11.4g} {o.status:<17} {o.seconds:>7.2f}")
+            f"{reference:>11} {o.status:<17} {o.seconds:>7.2f}")
 
 
-def pass_mark(relation: str, theory: float, tolerance: float) -> float:
-    """The value at which a claim's verdict flips: ``theory`` moved by its slack ``tolerance |theory|``."""
-    slack = tolerance * abs(theory)
-    return theory - slack if relation == ">=" else theory + slack
+def verdict_boundary(relation: str, reference: float, tolerance: float) -> float:
+    """The value at which a claim's verdict flips: ``reference`` moved by its slack ``tolerance |reference|``."""
+    slack = tolerance * abs(reference)
+    return reference - slack if relation == ">=" else reference + slack
 
 
 def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | None:
@@ -71,12 +77,14 @@ def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | Non
     old, new = float(saved["observed"]), outcome.evidence.observed
     if not (math.isfinite(old) and math.isfinite(new)):
         return None if old == new or (math.isnan(old) and math.isnan(new)) else f"observed {old:.7g} -> {new:.7g}"
-    theory, tolerance = outcome.evidence.theory, outcome.claim.tolerance
-    if outcome.claim.relation == "≈":
-        margin = abs(abs(old - theory) - tolerance * abs(theory))
+    reference, tolerance = outcome.reference, outcome.claim.tolerance
+    if reference is None:
+        margin = 0.0
+    elif outcome.claim.relation == "≈":
+        margin = abs(abs(old - reference) - tolerance * abs(reference))
     else:
-        margin = abs(pass_mark(outcome.claim.relation, theory, tolerance) - old)
-    allowed = max(tolerance * abs(theory), 1e-9 * abs(old), DRIFT_OF_MARGIN * margin, 1e-300)
+        margin = abs(verdict_boundary(outcome.claim.relation, reference, tolerance) - old)
+    allowed = max(tolerance * abs(reference or 0.0), 1e-9 * abs(old), DRIFT_OF_MARGIN * margin, 1e-300)
     return f"observed {old:.7g} -> {new:.7g} (allowed {allowed:.2g})" if abs(new - old) > allowed else None
 
 
@@ -108,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     where.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     s.add_argument("--out", type=Path, default=Path("data/sweeps"), help="folder of the table and the task store")
     s.add_argument("--resume", action="store_true", help="keep finished tasks of an earlier run, compute the rest")
+    sab = sub.add_parser("sabotage", help="run every claim under each of its sabotages (quick profile)")
+    sab.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or containing PATTERN")
+    sab.add_argument("--out", type=Path, default=Path("data/sabotage"), help="folder of sabotage.csv")
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["seeds"]:
@@ -121,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sweep":
         return sweep_main(args)
+    if args.command == "sabotage":
+        return _sabotage(args.only, args.out)
     try:
         claims.check_profile(args.profile)
         if not 0 <= args.seed <= SEED_MAX:
@@ -134,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EX_USAGE
     if not args.json:
-        print(f"{'claim':<56} {'observed':>14} {'':>2} {'theory':>11} {'status':<17} {'seconds':>7}")
+        print(f"{'claim':<56} {'observed':>14} {'':>2} {'compared':>11} {'status':<17} {'seconds':>7}")
     failed = drifted = bad = 0
     for claim in chosen:
         outcome, error = run_safely(claim, args.profile, args.seed)
@@ -189,6 +202,28 @@ def sweep_main(args: argparse.Namespace) -> int:
             cluster.close()
     print(f"{run.computed} tasks computed, {n - run.computed} reused; table: {run.path}", flush=True)
     return 0
+
+
+def _sabotage(only: str | None, out: Path) -> int:
+    """Run the sabotages, print one row per claim, write ``out/sabotage.csv``; exit 1 if one was not caught."""
+    chosen = claims.select(claims.registry(only), only)
+    if not chosen:
+        print(f"error: --only {only!r} matches no claim", file=sys.stderr)
+        return EX_USAGE
+    rows = []
+    for claim in chosen:
+        row = claims.sabotage_counts([claim]).iloc[0]
+        rows.append(row)
+        print(f"{claim.id:<56} caught {row['caught']}/{row['sabotages']}" + (f"  MISSED: {row['missed']}"
+                                                                            if row["missed"] else ""), flush=True)
+    table = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".sabotage.csv.{os.getpid()}"
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, out / "sabotage.csv")
+    caught, total = int(table["caught"].sum()), int(table["sabotages"].sum())
+    print(f"{caught} of {total} sabotages caught; wrote {out / 'sabotage.csv'}")
+    return 0 if (table["caught"] == table["sabotages"]).all() else 1
 
 
 def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:

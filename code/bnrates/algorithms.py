@@ -1,4 +1,4 @@
-"""Optimisation algorithms of the paper and their baselines (theory notes, sections 2-3).
+"""Optimisation algorithms of the paper and their baselines (paper Secs. 3-4).
 
 All of them run a batch of ``B`` independent instances as one numpy computation: iterates have
 shape ``(B, d)``, and the returned trajectories ``(T + 1, B, d)``.
@@ -22,7 +22,7 @@ StepRule = Callable[[Array, Array, Array], Array]
 
 
 def theorem_step(norm_sq: Array, rho: Array, L: Array) -> Array:
-    """The OLS theorem's step ``eta_t = ||w_t||^2_S / (2 L |rho(w_t)|)`` (notes section 2)."""
+    """The OLS theorem's step ``eta_t = ||w_t||^2_S / (2 L |rho(w_t)|)`` (paper Sec. 3, book: thm-ols)."""
     return norm_sq / (2 * L * np.abs(rho))
 
 
@@ -36,7 +36,7 @@ def gd_rayleigh(
 ) -> Array:
     """Gradient descent on the Rayleigh quotient, ``w_{t+1} = w_t - eta_t grad rho(w_t)``.
 
-    This is BN gradient descent on OLS once the length is at its optimum (notes section 2).
+    This is BN gradient descent on OLS once the length is at its optimum (paper Sec. 3, book: thm-ols).
 
     Parameters
     ----------

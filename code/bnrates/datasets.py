@@ -1,8 +1,8 @@
-"""Real, non-Gaussian binary classification data, loaded offline (theory notes, section 5).
+"""Real, non-Gaussian binary classification data, loaded offline (paper Sec. 6).
 
 Both datasets ship inside scikit-learn (``sklearn.datasets.load_breast_cancer`` and
 ``load_digits`` read CSV files bundled with the package); nothing is downloaded. Labels are
-mapped to ``{-1, +1}`` as the halfspace problem (notes section 3) expects. Centring and scaling
+mapped to ``{-1, +1}`` as the halfspace problem (paper Sec. 4, book: thm-gdnp) expects. Centring and scaling
 are *separate, explicit* steps (:func:`standardize`): the paper assumes ``E[x] = 0``, and the
 chapter shows the step rather than hiding it in the loader.
 """
@@ -110,7 +110,7 @@ def fit_standardizer(X: ArrayLike, *, rtol: float = 1e-12) -> Standardizer:
 def standardize(X: ArrayLike) -> tuple[Array, Standardizer]:
     """Centre every feature to mean zero and scale it to unit variance (constant ones dropped).
 
-    After this step the empirical ``E[x] = 0`` (the paper's assumption, notes section 1) and the
+    After this step the empirical ``E[x] = 0`` (the paper's assumption, book: prop-bn-reparam) and the
     diagonal of ``E[x x^T]`` is one.
 
     Returns

@@ -1,4 +1,4 @@
-"""Experiments beyond the Gaussian assumption (theory notes, sections 5 and 6).
+"""Experiments beyond the Gaussian assumption (paper Sec. 6, book: rem-ex-cai).
 
 1. Halfspaces on real data: the empirical logistic objective of
    :class:`~bnrates.halfspace.EmpiricalHalfspace`, a high-accuracy reference optimum, and GDNP
@@ -183,7 +183,7 @@ def gdnp_empirical(
         h_t = -c2_t g_t ||w_t||_S,     c2_t = (1/n) sum_i phi''(z_i^T w~_t),
 
     so ``s_t = ||w_t||^2_S / (L c2_t g_t^2)``. Why this ``h``: under the Stein form
-    ``grad f = c1 u + c2 S w~`` (notes section 3) the optimal length satisfies
+    ``grad f = c1 u + c2 S w~`` (paper Sec. 4, book: thm-gdnp) the optimal length satisfies
     ``0 = w^T grad f(w~) = c1 u^T w + c2 g ||w||_S``, hence ``c1 u^T w = -c2 g ||w||_S``: this ``h``
     *is* the verified ``h = c1 u^T w`` at the bisection's length, and the step is then exactly the
     Rayleigh step. It is computed from the empirical length condition and the empirical ``phi''``
@@ -463,13 +463,13 @@ def network_loss_grad(
 ) -> tuple[float, Params]:
     """Logistic loss of ``F(x) = theta^T tanh(a(x)) + b`` and its gradient (numpy backprop).
 
-    ``loss = (1/n) sum_i softplus(-y_i F(x_i))`` (the logistic loss of notes section 3, with the
+    ``loss = (1/n) sum_i softplus(-y_i F(x_i))`` (the logistic loss of paper Sec. 4, book: thm-gdnp, with the
     network ``F`` in place of ``x^T w~``). The pre-activations ``a`` are
 
     - ``plain``: ``a = W^T x + c``;
     - ``bn``: ``a = BN(W^T x; gamma, beta)`` with the statistics of the batch ``X``;
     - ``gdnp``: ``a_j = g_j x^T w_j / ||w_j||_S + beta_j``, the population reparametrization of
-      notes section 1 (``S`` the second moment of the centred training inputs), i.e. BN with
+      book: prop-bn-reparam (``S`` the second moment of the centred training inputs), i.e. BN with
       population statistics and ``(w_j, g_j)`` as separate length and direction.
 
     Parameters
@@ -611,7 +611,7 @@ def minibatch_deviation(
     For each batch size ``b``, ``n_draws`` batches are drawn with replacement from the rows of the
     centred ``X``; for every unit ``w_k`` (columns of ``W``) and batch,
     ``BN_batch(x^T w_k) = (x^T w_k - m_b) / s_b`` is compared with the population value
-    ``x^T w_k / ||w_k||_S`` (``g = 1``) on the same rows (notes section 1: equal for infinite
+    ``x^T w_k / ||w_k||_S`` (``g = 1``) on the same rows (book: prop-bn-reparam: equal for infinite
     batches; the error should fall like ``b^{-1/2}``).
 
     Returns
@@ -661,7 +661,7 @@ def bngd_ols(S: Array, u: Array, w0: Array, g0: Array, n_steps: int, lr_w: Array
     Simultaneous GD with fixed learning rates:
     ``w_{t+1} = w_t - lr_w grad_w f``, ``g_{t+1} = g_t - lr_g d_g f`` with
     ``grad_w f = (2 g / ||w||_S) (u - (u^T w / ||w||_S^2) S w)`` and
-    ``d_g f = 2 u^T w / ||w||_S + 2 g`` (notes sections 2 and 6).
+    ``d_g f = 2 u^T w / ||w||_S + 2 g`` (paper Sec. 3, book: rem-ex-cai).
 
     Parameters
     ----------

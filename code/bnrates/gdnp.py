@@ -1,4 +1,4 @@
-"""Algorithm 1 (GDNP) and its baselines, GD and Nesterov's AGD (theory notes, section 3).
+"""Algorithm 1 (GDNP) and its baselines, GD and Nesterov's AGD (paper Sec. 4, book: thm-gdnp).
 
 Everything runs a batch of ``B`` independent instances as one numpy computation: the problem
 has ``S`` of shape ``(B, d, d)`` and ``u`` of shape ``(B, d)``, iterates have shape ``(B, d)``
@@ -49,7 +49,7 @@ def bisection(
     has the wrong sign until ``dg(a) < 0 < dg(b)``; then all brackets are halved together
     ``n_steps`` times (one call of ``dg`` per halving). The returned midpoint is within
     ``2^{-(n_steps + 1)} |b0 - a0|`` of the root (the ``2^{-T_s}`` term of the GDNP theorem,
-    notes section 3).
+    paper Sec. 4, book: thm-gdnp).
 
     Parameters
     ----------
@@ -262,7 +262,7 @@ def gdnp(
     h: Literal["stein", "summary"] = "stein",
     tol: float | None = None,
 ) -> GDNPHistory:
-    """Algorithm 1, Gradient Descent in Normalized Parameterization (notes section 3).
+    """Algorithm 1, Gradient Descent in Normalized Parameterization (paper Sec. 4, book: thm-gdnp).
 
     For ``t = 0 .. T - 1``: ``g_t = Bisection(T_s, d_g f(w_t, .))`` (:func:`bisection`; ``d_g f``
     from ``problem.length_derivative(w, g)`` if the problem has it, else by the chain rule); if ``h_t != 0``,

@@ -1,11 +1,11 @@
-"""Learning halfspaces, Eq. (16): ``f(w~) = E[phi(z^T w~)]`` (theory notes, section 3).
+"""Learning halfspaces, Eq. (16): ``f(w~) = E[phi(z^T w~)]`` (paper Sec. 4, book: thm-gdnp).
 
 Gaussian model: ``z ~ N(u, S - u u^T)``, so ``E[z] = u`` and ``E[z z^T] = S``; this needs
 ``u^T S^{-1} u < 1``. Every expectation is one-dimensional: ``z^T w~ ~ N(m, s^2)`` with
 ``m = u^T w~`` and ``s^2 = w~^T (S - u u^T) w~``, and is computed by the trapezoid rule of
 :func:`gaussian_expectations`.
 
-Stein's lemma gives the gradient (notes section 3, Lemma)::
+Stein's lemma gives the gradient (paper Sec. 4, book: thm-gdnp, Lemma)::
 
     grad f(w~) = c1 u + c2 S w~,   c1 = E[phi'] - E[phi''] u^T w~,   c2 = E[phi''],
 
@@ -42,8 +42,8 @@ error is at round-off (<= 5e-15) while ``s h <= 0.5``, about 4e-11 at ``s h = 0.
 the trapezoid error decays like ``exp(-2 pi^2 / (s h))``). 4097 nodes are therefore exact to
 round-off for ``s <= 0.45 / h = 65.8`` (:data:`RESOLUTION`); at the logistic optimum
 ``s* = 2 sqrt(snr / (1 - snr))``, which is 8.7 at ``snr = 0.95`` and 20 at ``snr = 0.99``.
-Larger ``s`` use the kink-centred rule of :func:`kink_rule`. The notes' "tens of thousands
-of nodes" are more than needed.
+Larger ``s`` use the kink-centred rule of :func:`kink_rule`. A rule of "tens of thousands of
+nodes" would be more than needed.
 """
 
 HALF_WIDTH = 14.0
@@ -129,7 +129,7 @@ def kink_rule(m: Array, s: Array) -> tuple[Array, Array]:
 def gaussian_expectations(
     funcs: Sequence[ScalarFunction], m: ArrayLike, s: ArrayLike, n_nodes: int = N_NODES
 ) -> Array:
-    """``E[psi(m + s xi)]``, ``xi ~ N(0, 1)``, for each ``psi`` in ``funcs`` (notes section 3).
+    """``E[psi(m + s xi)]``, ``xi ~ N(0, 1)``, for each ``psi`` in ``funcs`` (paper Sec. 4, book: thm-gdnp).
 
     Where ``s h <= 0.45`` (``h = 28 / (n_nodes - 1)``): the trapezoid rule on
     ``xi in [-14, 14]`` with ``n_nodes`` nodes (:data:`N_NODES`); elsewhere (very long
@@ -185,7 +185,7 @@ def _blocks(indices: Array, nodes_per_point: int) -> list[Array]:
 class GaussianHalfspace:
     """The Gaussian halfspace problem, Eq. (16), computed by 1-D quadrature.
 
-    ``f(w~) = E[phi(z^T w~)]`` with ``z ~ N(u, S - u u^T)`` (notes section 3).
+    ``f(w~) = E[phi(z^T w~)]`` with ``z ~ N(u, S - u u^T)`` (paper Sec. 4, book: thm-gdnp).
 
     Parameters
     ----------
@@ -242,7 +242,7 @@ class GaussianHalfspace:
         return gaussian_expectations([self.loss.phi], m, s, self.n_nodes)[0]
 
     def stein_coefficients(self, wt: Array) -> tuple[Array, Array]:
-        """``(c1, c2)`` with ``grad f(w~) = c1 u + c2 S w~`` (Stein's lemma, notes section 3).
+        """``(c1, c2)`` with ``grad f(w~) = c1 u + c2 S w~`` (Stein's lemma, paper Sec. 4, book: thm-gdnp).
 
         ``c1 = E[phi'(z^T w~)] - E[phi''(z^T w~)] u^T w~`` and ``c2 = E[phi''(z^T w~)]``.
 
@@ -255,7 +255,7 @@ class GaussianHalfspace:
         return e1 - e2 * m, e2
 
     def grad(self, wt: Array) -> Array:
-        """``grad f(w~) = c1 u + c2 S w~``, shape ``(..., d)`` (Stein form, notes section 3)."""
+        """``grad f(w~) = c1 u + c2 S w~``, shape ``(..., d)`` (Stein form, paper Sec. 4, book: thm-gdnp)."""
         c1, c2 = self.stein_coefficients(wt)
         Swt = np.einsum("...ij,...j->...i", self.S, wt)
         return c1[..., None] * self.u + c2[..., None] * Swt
@@ -263,7 +263,7 @@ class GaussianHalfspace:
     def length_derivative(self, w: Array, g: Array | float) -> Array:
         """``d_g f(w, g) = E[phi'(X) X] / g`` with ``X = z^T w~``, ``w~ = g w / ||w||_S``.
 
-        The same quantity as ``w^T grad f(w~) / ||w||_S`` (notes section 1), computed as one
+        The same quantity as ``w^T grad f(w~) / ||w||_S`` (book: prop-bn-reparam), computed as one
         expectation instead of the Stein combination ``c1 u^T v + c2 g v^T S v``, whose two
         terms cancel for long ``w~``: for a bounded loss ``d_g f ~ g^{-3}`` while each term is
         O(1), so only this form gives the correct sign far out (the bracket search of

@@ -1,4 +1,4 @@
-"""Scalar losses ``phi: R -> R+`` for the halfspace problem, Eq. (16) (theory notes, section 3).
+"""Scalar losses ``phi: R -> R+`` for the halfspace problem, Eq. (16) (paper Sec. 4, book: thm-gdnp).
 
 Each loss comes with its first and second derivatives. All are numerically stable for large
 ``|t|``: no ``exp`` of a large positive number is ever formed (only ``exp(-|t|)``, and
@@ -11,7 +11,7 @@ derivatives that underflow cleanly to zero.
 - ``sigmoid``: ``phi(t) = expit(t)``, ``phi' = expit(t) expit(-t)``,
   ``phi'' = phi' (expit(-t) - expit(t))``. Bounded and non-convex, ``|phi'| <= 1/4``,
   ``|phi''| <= 1 / (6 sqrt(3))``, ``|phi'''| <= 1/8``; on the Gaussian halfspace problem its
-  optimal length is infinite (the bracket assumption of Algorithm 1 fails, notes section 3).
+  optimal length is infinite (the bracket assumption of Algorithm 1 fails, paper Sec. 4, book: thm-gdnp).
 - ``smoothed_hinge``: ``phi(t) = E[max(0, t + xi)] = t Phi(t) + phi_N(t)``, ``xi ~ N(0, 1)``
   (the Perceptron's hinge ``max(0, t)`` smoothed by Gaussian noise; ``Phi``, ``phi_N`` the
   normal CDF and density), ``phi' = Phi(t)``, ``phi'' = phi_N(t)``. Convex, ``|phi'| <= 1``,
@@ -49,7 +49,7 @@ class Loss:
         ``sup_t |phi''(t)|``; ``lambda_max(S) * curvature_bound`` bounds the smoothness
         constant ``zeta`` of ``f(w~) = E[phi(z^T w~)]`` (its Hessian is ``E[phi'' z z^T]``).
     slope_bound : float
-        ``Phi = sup_t |phi'(t)|`` of the GDNP theorem (notes section 3).
+        ``Phi = sup_t |phi'(t)|`` of the GDNP theorem (paper Sec. 4, book: thm-gdnp).
     third_derivative_bound : float
         ``sup_t |phi'''(t)|``: with ``E|z^T w|^3`` it bounds the curvature of the length
         derivative (:func:`~bnrates.gdnp.newton_length`).

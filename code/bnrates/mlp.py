@@ -1,4 +1,4 @@
-"""One hidden layer with BN-reparametrised tanh units and Gaussian inputs (theory notes, section 4).
+"""One hidden layer with BN-reparametrised tanh units and Gaussian inputs (paper Sec. 5, book: lem-mlp-critical).
 
 Model [S]: ``F(x) = sum_i theta_i tanh(x^T w~_i)`` with ``w~_i = g_i w_i / ||w_i||_S`` and fixed
 output weights ``theta``; the loss is ``f(W~) = E[l(-y F(x))]``. ``tanh`` is odd, so with
@@ -71,7 +71,7 @@ def _trapezoid(n: int) -> tuple[Array, Array]:
 
 
 def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tuple[Array, Array]:
-    """Nodes and weights for ``E[psi(a)]``, ``a ~ N(mean, cov)``, batched (notes section 4).
+    """Nodes and weights for ``E[psi(a)]``, ``a ~ N(mean, cov)``, batched (paper Sec. 5, book: lem-mlp-critical).
 
     ``cov = Q diag(lambda) Q^T``; ``a = mean + A eta`` with ``A = Q diag(sqrt(lambda))`` and
     ``eta ~ N(0, I_m)``. Coordinate ``k`` gets the trapezoid rule on ``[-9, 9]`` with spacing
@@ -120,7 +120,7 @@ def _outer(name: str, t: Array) -> tuple[Array, Array, Array]:
 
 @dataclass(frozen=True)
 class Expectations:
-    """The Gaussian integrals of the model at one point ``W~`` (notes section 4).
+    """The Gaussian integrals of the model at one point ``W~`` (paper Sec. 5, book: lem-mlp-critical).
 
     Attributes
     ----------
@@ -139,7 +139,7 @@ class Expectations:
 
 @dataclass(frozen=True, init=False)
 class OneHiddenLayer:
-    """``f(W~) = E[l(sum_i theta_i tanh(z^T w~_i))]``, ``z ~ N(u, S - u u^T)`` (notes section 4).
+    """``f(W~) = E[l(sum_i theta_i tanh(z^T w~_i))]``, ``z ~ N(u, S - u u^T)`` (paper Sec. 5, book: lem-mlp-critical).
 
     Parameters
     ----------
@@ -250,7 +250,7 @@ class OneHiddenLayer:
         return self.theta[:, None] * (e.alpha[..., None] * self.u[..., None, :] + cm)
 
     def grad(self, wt: ArrayLike) -> Array:
-        """``grad_{W~} f``, shape ``(..., m, d)`` (row ``i`` is ``grad_{w~_i} f``; notes section 4)."""
+        """``grad_{W~} f``, shape ``(..., m, d)``; row ``i`` is ``grad_{w~_i} f`` (book: lem-mlp-critical)."""
         wt = self.check_weights(wt)
         return self.grad_from(wt, self.expectations(wt))
 
@@ -332,7 +332,7 @@ class UnitProblem:
     """Unit ``i`` of a :class:`OneHiddenLayer` with the other units fixed, as a halfspace-like problem.
 
     It offers what :func:`bnrates.gdnp.gdnp` needs (``S``, ``u``, ``value``, ``grad``,
-    ``stein_coefficients``), so Algorithm 1 runs on one unit unchanged (notes section 4).
+    ``stein_coefficients``), so Algorithm 1 runs on one unit unchanged (paper Sec. 5, book: lem-mlp-critical).
     ``stein_coefficients`` returns ``(c1, c2)`` with ``c2 = theta_i beta_ii`` and ``c1`` the
     ``S^-1``-coefficient of ``u`` in ``grad_{w~_i} f - c2 S w~_i``:
 
@@ -388,7 +388,7 @@ class UnitProblem:
 
 def gdnp_unit(net: OneHiddenLayer, wt: ArrayLike, index: int, w0: ArrayLike, n_steps: int,
               n_bisection: int) -> GDNPHistory:
-    """Algorithm 1 on unit ``index`` with the other units of ``wt`` fixed (notes section 4).
+    """Algorithm 1 on unit ``index`` with the other units of ``wt`` fixed (paper Sec. 5, book: lem-mlp-critical).
 
     Parameters
     ----------
@@ -435,7 +435,7 @@ class RoundsHistory:
 
 def alternating_rounds(net: OneHiddenLayer, w0: ArrayLike, n_rounds: int, n_steps: int,
                        n_bisection: int) -> RoundsHistory:
-    """Unit-by-unit GDNP in rounds, started from every length ``g_i = 0`` (notes section 4).
+    """Unit-by-unit GDNP in rounds, started from every length ``g_i = 0`` (paper Sec. 5, book: lem-mlp-critical).
 
     Round ``r`` runs :func:`gdnp_unit` for ``i = 0 .. m-1`` in turn, each from the unit's current
     direction (``w0`` in the first round), with the other units at their current values.
@@ -474,7 +474,7 @@ def direction_cosine(net: OneHiddenLayer, wt: ArrayLike, index: int, w: ArrayLik
 
     ``w_i`` is the direction of unit ``index`` (``wt[..., index]`` must be a multiple of it).
     Both vectors are orthogonal to ``w_i``; they are parallel when the cross terms of the
-    other units vanish (notes section 4).
+    other units vanish (paper Sec. 5, book: lem-mlp-critical).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Problems in the paper's setting and random instances of them (theory notes, sections 1-2).
+"""Problems in the paper's setting and random instances of them (book: prop-bn-reparam, thm-ols).
 
 A problem is given by the second moment ``S = E[x x^T]`` (spectrum in ``[mu, L]``) and
 ``u = E[-y x]``. Every problem offers its value and gradient in the effective weights ``w~``
@@ -156,7 +156,7 @@ def ols_worst_case(d: int, kappa: float, seeds: ArrayLike, *, offset: float = 1e
     In the rescaled coordinates of the proof, Rayleigh GD is ``e_{t+1} = (I - S/L) e_t`` with the
     error ``e_t`` kept (to first order) in ``u^perp``. When ``u`` has a component along the slowest
     eigenvector ``v_min`` the slow mode is partly removed and the late factor is below the bound
-    (notes section 2, [D]). Removing that component from ``u`` and starting at
+    (paper Sec. 3, book: thm-ols, [D]). Removing that component from ``u`` and starting at
     ``w* + offset ||w*||_S v_min / sqrt(mu)``
     puts the whole error on the slow mode from the first step.
 

@@ -18,7 +18,7 @@ Array = NDArray[np.float64]
 
 
 def rayleigh_gap(w: Array, S: Array, u: Array, argmin: Array | None = None) -> Array:
-    """``rho(w) - rho* = min_c ||c w - w*||^2_S`` with ``w* = S^{-1} u`` (notes section 2).
+    """``rho(w) - rho* = min_c ||c w - w*||^2_S`` with ``w* = S^{-1} u`` (paper Sec. 3, book: thm-ols).
 
     The minimising ``c = u^T w / ||w||^2_S``; the residual is formed first, so the gap keeps
     full relative accuracy down to round-off in ``w``.

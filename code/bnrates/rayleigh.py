@@ -1,4 +1,4 @@
-"""The generalized Rayleigh quotient of OLS in BN parametrization (theory notes, section 2).
+"""The generalized Rayleigh quotient of OLS in BN parametrization (paper Sec. 3, book: thm-ols).
 
 Eliminating the length ``g`` from Eq. (11) at its optimum ``g*(w) = -u^T w / ||w||_S`` leaves
 
@@ -51,7 +51,7 @@ def rayleigh_terms(w: Array, S: Array, u: Array) -> tuple[Array, Array, Array]:
     -------
     norm_sq, rho : ndarray, shape ``(...)``
     grad : ndarray, shape ``(..., d)``
-        ``-(2 u^T w / ||w||^2_S) (u - (u^T w / ||w||^2_S) S w)`` (notes section 2).
+        ``-(2 u^T w / ||w||^2_S) (u - (u^T w / ||w||^2_S) S w)`` (paper Sec. 3, book: thm-ols).
     """
     Sw = matvec(S, w)
     a = _dot(u, w)

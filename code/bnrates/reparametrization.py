@@ -1,4 +1,4 @@
-"""Batch normalization as a length-direction reparametrization (theory notes, section 1).
+"""Batch normalization as a length-direction reparametrization (book: prop-bn-reparam).
 
 With population statistics and centred inputs, ``BN(x^T w) = g x^T w / ||w||_S``: the network
 sees ``w~ = g w / ||w||_S``. Every function here broadcasts over leading batch axes: vectors
@@ -38,7 +38,7 @@ def inv_norm_sq(v: Array, S: Array) -> Array:
 
 
 def reparametrize(w: Array, g: Array | float, S: Array) -> Array:
-    """Effective weights ``w~ = g w / ||w||_S`` (notes section 1), shape ``(..., d)``."""
+    """Effective weights ``w~ = g w / ||w||_S`` (book: prop-bn-reparam), shape ``(..., d)``."""
     return (np.asarray(g) / s_norm(w, S))[..., None] * w
 
 
@@ -53,7 +53,7 @@ def direction_projector(w: Array, S: Array) -> Array:
 
 
 def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[Array, Array]:
-    """Gradients in ``(w, g)`` from the gradient in ``w~`` (chain rule, notes section 1).
+    """Gradients in ``(w, g)`` from the gradient in ``w~`` (chain rule, book: prop-bn-reparam).
 
     ``grad_w = (g / ||w||_S) P_w grad_wt`` and ``grad_g = w^T grad_wt / ||w||_S``.
 
@@ -72,7 +72,7 @@ def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[A
 def length_direction_split(
     grad_w: Array, grad_g: Array, w: Array, g: Array | float, S: Array, dual: Array | None = None
 ) -> tuple[Array, Array]:
-    """The two parts of ``||grad f(w~)||^2_{S^-1}`` (notes section 1).
+    """The two parts of ``||grad f(w~)||^2_{S^-1}`` (book: prop-bn-reparam).
 
     ``||grad f(w~)||^2_{S^-1} = (||w||^2_S / g^2) ||grad_w f||^2_{S^-1} + (d_g f)^2``.
     ``dual``, if given, is ``||grad_w f||^2_{S^-1}`` already computed (e.g. from a stored factor

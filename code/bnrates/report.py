@@ -6,14 +6,13 @@ of the very run that built the book, and it fails if a claim is missing, unknown
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from . import claims
-from .plotting import ClaimTable
+from .plotting import ClaimTable, claim_cell
 
 
 class ReportError(AssertionError):
@@ -35,14 +34,45 @@ def check_complete(saved: pd.DataFrame) -> None:
         raise ReportError("the saved results do not check out -- " + "; ".join(problems))
 
 
-def claims_table(saved: pd.DataFrame) -> ClaimTable:
-    """Every claim with a link to its chapter, in registry order, coloured by status."""
-    order = {c.id: k for k, c in enumerate(claims.registry())}
+def claims_table(saved: pd.DataFrame, sabotage: pd.DataFrame | None = None) -> ClaimTable:
+    """Every claim linked to the statement it checks, in registry order, coloured by status.
+
+    With ``sabotage`` (:func:`load_sabotage`) a column ``can fail`` shows, per claim, how many of
+    its sabotages it catches.
+    """
+    registry = {c.id: c for c in claims.registry()}
+    order = {cid: k for k, cid in enumerate(registry)}
     table = saved.assign(order=saved["id"].map(order)).sort_values("order")
     table = table.assign(claim=[
-        f'<a href="{html.escape(ch)}.html"><b>{html.escape(i)}</b></a><br><small>{html.escape(st)}</small>'
+        claim_cell(i, st, registry[i].label if i in registry else "", href=f"{ch}.html")
         for i, ch, st in zip(table["id"], table["chapter"], table["statement"], strict=True)])
+    if sabotage is not None:
+        counts = sabotage.set_index("id")
+        table = table.assign(**{"can fail": [f"{counts.at[i, 'caught']}/{counts.at[i, 'sabotages']}"
+                                             if i in counts.index else "–" for i in table["id"]]})
     return ClaimTable(table)
+
+
+def load_sabotage(folder: str | Path) -> pd.DataFrame:
+    """The recorded sabotage runs (``python -m bnrates sabotage``), checked against the registry.
+
+    Raises :class:`ReportError` if the file is missing, if a registered claim is missing from it or
+    its sabotages have changed since it was written (run ``make sabotage`` again), or if a sabotage
+    was not caught.
+    """
+    path = Path(folder) / "sabotage.csv"
+    if not path.is_file():
+        raise ReportError(f"{path} is missing: run `make sabotage` (python -m bnrates sabotage)")
+    table = pd.read_csv(path, keep_default_na=False)
+    recorded = dict(zip(table["id"], table["names"], strict=True))
+    stale = [c.id for c in claims.registry() if recorded.get(c.id) != " | ".join(c.sabotages)]
+    missed = list(table.loc[table["caught"] != table["sabotages"], "id"])
+    problems = [f"{label}: {', '.join(items)}" for label, items in
+                (("not recorded or changed since (run `make sabotage`)", stale), ("a sabotage survived", missed))
+                if items]
+    if problems:
+        raise ReportError(f"{path} does not check out -- " + "; ".join(problems))
+    return table
 
 
 def status_counts(saved: pd.DataFrame) -> dict[str, int]:

@@ -172,7 +172,7 @@ def test_rebuild_reexecutes_exactly_the_chapters_that_use_a_changed_module(built
                 modules[path] = "a different hash: as if mlp.py had been edited"
                 users.add(cached.stem)
         nbformat.write(nb, cached)
-    assert users == {"mlp", "report"}  # the report reads every chapter's claims module
+    assert users == {"mlp", "errata", "report"}  # the errata and the report read every chapter's claims module
     changed = build(root, *BUILT_ARGS)
     assert changed.returncode == 0, changed.stderr
     assert _executed(changed.stdout) == users
@@ -209,10 +209,22 @@ def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Pa
     root = tmp_path / "book"
     shutil.copytree(built, root)
     report = next(c for c in read_toc(root) if c.name == "report")
-    assert report.reads == ("data/benchmarks",)
+    assert report.reads == ("data/benchmarks", "data/sabotage")
     cached = root / "_build" / "executed" / "quick" / "report.ipynb"
     parameters = nbformat.read(cached, as_version=4).metadata["papermill"]["parameters"]
     assert stale_reason(root, report, parameters, cached) is None
     (root / "data" / "benchmarks").mkdir(parents=True)
     (root / "data" / "benchmarks" / "2026-01-01.json").write_text("{}")
     assert stale_reason(root, report, parameters, cached) == "data changed"
+
+
+def test_a_sentence_citing_a_removed_claim_fails_the_build(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    chapter = root / "chapters" / "ols.md"
+    text = chapter.read_text()
+    cited = "## The theorem\n\nCited: {glue:text}`ols.no_such_claim:.2f`.\n"
+    chapter.write_text(text.replace("## The theorem\n", cited, 1))
+    result = build(root, *BUILT_ARGS)
+    assert result.returncode != 0
+    assert "ols.no_such_claim" in result.stdout + result.stderr

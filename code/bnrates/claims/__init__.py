@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 from .core import (
     PROFILES,
@@ -19,9 +20,12 @@ from .core import (
     Evidence,
     Outcome,
     check_profile,
+    injected,
     outcome_table,
     relation_holds,
     run_claim,
+    run_sabotage,
+    sabotage_counts,
     select,
 )
 
@@ -51,6 +55,19 @@ def get(claim_id: str) -> Claim:
     raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in registry())}")
 
 
+LABEL = re.compile(r"^\((?P<target>[\w-]+)\)=\s*$|^:label:\s*(?P<directive>[\w-]+)\s*$", re.MULTILINE)
+"""A MyST target ``(label)=`` or a directive's ``:label: name`` option."""
+
+
+def chapter_labels(chapters_dir: str | Path) -> dict[str, str]:
+    """Every label defined in the book's chapters (``chapters/*.md``), mapped to its chapter's file stem."""
+    labels = {}
+    for path in sorted(Path(chapters_dir).glob("*.md")):
+        for match in LABEL.finditer(path.read_text(encoding="utf-8")):
+            labels[match.group("target") or match.group("directive")] = path.stem
+    return labels
+
+
 class ClaimFailed(AssertionError):
     """Raised by :func:`require` when a claim fails (a chapter cell raising it fails the build)."""
 
@@ -60,6 +77,7 @@ def require(outcomes: dict[str, Outcome]) -> None:
     failed = [o.record() for o in outcomes.values() if not o.ok]
     if failed:
         lines = "\n".join(f"  {r['id']}: observed {r['observed']!r} {r['relation']} theory {r['theory']!r} "
+                          f"(pass mark {r['pass_mark']!r}) "
                           f"(tolerance {r['tolerance']}, negative control: {r['negative_control']})" for r in failed)
         raise ClaimFailed(f"{len(failed)} claim(s) failed:\n{lines}")
 
@@ -81,13 +99,17 @@ __all__ = [
     "Evidence",
     "Outcome",
     "chapter_claims",
+    "chapter_labels",
     "check_profile",
     "get",
+    "injected",
     "outcome_table",
     "registry",
     "relation_holds",
     "require",
     "run_claim",
+    "run_sabotage",
+    "sabotage_counts",
     "select",
     "verify",
 ]

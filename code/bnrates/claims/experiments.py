@@ -1,4 +1,4 @@
-"""Claims of the chapter "Experiments: beyond Gaussian inputs" (theory notes, sections 5 and 6).
+"""Claims of the chapter "Experiments: beyond Gaussian inputs" (paper Sec. 6, book: rem-ex-cai).
 
 Real data from :mod:`bnrates.datasets` (bundled with scikit-learn, offline): the breast-cancer
 data for the halfspace experiments, the digits (even vs odd) for the network. Every experiment is
@@ -7,7 +7,7 @@ cached per ``(profile, seed)`` so that the claims and the chapter's figures shar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from ..halfspace import EmpiricalHalfspace, GaussianHalfspace, halfspace_smoothn
 from ..problems import ols_instances, spectrum_bounds
 from ..rates import theory_factor
 from ..rayleigh import rayleigh_argmin
-from .core import Claim, Evidence, chapter_claims_factory
+from .core import Claim, Evidence, chapter_claims_factory, injected
 
 CHAPTER = "experiments"
 SIZES = {
@@ -109,11 +109,28 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
                          float(theory_factor(mu, L)), float(runs["GDNP"].evaluations.mean()))
 
 
+def sklearn_minimiser(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The unpenalized logistic regression of scikit-learn (no intercept): an independent solver.
+
+    Its objective ``mean log(1 + exp(-y x^T w))`` is the empirical halfspace objective with the
+    logistic loss, ``z = -y x``.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cg", tol=1e-14, max_iter=1000)
+    return fit.fit(X, y).coef_[0]
+
+
 def real_data_reference_optimum(profile: str, seed: int) -> Evidence:
-    """The reference optimum is a stationary point: ``||grad f(w~*)|| <= 1e-12``."""
+    """The reference optimum agrees with scikit-learn's minimiser: relative distance ``||w~* - w_sk|| / ||w_sk||``.
+
+    The reference's own gradient norm (trust-region Newton plus Newton polish) is reported.
+    """
+    data, X, _ = breast_cancer()
     ref = reference()
-    return Evidence(observed=ref.grad_norm, theory=1e-12,
-                    extra={"value": ref.value, "norm": float(np.linalg.norm(ref.wt)),
+    w_sk = sklearn_minimiser(X, data.y)
+    return Evidence(observed=float(np.linalg.norm(ref.wt - w_sk) / np.linalg.norm(w_sk)), theory=0.0,
+                    extra={"value": ref.value, "norm": float(np.linalg.norm(ref.wt)), "grad_norm": ref.grad_norm,
                            "iterations": float(ref.iterations)})
 
 
@@ -126,29 +143,59 @@ def empirical_gradient(profile: str, seed: int) -> Evidence:
     fd = np.stack([(problem.value(wt + h * e) - problem.value(wt - h * e)) / (2 * h) for e in eye], axis=-1)
     grad = problem.grad(wt)
     err = np.linalg.norm(grad - fd, axis=-1) / np.linalg.norm(grad, axis=-1)
-    return Evidence(observed=float(err.max()), theory=1e-7)
+    return Evidence(observed=float(err.max()), theory=0.0)
+
+
+def log_slope_ratio(grad_norm_sq: np.ndarray) -> np.ndarray:
+    """Per run: the log-slope of ``||grad f_t||^2`` on ``[T/2, T]`` over that on ``[T/8, T/4]``.
+
+    Linear convergence ``q^t`` gives 1; any power law ``t^-p`` gives exactly 1/4 (each window
+    spans a factor 2 in ``t``, and the late one is four times longer), whatever ``p``.
+
+    Parameters
+    ----------
+    grad_norm_sq : ndarray, shape ``(T + 1, B)``
+    """
+    T = grad_norm_sq.shape[0] - 1
+    log = np.log(grad_norm_sq)
+
+    def slope(a: int, b: int) -> np.ndarray:
+        return (log[b] - log[a]) / (b - a)
+
+    return slope(T // 2, T) / slope(T // 8, T // 4)
 
 
 def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
-    """GDNP converges linearly on real data: the upper end of the 95 % CI of its fitted factor is < 1.
+    """GDNP on real data decays faster than any power law: the smallest :func:`log_slope_ratio` over the runs.
 
-    Observed is that upper end; it must stay below ``0.999`` (a factor ``1 - 1e-3`` per step would
-    need thousands of iterations per decade: not a useful linear rate). The Gaussian bound
-    ``(1 - mu/L)^2`` is reported, not asserted.
+    The fitted factor of :func:`~bnrates.experiments.fit_linear_rate` and its 95 % CI are reported
+    (a fitted factor below 1 alone cannot tell linear from sublinear: ``1/t`` fits 0.995), with
+    the Gaussian bound ``(1 - mu/L)^2``.
     """
     runs = halfspace_runs(profile, seed)
     fit = runs.fit
     final = runs.gdnp_grad_norm_sq[-1]
-    return Evidence(observed=fit.high, theory=0.999,
-                    extra={"mean": fit.mean, "low": fit.low, "gaussian_bound": runs.gaussian_bound,
+    return Evidence(observed=float(log_slope_ratio(runs.gdnp_grad_norm_sq).min()), theory=1.0,
+                    extra={"mean": fit.mean, "low": fit.low, "high": fit.high, "gaussian_bound": runs.gaussian_bound,
                            "final_max": float(final.max()), "final_min": float(final.min())})
+
+
+def _sublinear(power: float):
+    """``gdnp_empirical`` whose squared gradient norms are replaced by ``G_0 / (1 + t)^power`` (sublinear data)."""
+    def wrong(f):
+        def run(*a, **k):
+            hist = f(*a, **k)
+            t = np.arange(hist.grad_norm_sq.shape[0])[:, None]
+            return replace(hist, grad_norm_sq=hist.grad_norm_sq[:1] / (1.0 + t) ** power)
+        return run
+    return wrong
 
 
 def gdnp_faster_than_gd(profile: str, seed: int) -> Evidence:
     """After ``T`` iterations GDNP's median squared gradient norm is at least 10x below GD's."""
     hist = halfspace_runs(profile, seed).history
     last = hist[hist["iteration"] == hist["iteration"].max()].groupby("method")["grad_norm_sq"].median()
-    return Evidence(observed=float(last["GD"] / last["GDNP"]), theory=10.0,
+    return Evidence(observed=float(last["GD"] / last["GDNP"]), theory=None,
                     extra={"gd": float(last["GD"]), "agd": float(last["AGD"]), "gdnp": float(last["GDNP"])})
 
 
@@ -156,7 +203,7 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     """The real optimum is *not* on the line ``S^{-1} u``: ``1 - cos_S >= 1e-4`` (non-Gaussian data).
 
     For comparison, the Gaussian surrogate with the same ``S`` and ``u`` has its minimiser exactly on
-    the line (closed form, notes section 3).
+    the line (closed form, paper Sec. 4, book: thm-gdnp).
     """
     _, _, problem = breast_cancer()
     ref = reference()
@@ -164,7 +211,7 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     surrogate = GaussianHalfspace(problem.S, problem.u)
     star_g = logistic_minimizer(problem.S, problem.u)
     return Evidence(
-        observed=float(1 - ex.s_cosine(ref.wt, line, problem.S)), theory=1e-4,
+        observed=float(1 - ex.s_cosine(ref.wt, line, problem.S)), theory=None,
         extra={"snr": float(surrogate.snr), "surrogate_value": float(surrogate.value(star_g)),
                "surrogate_distance": float(np.linalg.norm(star_g - ref.wt) / np.linalg.norm(ref.wt)),
                "surrogate_grad_on_data": float(np.linalg.norm(problem.grad(star_g))),
@@ -233,7 +280,7 @@ def bn_network_gradient(profile: str, seed: int) -> Evidence:
     params, X, y, S = _fd_setting(profile, seed)
     others = {kind: ex.finite_difference_check(kind, ex.init_network(kind, X.shape[1], SIZES[profile]["fd_units"],
                                                                      seed), X, y, S) for kind in ("plain", "gdnp")}
-    return Evidence(observed=ex.finite_difference_check("bn", params, X, y, S), theory=FD_BOUND,
+    return Evidence(observed=ex.finite_difference_check("bn", params, X, y, S), theory=0.0,
                     extra={f"{k}_error": v for k, v in others.items()})
 
 
@@ -241,7 +288,7 @@ def bn_backward_negative_control(profile: str, seed: int) -> Evidence:
     """Treating the batch mean and variance as constants in the backward pass breaks the check."""
     params, X, y, S = _fd_setting(profile, seed)
     return Evidence(observed=ex.finite_difference_check("bn", params, X, y, S, through_statistics=False),
-                    theory=FD_BOUND)
+                    theory=0.0)
 
 
 @lru_cache(maxsize=4)
@@ -256,8 +303,8 @@ def network_runs(profile: str, seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-NETWORK_TRAINS_TOLERANCE = 0.3
-"""Pass mark 5 (1 - 0.3) = 3.5: the quick profile's worst ratio over base seeds 0..19 is 4.27
+NETWORK_TRAINS_PASS_MARK = 3.5
+"""Pass mark 3.5 (it was 5; 5 (1 - 0.3)): the quick profile's worst ratio over base seeds 0..19 is 4.27
 (seed 9; mean 6.32, standard deviation 0.88, ``make seeds``), so 3.5 sits more than 3 standard
 deviations below the mean; an untrained network (ratio near 1) still fails. What still fails:
 in the full profile (600 iterations, eight networks of each kind per base seed, the minimum
@@ -268,13 +315,16 @@ learning rate."""
 
 
 def bn_network_trains(profile: str, seed: int) -> Evidence:
-    """Every network (each kind, each seed) lowers its full-data training loss at least 5-fold."""
+    """Every network (each kind, each seed) lowers its full-data training loss by the factor observed.
+
+    At least :data:`NETWORK_TRAINS_PASS_MARK` passes.
+    """
     runs = network_runs(profile, seed)
     first = runs[runs["iteration"] == 0].set_index(["kind", "seed"])["loss"]
     last = runs[runs["iteration"] == runs["iteration"].max()].set_index(["kind", "seed"])["loss"]
     ratio = first / last
     med = last.groupby("kind").median()
-    return Evidence(observed=float(ratio.min()), theory=5.0, data=runs,
+    return Evidence(observed=float(ratio.min()), theory=None, data=runs,
                     extra={f"final_{k}": float(v) for k, v in med.items()})
 
 
@@ -337,7 +387,7 @@ def bngd_any_learning_rate(profile: str, seed: int) -> Evidence:
     hist, labels = bngd_runs(profile, seed, LR_G)
     moderate = (labels["lr_w"] <= 100).to_numpy()
     grows = float(np.min(np.diff(hist.w_norm_sq, axis=0) / hist.w_norm_sq[:-1]))
-    return Evidence(observed=float(hist.gap[-1].max()), theory=1e-4,
+    return Evidence(observed=float(hist.gap[-1].max()), theory=0.0,
                     extra={"moderate_max_gap": float(hist.gap[-1][moderate].max()),
                            "median_gap": float(np.median(hist.gap[-1])), "min_relative_growth": grows,
                            "w_norm_sq_max": float(hist.w_norm_sq[-1].max()),
@@ -348,7 +398,7 @@ def bngd_length_rate_negative_control(profile: str, seed: int) -> Evidence:
     """With the length's learning rate above 1 the same check fails (the length iteration expands)."""
     hist, _ = bngd_runs(profile, seed, LR_G_BROKEN)
     gap = hist.gap[-1]
-    return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=1e-4)
+    return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=0.0)
 
 
 BENCHOPT_TABLE = Path(__file__).resolve().parents[3] / "data" / "benchopt" / "halfspace.parquet"
@@ -412,7 +462,7 @@ def _benchopt_agreement(offset: int) -> Evidence:
     steps = int(final["stop_val"])
     ours = benchopt_rerun(steps + offset)
     theirs = float(final["objective_grad_norm_sq"])
-    return Evidence(observed=abs(theirs - ours) / ours, theory=BENCHOPT_RTOL,
+    return Evidence(observed=abs(theirs - ours) / ours, theory=0.0,
                     extra={"benchopt": theirs, "book": ours, "steps": float(steps), "time": float(final["time"])})
 
 
@@ -433,41 +483,142 @@ def benchopt_off_by_one_negative_control(profile: str, seed: int) -> Evidence:
 
 
 _claim = chapter_claims_factory(CHAPTER)
+HERE = __name__
+
+
+def _stale_benchopt(f):
+    """``benchopt_table`` whose gradient norms are off by a relative 1e-6 (a table from other code)."""
+    return lambda *a, **k: f(*a, **k).assign(objective_grad_norm_sq=lambda t: t["objective_grad_norm_sq"] * (1 + 1e-6))
+FD = "central differences with h = 1e-6 are good to ~1e-8 relative"
+
+
+def _with_lr_g(rule):
+    """``bngd_ols`` with the length's learning rate replaced by ``rule(lr_g)``."""
+    return lambda f: lambda S, u, w0, g0, n, lr_w, lr_g: f(S, u, w0, g0, n, lr_w, rule(lr_g))
+
+
+def _ascent(f):
+    """``network_loss_grad`` whose gradients have the wrong sign (SGD then ascends)."""
+    def wrong(*a, **k):
+        loss, grads = f(*a, **k)
+        return loss, {key: -v for key, v in grads.items()}
+    return wrong
+
+
+def _squared_rms(f):
+    """``minibatch_deviation`` reporting the mean square instead of the root mean square."""
+    return lambda *a, **k: f(*a, **k).assign(rms=lambda d: d["rms"] ** 2)
+
+
+def _surrogate_reference(f):
+    """The reference optimum replaced by the Gaussian surrogate's minimiser (on the line ``S^-1 u``)."""
+    def wrong():
+        _, _, problem = breast_cancer()
+        return replace(f(), wt=logistic_minimizer(problem.S, problem.u))
+    return wrong
+
+
+def _spurious_term(f):
+    """The empirical gradient with a spurious ``1e-3 u`` term."""
+    return lambda self, wt: f(self, wt) + 1e-3 * self.u
+
+
+EMPIRICAL_GRAD = "bnrates.halfspace:EmpiricalHalfspace.grad"
 
 
 CLAIMS: tuple[Claim, ...] = (
-    _claim("real_data_reference_optimum", "The reference optimum on the breast-cancer data is stationary "
-           "(||grad f|| <= 1e-12).", "<=", 0.0, real_data_reference_optimum),
-    _claim("empirical_gradient", "The empirical halfspace gradient matches finite differences to 1e-7.",
-           "<=", 0.0, empirical_gradient),
-    _claim("gdnp_linear_on_real_data", "GDNP converges linearly on real data (95% CI of the fitted factor "
-           "below 0.999).", "<=", 0.0, gdnp_linear_on_real_data),
+    _claim("real_data_reference_optimum", "The reference optimum on the breast-cancer data agrees with "
+           "scikit-learn's unpenalized logistic regression to {pass_mark:.0e} (relative distance).",
+           "<=", 0.0, real_data_reference_optimum, label="sec-ex-real", pass_mark=1e-6,
+           reason="scikit-learn's Newton-CG stops at its own tolerance; two solvers of a strictly convex problem "
+                  "agree to ~1e-8",
+           sabotages={"gradient with a spurious 1e-3 u term": injected(real_data_reference_optimum, EMPIRICAL_GRAD,
+                                                                       _spurious_term)}),
+    _claim("empirical_gradient", "The empirical halfspace gradient matches finite differences to {pass_mark:.0e}.",
+           "<=", 0.0, empirical_gradient, label="sec-ex-real", pass_mark=1e-7, reason=FD,
+           sabotages={"gradient with a spurious 1e-3 u term": injected(empirical_gradient, EMPIRICAL_GRAD,
+                                                                       _spurious_term),
+                      "gradient with the wrong sign": injected(empirical_gradient, EMPIRICAL_GRAD,
+                                                               lambda f: lambda self, wt: -f(self, wt))}),
+    _claim("gdnp_linear_on_real_data", "GDNP on real data decays faster than any power law: the late log-slope of "
+           "||grad f||^2 is at least {pass_mark:.2f} of the early one (a power law gives 1/4, a linear rate 1).",
+           ">=", 0.0, gdnp_linear_on_real_data, label="sec-ex-real", pass_mark=1 / 3,
+           reason="between 1/4 (every power law, exactly) and 1 (a constant linear rate); the observed rate "
+                  "slows down on real data, so the mark is not closer to 1",
+           sabotages={"sublinear data G_0/(1+t)": injected(
+               gdnp_linear_on_real_data, "bnrates.experiments:gdnp_empirical", _sublinear(1.0)),
+                      "sublinear data G_0/(1+t)^2": injected(
+                          gdnp_linear_on_real_data, "bnrates.experiments:gdnp_empirical", _sublinear(2.0))}),
     _claim("gdnp_faster_than_gd", "On the real data GDNP's squared gradient norm after T iterations is at "
-           "least 10x below GD's.", ">=", 0.0, gdnp_faster_than_gd),
+           "least {pass_mark:g}x below GD's.", ">=", 0.0, gdnp_faster_than_gd, label="sec-ex-real", pass_mark=10.0,
+           reason="an observation on one data set, not a theorem; 10x is well below the measured ratio",
+           sabotages={"GDNP with a 100 times larger L (steps 100 times too short)": injected(
+               gdnp_faster_than_gd, "bnrates.experiments:spectrum_bounds",
+               lambda f: lambda S: (f(S)[0], 100 * f(S)[1]))}),
     _claim("newton_length_certified", "GDNP's certified Newton length search keeps every length within "
            "2^-T_s of the optimal one, as T_s bisection halvings of [-1, 1] would.", "<=", 0.0,
-           newton_length_certified),
+           newton_length_certified, label="prop-ex-newton",
+           sabotages={"Newton search stopped at 1000 times the tolerance": injected(
+               newton_length_certified, "bnrates.experiments:newton_length",
+               lambda f: lambda d, g0, C, tol, **k: f(d, g0, C, 1e3 * tol, **k))}),
     _claim("newton_length_curvature_negative_control", "Without its curvature term the Newton certificate "
            "accepts lengths far from the optimal one.", "<=", 0.0, newton_length_curvature_negative_control,
-           negative_control=True),
-    _claim("real_data_misaligned", "On real data the optimum is off the line S^-1 u (1 - cos_S >= 1e-4).",
-           ">=", 0.0, real_data_misaligned),
+           negative_control=True, label="prop-ex-newton",
+           sabotages={"the control's C = 0 replaced by a huge curvature": injected(
+               newton_length_curvature_negative_control, f"{HERE}:newton_length",
+               lambda f: lambda d, g0, C, tol, **k: f(d, g0, np.full_like(np.asarray(C, dtype=float), 1e6), tol,
+                                                      **k))}),
+    _claim("real_data_misaligned", "On real data the optimum is off the line S^-1 u (1 - cos_S >= {pass_mark:.0e}).",
+           ">=", 0.0, real_data_misaligned, label="sec-ex-gaussian-vs-real", pass_mark=1e-4,
+           reason="the reference optimum is accurate to ~1e-8 (real_data_reference_optimum); 1e-4 is far above",
+           sabotages={"reference optimum of the Gaussian surrogate": injected(real_data_misaligned, f"{HERE}:reference",
+                                                                              _surrogate_reference)}),
     _claim("bn_network_gradient", "Backprop through BN with batch statistics matches finite differences "
-           "(1e-6).", "<=", 0.0, bn_network_gradient),
+           "({pass_mark:.0e}).", "<=", 0.0, bn_network_gradient, label="sec-ex-network", pass_mark=FD_BOUND,
+           reason=FD,
+           sabotages={"backward pass that ignores the batch statistics": injected(
+               bn_network_gradient, "bnrates.experiments:finite_difference_check",
+               lambda f: lambda *a, **k: f(*a, **{**k, "through_statistics": False}))}),
     _claim("bn_backward_negative_control", "A backward pass that ignores the batch statistics fails the "
-           "same check.", "<=", 0.0, bn_backward_negative_control, negative_control=True),
+           "same check.", "<=", 0.0, bn_backward_negative_control, negative_control=True, label="sec-ex-network",
+           pass_mark=FD_BOUND, reason=FD,
+           sabotages={"the through_statistics flag ignored": injected(
+               bn_backward_negative_control, "bnrates.experiments:finite_difference_check",
+               lambda f: lambda *a, through_statistics=True, **k: f(*a, **k))}),
     _claim("bn_network_trains", "Plain, BN and GDNP-style networks each lower the training loss at least "
-           "5-fold on the digits.", ">=", NETWORK_TRAINS_TOLERANCE, bn_network_trains),
+           "{pass_mark:g}-fold on the digits.", ">=", 0.0, bn_network_trains, label="sec-ex-network",
+           pass_mark=NETWORK_TRAINS_PASS_MARK,
+           reason="an observation, not a theorem: the quick profile's worst ratio over 20 base seeds is 4.27 "
+                  "(mean 6.32, sd 0.88, make seeds), so the mark sits over 3 sd below the mean",
+           sabotages={"SGD with the gradient's sign flipped": injected(
+               bn_network_trains, "bnrates.experiments:network_loss_grad", _ascent)}),
     _claim("minibatch_statistics_rate", "Batch statistics approach the population reparametrization like "
-           "b^-1/2 (slope within 20%).", "≈", 0.2, minibatch_statistics_rate, source="S"),
+           "b^-1/2 (slope within {tolerance:.0%}).", "≈", 0.2, minibatch_statistics_rate, source="S",
+           label="sec-ex-minibatch",
+           reason="a least-squares slope over a few batch sizes and finitely many draws",
+           sabotages={"mean square instead of root mean square": injected(
+               minibatch_statistics_rate, "bnrates.experiments:minibatch_deviation", _squared_rms)}),
     _claim("bngd_any_learning_rate", "Vanilla BN-GD on OLS converges for every learning rate of w in "
-           "[1e-1, 1e3] (Cai et al.): relative gap <= 1e-4 after T steps.", "<=", 0.0, bngd_any_learning_rate,
-           source="S"),
-    _claim("bngd_length_rate_negative_control", "With the length's learning rate 1.05 > 1, BN-GD does not "
-           "converge.", "<=", 0.0, bngd_length_rate_negative_control, negative_control=True),
+           "[1e-1, 1e3] (Cai et al.): relative gap <= {pass_mark:.0e} after T steps.", "<=", 0.0,
+           bngd_any_learning_rate, source="S", label="rem-ex-cai", pass_mark=1e-4,
+           reason="four orders of magnitude below the start's relative gap of order 1",
+           sabotages={"length step with the wrong sign": injected(
+               bngd_any_learning_rate, "bnrates.experiments:bngd_ols", _with_lr_g(lambda lr: -lr))}),
+    _claim("bngd_length_rate_negative_control", "With the length's learning rate {lr:g} > 1, BN-GD does not "
+           "converge.", "<=", 0.0, bngd_length_rate_negative_control, negative_control=True, label="rem-ex-cai",
+           pass_mark=1e-4, reason="as for bngd_any_learning_rate", fmt={"lr": LR_G_BROKEN},
+           sabotages={"the length's learning rate not passed on (0.1 used)": injected(
+               bngd_length_rate_negative_control, "bnrates.experiments:bngd_ols", _with_lr_g(lambda lr: LR_G))}),
     _claim("benchopt_gdnp_matches_book", "GDNP's final squared gradient norm in the benchopt run of the "
-           "breast-cancer data equals the book's own run of the same configuration (relative 1e-8).", "<=", 0.0,
-           benchopt_gdnp_matches_book),
+           "breast-cancer data equals the book's own run of the same configuration (relative {pass_mark:.0e}).",
+           "<=", 0.0, benchopt_gdnp_matches_book, label="sec-ex-benchopt", pass_mark=BENCHOPT_RTOL,
+           reason="the same code on the same start: the two runs agree to round-off",
+           sabotages={"a stale benchopt table (gradient norms off by a relative 1e-6)": injected(
+               benchopt_gdnp_matches_book, f"{HERE}:benchopt_table", _stale_benchopt)}),
     _claim("benchopt_off_by_one_negative_control", "Against the book's run with one iteration fewer, the same "
-           "comparison fails.", "<=", 0.0, benchopt_off_by_one_negative_control, negative_control=True),
+           "comparison fails.", "<=", 0.0, benchopt_off_by_one_negative_control, negative_control=True,
+           label="sec-ex-benchopt", pass_mark=BENCHOPT_RTOL, reason="as for benchopt_gdnp_matches_book",
+           sabotages={"the re-run's iteration count not passed on (the full count used)": injected(
+               benchopt_off_by_one_negative_control, f"{HERE}:_benchopt_agreement",
+               lambda f: lambda offset: f(0))}),
 )

@@ -1,4 +1,4 @@
-"""Claims of the chapter "Neural networks with one hidden layer" (theory notes, section 4).
+"""Claims of the chapter "Neural networks with one hidden layer" (paper Sec. 5, book: lem-mlp-critical).
 
 The objective depends on an instance ``(S, u)`` only through ``u^T S^-1 u`` (whiten ``z`` by
 ``C^{1/2}``: the model is rotation invariant), so the counterexample is a value of the
@@ -18,6 +18,7 @@ from scipy.stats import norm
 
 from ..halfspace import halfspace_instances
 from ..mlp import (
+    Expectations,
     OneHiddenLayer,
     RoundsHistory,
     aligned_cosines,
@@ -29,7 +30,7 @@ from ..mlp import (
 from ..problems import spectrum_bounds
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..reparametrization import gradient_wg, reparametrize, s_norm
-from .core import Claim, Evidence, chapter_claims_factory
+from .core import Claim, Evidence, chapter_claims_factory, injected
 
 CHAPTER = "mlp"
 SIZES = {
@@ -39,10 +40,10 @@ SIZES = {
              "rounds": 8, "round_t_d": 10, "round_t_s": 25, "round_seeds": 2},
 }
 THETA = (1.0, 0.6)
-"""Output weights of the notes' counterexample."""
+"""Output weights of the counterexample."""
 KAPPA = 10.0
 SNR_COUNTEREXAMPLE = 0.3280713677157696
-"""``u^T S^-1 u`` at which the best aligned loss is the notes' 0.5116507 (found by root finding)."""
+"""``u^T S^-1 u`` at which the best aligned loss is 0.5116507 (found by root finding)."""
 SNR_PROBE = 0.3
 """Separability of the gradient checks and the unit runs."""
 
@@ -70,7 +71,7 @@ def quadrature_accuracy(profile: str, seed: int) -> Evidence:
         ev = np.abs(net.value(wt) - fine.value(wt)) / np.abs(fine.value(wt))
         eg = np.linalg.norm(net.grad(wt) - fine.grad(wt), axis=(-2, -1)) / np.linalg.norm(fine.grad(wt), axis=(-2, -1))
         worst = max(worst, float(ev.max()), float(eg.max()))
-    return Evidence(observed=worst, theory=1e-10)
+    return Evidence(observed=worst, theory=0.0)
 
 
 def gradient(profile: str, seed: int) -> Evidence:
@@ -82,7 +83,7 @@ def gradient(profile: str, seed: int) -> Evidence:
         fd = np.stack([(net.value(wt + 1e-5 * e) - net.value(wt - 1e-5 * e)) / 2e-5 for e in eye], axis=-1)
         g = net.grad(wt).reshape(len(wt), -1)
         worst = max(worst, float(np.max(np.linalg.norm(g - fd, axis=-1) / np.linalg.norm(g, axis=-1))))
-    return Evidence(observed=worst, theory=1e-7)
+    return Evidence(observed=worst, theory=0.0)
 
 
 def gradient_monte_carlo(profile: str, seed: int) -> Evidence:
@@ -93,7 +94,7 @@ def gradient_monte_carlo(profile: str, seed: int) -> Evidence:
         mean, se = monte_carlo_grad(net, wt, SIZES[profile]["n_mc"], seed)
         zs.append(np.abs(mean - net.grad(wt)) / se)
     z = np.concatenate([x.ravel() for x in zs])
-    return Evidence(observed=float(z.max()), theory=float(norm.isf(0.001 / (2 * z.size))),
+    return Evidence(observed=float(z.max()), theory=None, pass_mark=float(norm.isf(0.001 / (2 * z.size))),
                     extra={"n_samples": float(SIZES[profile]["n_mc"])})
 
 
@@ -215,7 +216,7 @@ def logistic_counterexample(profile: str, seed: int) -> Evidence:
     s_inv_u = np.linalg.solve(ce.net.S, ce.net.u)
     euclid = np.abs(ce.nonaligned @ s_inv_u) / (np.linalg.norm(ce.nonaligned, axis=1) * np.linalg.norm(s_inv_u))
     return Evidence(
-        observed=ce.value_nonaligned - ce.value_aligned if ok else np.inf, theory=-1e-5,
+        observed=ce.value_nonaligned - ce.value_aligned if ok else np.inf, theory=None,
         extra={"value_aligned": ce.value_aligned, "value_nonaligned": ce.value_nonaligned,
                "grad_aligned": ce.grad_aligned, "euclid_cos_1": float(euclid[0]), "euclid_cos_2": float(euclid[1]),
                "snr": SNR_COUNTEREXAMPLE, "lengths": float(s_norm(ce.aligned, ce.net.S)[0]),
@@ -226,7 +227,7 @@ def logistic_counterexample(profile: str, seed: int) -> Evidence:
 def aligned_saddle(profile: str, seed: int) -> Evidence:
     """Smallest Hessian eigenvalue at the best aligned critical point (must be below -1e-4)."""
     ce = counterexample(profile, seed)
-    return Evidence(observed=float(ce.eig_aligned.min()), theory=-1e-4,
+    return Evidence(observed=float(ce.eig_aligned.min()), theory=None,
                     extra={"n_negative": float(np.sum(ce.eig_aligned < -1e-7)),
                            "min_eig_whitened": float(ce.eig_whitened.min())})
 
@@ -312,7 +313,7 @@ def cosine_history(runs: UnitRuns) -> pd.DataFrame:
 def linear_decoupling(profile: str, seed: int) -> Evidence:
     """Linear ``l``: the direction gradient stays parallel to ``grad rho`` next to a non-aligned unit."""
     runs = unit_runs(profile, seed)
-    return Evidence(observed=float(np.max(1 - runs.cos_linear)), theory=1e-10, data=cosine_history(runs),
+    return Evidence(observed=float(np.max(1 - runs.cos_linear)), theory=0.0, data=cosine_history(runs),
                     extra={"logistic_deviation": float(np.max(1 - runs.cos_logistic))})
 
 
@@ -325,22 +326,26 @@ def rounds(profile: str, seed: int) -> RoundsHistory:
 
 
 def rounds_converge(profile: str, seed: int) -> Evidence:
-    """Mean per-round factor ``(G_R / G_1)^{1/(R-1)}`` of the squared full gradient ``G`` (worst instance); <= 0.95.
+    """Alternating rounds from ``g = 0`` end below the best aligned loss: final loss minus the aligned one.
 
-    Single rounds can increase ``G`` slightly (reported as ``worst_ratio``); the claim is about the linear trend.
+    Negative means the rounds have left every aligned configuration (the best aligned one is a
+    saddle, :func:`aligned_saddle`) and drift to the non-aligned minimiser (worst instance). The
+    squared full gradient ``G`` is reported: it falls fast in the first rounds and then stalls
+    (``late_ratio``: ``G_R / G_{R-1}``; a single round can increase it).
     """
     hist = rounds(profile, seed)
     ratios = hist.grad_norm_sq[2:] / hist.grad_norm_sq[1:-1]
     net = rounds_net(profile, seed)
     cos = aligned_cosines(hist.wt[-1], net.S, net.u)
-    mean_factor = (hist.grad_norm_sq[-1] / hist.grad_norm_sq[1]) ** (1 / (len(hist.grad_norm_sq) - 2))
-    return Evidence(observed=float(mean_factor.max()), theory=0.95,
+    aligned = counterexample(profile, seed).value_aligned
+    return Evidence(observed=float(hist.value[-1].max() - aligned), theory=None,
                     data=tidy_history({"grad_norm_sq": hist.grad_norm_sq[1:]}).assign(
                         round=lambda d: d["iteration"] + 1),
                     extra={"first_ratio": float(ratios[0].max()), "worst_ratio": float(ratios.max()),
-                           "reduction": float(np.max(
-                        hist.grad_norm_sq[-1] / hist.grad_norm_sq[1])), "final_value": float(hist.value[-1, 0]),
-                        "final_min_cos": float(cos.min())})
+                           "late_ratio": float(ratios[-1].max()),
+                           "reduction": float(np.max(hist.grad_norm_sq[-1] / hist.grad_norm_sq[1])),
+                           "final_value": float(hist.value[-1, 0]), "value_aligned": aligned,
+                           "final_min_cos": float(cos.min())})
 
 
 def rounds_net(profile: str, seed: int) -> OneHiddenLayer:
@@ -357,29 +362,112 @@ def path(profile: str, seed: int, n_points: int = 41) -> pd.DataFrame:
 
 
 _claim = chapter_claims_factory(CHAPTER)
+HERE = __name__
+ROUND_OFF = "an identity: exact in exact arithmetic; the pass mark allows quadrature and float64 round-off"
+SLACK = "ratios are judged above 1e-9 u^T S^-1 u; the slack covers float64 round-off in the ratio"
+NET = "bnrates.mlp:OneHiddenLayer"
+
+
+def _euclidean_projector(f):
+    """``I - w w^T / ||w||^2``: the Euclidean projector in place of the ``S``-norm projector ``P_w``."""
+    def wrong(w, S):
+        eye = np.broadcast_to(np.eye(w.shape[-1]), S.shape)
+        return eye - w[..., :, None] * w[..., None, :] / np.sum(w * w, axis=-1)[..., None, None]
+    return wrong
+
+
+def _ignore_others(f):
+    """``gdnp_unit`` that runs the unit as if every other unit were zero."""
+    return lambda net, wt, i, w0, n, t_s: f(net, np.zeros_like(wt), i, w0, n, t_s)
+
+
+def _with_outer(mapping: dict[str, str]):
+    """``OneHiddenLayer`` whose outer loss is looked up in ``mapping`` (a wrong loss for a right name)."""
+    return lambda f: lambda S, u, theta, outer="logistic", **k: f(S, u, theta, mapping.get(outer, outer), **k)
+
+
+def _s_for_c(f):
+    """The Stein form with ``S`` in place of ``C = S - u u^T``."""
+    def wrong(self, wt, e):
+        mixed = np.einsum("...ij,...jd->...id", e.beta, wt)
+        sm = np.swapaxes(self.S @ np.swapaxes(mixed, -1, -2), -1, -2)
+        return self.theta[:, None] * (e.alpha[..., None] * self.u[..., None, :] + sm)
+    return wrong
+
+
+def _no_cross(f):
+    """The Stein form with the cross-unit terms ``beta_ij``, ``i != j``, dropped."""
+    def wrong(self, wt, e):
+        diag = np.eye(e.beta.shape[-1]) * e.beta
+        return f(self, wt, Expectations(e.value, e.alpha, diag))
+    return wrong
+
+
+def _gradient_sabotages(compute):
+    return {"S in place of C = S - u u^T in the Stein form": injected(compute, f"{NET}.grad_from", _s_for_c),
+            "cross-unit terms beta_ij dropped": injected(compute, f"{NET}.grad_from", _no_cross)}
 
 
 CLAIMS: tuple[Claim, ...] = (
-    _claim("quadrature_accuracy", "The 2-D trapezoid rule (c h = 0.25) agrees with c h = 0.1 to 1e-10 (relative).",
-           "<=", 0.0, quadrature_accuracy),
+    _claim("quadrature_accuracy", "The 2-D trapezoid rule (c h = 0.25) agrees with c h = 0.1 to {pass_mark:.0e} "
+           "(relative).", "<=", 0.0, quadrature_accuracy, label="sec-mlp-model", pass_mark=1e-10,
+           reason="the trapezoid rule on a Gaussian converges like exp(-2 pi^2 / (c h)^2); both rules are far "
+                  "below the mark",
+           sabotages={"default rule c h = 0.6": injected(
+               quadrature_accuracy, f"{HERE}:OneHiddenLayer",
+               lambda f: lambda S, u, theta, outer="logistic", resolution=0.6: f(S, u, theta, outer, resolution))}),
     _claim("gradient", "The Stein-form gradient theta_i[alpha_i u + C sum_j beta_ij w~_j] matches finite "
-           "differences to 1e-7.", "<=", 0.0, gradient),
+           "differences to {pass_mark:.0e}.", "<=", 0.0, gradient, label="lem-mlp-critical", pass_mark=1e-7,
+           reason="central differences with h = 1e-5 of a value accurate to ~1e-13 are good to ~1e-9",
+           sabotages=_gradient_sabotages(gradient)),
     _claim("gradient_monte_carlo", "The gradient agrees with a Monte-Carlo mean (max |z| below the 0.1% "
-           "Bonferroni critical value).", "<=", 0.0, gradient_monte_carlo),
+           "Bonferroni critical value).", "<=", 0.0, gradient_monte_carlo, label="lem-mlp-critical",
+           reason="a statistical test: the critical value bounds the chance of a false alarm by 0.1%",
+           sabotages=_gradient_sabotages(gradient_monte_carlo)),
     _claim("aligned_linear_loss", "Linear outer loss: at every critical point in the directions every unit is "
-           "aligned with S^-1 u (|cos| >= 1 - 1e-8).", "≈", 1e-8, aligned_linear_loss, source="S"),
+           "aligned with S^-1 u (|cos| >= 1 - {tolerance:.0e}).", "≈", 1e-8, aligned_linear_loss, source="S",
+           label="lem-mlp-critical",
+           reason="L-BFGS stops at gradient norm ~1e-11, which leaves the direction accurate to ~1e-9",
+           sabotages={"cosine with u in the Euclidean inner product": injected(
+               aligned_linear_loss, f"{HERE}:aligned_cosines",
+               lambda f: lambda wt, S, u: f(wt, np.broadcast_to(np.eye(S.shape[-1]), S.shape), u)),
+               "linear outer loss evaluated as logistic": injected(aligned_linear_loss, f"{HERE}:OneHiddenLayer",
+                                                                   _with_outer({"linear": "logistic"}))}),
     _claim("logistic_all_aligned", "Logistic outer loss: 'every critical point is aligned' is violated (B is "
-           "singular there).", "≈", 1e-8, logistic_all_aligned, negative_control=True, source="S"),
+           "singular there).", "≈", 1e-8, logistic_all_aligned, negative_control=True, source="S",
+           label="sec-mlp-counterexample", reason="as for aligned_linear_loss",
+           sabotages=_gradient_sabotages(logistic_all_aligned)),
     _claim("logistic_counterexample", "Logistic outer loss: a non-aligned critical point has lower loss than "
-           "the best aligned one (by more than 1e-5).", "<=", 0.0, logistic_counterexample),
+           "the best aligned one (by more than {neg:.0e}).", "<=", 0.0, logistic_counterexample,
+           label="sec-mlp-counterexample", pass_mark=-1e-5, fmt={"neg": 1e-5},
+           reason="the two losses differ by ~5e-5; BFGS values are accurate to ~1e-12: 1e-5 is far above noise",
+           sabotages=_gradient_sabotages(logistic_counterexample)),
     _claim("aligned_saddle", "The best aligned critical point is a saddle (smallest Hessian eigenvalue "
-           "below -1e-4).", "<=", 0.0, aligned_saddle),
+           "below {pass_mark:.0e}).", "<=", 0.0, aligned_saddle, label="sec-mlp-counterexample", pass_mark=-1e-4,
+           reason="the finite-difference Hessian is accurate to ~1e-9; the observed eigenvalue is ~-2e-3",
+           sabotages={"Hessian with the cross-unit blocks dropped": injected(
+               aligned_saddle, f"{NET}.hessian", lambda f: lambda self, wt, step=1e-5: f(self, wt, step) * np.kron(
+                   np.eye(self.m), np.ones((self.S.shape[-1], self.S.shape[-1])))),
+               **_gradient_sabotages(aligned_saddle)}),
     _claim("unit_rate", "Per-unit GDNP contracts rho - rho* by (1-mu/L)^2 per step while the other units are "
-           "zero or aligned.", "<=", 1e-9, unit_rate, source="S"),
+           "zero or aligned.", "<=", 1e-9, unit_rate, source="S", label="sec-mlp-unit", reason=SLACK,
+           sabotages={"GDNP with L taken as the mean eigenvalue": injected(
+               unit_rate, "bnrates.gdnp:spectrum_bounds",
+               lambda f: lambda S: (f(S)[0], np.trace(S, axis1=-2, axis2=-1) / S.shape[-1]))}),
     _claim("unit_rate_cross_terms", "Next to a non-aligned unit (logistic l) the per-unit contraction "
-           "(1-mu/L)^2 fails.", "<=", 1e-9, unit_rate_cross_terms, negative_control=True),
+           "(1-mu/L)^2 fails.", "<=", 1e-9, unit_rate_cross_terms, negative_control=True, label="sec-mlp-unit",
+           reason=SLACK,
+           sabotages={"a unit update that ignores the other units (treats them as zero)": injected(
+               unit_rate_cross_terms, f"{HERE}:gdnp_unit", _ignore_others)}),
     _claim("linear_decoupling", "Linear l: the unit's direction gradient is parallel to grad rho even next to "
-           "a non-aligned unit (1 - |cos| <= 1e-10).", "<=", 0.0, linear_decoupling),
-    _claim("rounds_converge", "Alternating rounds from g = 0: the squared full gradient falls linearly, by at "
-           "least 5% per round on average.", "<=", 0.0, rounds_converge),
+           "a non-aligned unit (1 - |cos| <= {pass_mark:.0e}).", "<=", 0.0, linear_decoupling,
+           label="sec-mlp-unit", pass_mark=1e-10, reason=ROUND_OFF,
+           sabotages={"Euclidean projector in place of P_w": injected(
+               linear_decoupling, "bnrates.reparametrization:direction_projector", _euclidean_projector)}),
+    _claim("rounds_converge", "Alternating rounds of Algorithm 1 from g = 0 end below the best aligned loss: "
+           "they drift to the non-aligned minimiser, not to the aligned saddle.", "<=", 0.0, rounds_converge,
+           label="sec-mlp-unit", pass_mark=0.0,
+           reason="the loss of the best aligned configuration; below it no aligned configuration exists",
+           sabotages={"a unit update that ignores the other units (treats them as zero)": injected(
+               rounds_converge, "bnrates.mlp:gdnp_unit", _ignore_others)}),
 )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import importlib
-from collections.abc import Iterable
+import inspect
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import seaborn as sns
@@ -30,13 +31,15 @@ class ClaimTable:
     Parameters
     ----------
     table : DataFrame
-        Columns ``claim`` (HTML), ``id``, ``observed``, ``relation``, ``theory``, ``tolerance``,
-        ``source``, ``status``.
+        Columns ``claim`` (HTML), ``id``, ``observed``, ``relation``, ``theory``, ``pass_mark``,
+        ``tolerance``, ``source``, ``status`` (``pass_mark`` may be absent in old results).
     """
 
     def __init__(self, table: pd.DataFrame) -> None:
+        if "pass_mark" not in table:
+            table = table.assign(pass_mark=None)
         self.styler = styled_claims(table)
-        self.plain = table[["id", "observed", "relation", "theory", "status"]]
+        self.plain = table[["id", "observed", "relation", "theory", "pass_mark", "status"]]
 
     def _repr_html_(self) -> str:
         return self.styler.to_html()
@@ -49,24 +52,58 @@ class ClaimTable:
 def styled_claims(table: pd.DataFrame) -> Styler:
     """Format a claim table whose ``claim`` column is HTML: short numbers, rows coloured by status.
 
-    ``table`` has the columns ``claim, observed, relation, theory, tolerance, source, status``.
+    ``table`` has the columns ``claim, observed, relation, theory, pass_mark, tolerance, source,
+    status``; a missing theory value or pass mark shows as a dash.
     """
-    table = table[["claim", "observed", "relation", "theory", "tolerance", "source", "status"]].rename(
-        columns={"relation": "rel.", "tolerance": "tol.", "source": "src"})
+    columns = ["claim", "observed", "relation", "theory", "pass_mark", "tolerance", "source", "status"]
+    table = table[columns + (["can fail"] if "can fail" in table else [])].rename(
+        columns={"relation": "rel.", "pass_mark": "pass mark", "tolerance": "tol.", "source": "src"})
+    table = table.astype({"theory": float, "pass mark": float})
     return (
         table.style.hide(axis="index")
-        .format({"observed": "{:.4g}", "theory": "{:.4g}", "tol.": "{:.0e}"})
+        .format({"observed": "{:.4g}", "theory": "{:.4g}", "pass mark": "{:.4g}", "tol.": "{:.0e}"}, na_rep="–")
         .set_properties(subset=["claim"], **{"text-align": "left", "min-width": "14em"})
         .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}])
         .apply(lambda row: [f"background-color: {STATUS_COLOURS[row['status']]}"] * len(row), axis=1)
     )
 
 
+def glue_claims(outcomes: Mapping[str, Outcome]) -> None:
+    """Glue every number of the outcomes under its claim id, for the chapter's prose.
+
+    ``<id>`` is the observed value, ``<id>.<extra>`` each extra number, ``<id>.theory`` and
+    ``<id>.pass_mark`` the compared values where there are some. A sentence citing a claim that
+    was removed then fails the build (Sphinx runs with warnings as errors).
+    """
+    from myst_nb import glue
+
+    for claim_id, o in outcomes.items():
+        numbers = {claim_id: o.evidence.observed, **{f"{claim_id}.{k}": v for k, v in o.evidence.extra.items()}}
+        if o.evidence.theory is not None:
+            numbers[f"{claim_id}.theory"] = o.evidence.theory
+        if o.pass_mark is not None:
+            numbers[f"{claim_id}.pass_mark"] = o.pass_mark
+        for key, value in numbers.items():
+            glue(key, float(value), display=False)
+
+
+def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source: str = "") -> str:
+    """The HTML of a claim's first column: its id linked to the statement it checks, the statement,
+    and (collapsed) the source of the function that computed it."""
+    link = f'<a href="{html.escape(href)}#{html.escape(label)}">' if label else "<a>"
+    cell = f"{link}<b>{html.escape(claim_id)}</b></a><br><small>{html.escape(statement)}</small>"
+    if source:
+        cell += (f"<details><summary><small>source</small></summary>"
+                 f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>')
+    return cell
+
+
 def claim_table(outcomes: Iterable[Outcome]) -> ClaimTable:
-    """The chapter's claim table: id and statement in one column, then the numbers and the status."""
+    """The chapter's claim table: id (linked to its statement), statement and source, then the numbers."""
+    outcomes = list(outcomes)
     table = outcome_table(outcomes).reset_index().rename(columns={"claim": "id"})
-    table["claim"] = [f"<b>{html.escape(c)}</b><br><small>{html.escape(s)}</small>"
-                      for c, s in zip(table["id"], table["statement"], strict=True)]
+    table["claim"] = [claim_cell(o.claim.id, o.claim.statement, o.claim.label,
+                                 source=inspect.getsource(o.claim.compute)) for o in outcomes]
     return ClaimTable(table)
 
 
@@ -100,6 +137,7 @@ __all__ = [
     "claim_table",
     "contraction_figure",
     "frontier_figure",
+    "glue_claims",
     "iterations_figure",
     "landscape_figure",
     "log_gap_figure",

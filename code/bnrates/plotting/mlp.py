@@ -1,4 +1,4 @@
-"""Figures of the chapter "Neural networks with one hidden layer" (theory notes, section 4)."""
+"""Figures of the chapter "Neural networks with one hidden layer" (paper Sec. 5, book: lem-mlp-critical)."""
 
 from __future__ import annotations
 
