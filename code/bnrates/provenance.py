@@ -77,6 +77,8 @@ VOLATILE = ("machine",)
 """Fields of ``claims.json`` that describe the run, not the result: kept out of ``data/results``."""
 VOLATILE_CLAIM = ("seconds",)
 """Fields of each claim record that describe the run (timings): kept out of ``data/results``."""
+VOLATILE_FILES = ("execution.json",)
+"""Files beside the chapter folders that describe the run (timings): kept out of ``data/results``."""
 
 
 def _sha256(data: bytes) -> str:
@@ -210,8 +212,10 @@ def export_results(source: Path, target: Path) -> list[str]:
 
     Every chapter folder of ``source`` must match its manifest; ``claims.json`` loses
     :data:`VOLATILE` and each claim's :data:`VOLATILE_CLAIM`, CSV tables are copied as they are,
-    a new manifest is written, and each folder replaces its old copy atomically. Folders of
-    ``target`` that ``source`` does not have are removed. Returns the chapters exported.
+    a new manifest is written, and each folder replaces its old copy atomically. The book-wide
+    tables beside the folders (``errata.csv``) are copied too, except :data:`VOLATILE_FILES`.
+    Folders and files of ``target`` that ``source`` does not have are removed. Returns the
+    chapters exported.
 
     Raises
     ------
@@ -239,11 +243,17 @@ def export_results(source: Path, target: Path) -> list[str]:
                 record.pop(key, None)
         files["claims.json"] = json.dumps(saved, indent=1) + "\n"
         write_atomically(Path(target) / folder.name, files)
-    names = {f.name for f in chapters}
+    tables = sorted(p for p in Path(source).iterdir() if p.is_file() and not p.name.startswith(".")
+                    and p.name not in VOLATILE_FILES)
+    for table in tables:  # the book-wide tables beside the chapter folders (errata.csv)
+        tmp = Path(target) / f".{table.name}.tmp-{os.getpid()}"
+        shutil.copyfile(table, tmp)
+        tmp.replace(Path(target) / table.name)
+    names = {f.name for f in chapters} | {t.name for t in tables}
     for stale in Path(target).iterdir():
         if stale.name not in names:
             if stale.is_dir():
                 shutil.rmtree(stale)
             else:
                 stale.unlink()
-    return sorted(names)
+    return sorted(f.name for f in chapters)

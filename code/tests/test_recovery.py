@@ -323,10 +323,13 @@ def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_pa
     source = tmp_path / "source"
     provenance.write_atomically(source / "tiny", {"claims.json": json.dumps(record), "t.csv": "seed\n0\n"})
     (source / "execution.json").write_text("{}")
+    (source / "errata.csv").write_text("id\nols-step\n")
     target = tmp_path / "data" / "results"
     (target / "gone").mkdir(parents=True)
+    (target / "old.csv").write_text("stale\n")
     assert provenance.export_results(source, target) == ["tiny"]
-    assert sorted(p.name for p in target.iterdir()) == ["tiny"]
+    assert sorted(p.name for p in target.iterdir()) == ["errata.csv", "tiny"]
+    assert (target / "errata.csv").read_text() == "id\nols-step\n"
     exported = json.loads((target / "tiny" / "claims.json").read_text())
     assert "machine" not in exported and "seconds" not in exported["claims"][0]
     assert exported["commit"] == "abc123" and (target / "tiny" / "t.csv").read_text() == "seed\n0\n"
