@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import contextlib
+import copy
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -37,6 +40,7 @@ import papermill
 import yaml
 
 from .claims.core import PROFILES, check_profile
+from .pages import present
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 KERNEL_ENV = {
@@ -273,6 +277,39 @@ def stale_reason(root: Path, chapter: Chapter, parameters: dict[str, object], ca
     return f"code changed: {', '.join(changed)}" if changed else None
 
 
+SITE_EXTENSIONS = ("sphinx_sitemap", "sphinxext.opengraph")
+"""Sphinx extensions that only make sense for a book with a public address (``html.baseurl``)."""
+
+
+def site_config(config: dict) -> dict:
+    """The Jupyter Book configuration, with a sitemap and OpenGraph metadata if ``html.baseurl`` is set.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed ``_config.yml`` (not changed).
+
+    Returns
+    -------
+    dict
+        A deep copy; when ``html.baseurl`` is set, with :data:`SITE_EXTENSIONS` added to
+        ``sphinx.extra_extensions``, OpenGraph's ``ogp_site_url`` set to the base URL (and its site
+        name to the book's title) and the
+        sitemap's URL scheme ``{link}`` (the pages' paths carry no language or version).
+    """
+    config = copy.deepcopy(config)
+    baseurl = (config.get("html") or {}).get("baseurl") or ""
+    if baseurl:
+        sphinx = config.setdefault("sphinx", {})
+        extensions = sphinx.setdefault("extra_extensions", [])
+        extensions += [e for e in SITE_EXTENSIONS if e not in extensions]
+        options = sphinx.setdefault("config", {})
+        options.setdefault("ogp_site_url", baseurl.rstrip("/") + "/")
+        options.setdefault("ogp_site_name", config.get("title", ""))
+        options.setdefault("sitemap_url_scheme", "{link}")
+    return config
+
+
 def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solutions: bool = True) -> None:
     """Copy the book's files, the plain pages and the module sources into ``stage``.
 
@@ -281,9 +318,11 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
     """
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
+    original = yaml.safe_load((stage / "_config.yml").read_text())
+    config = site_config(original)
     if not solutions:
-        config = yaml.safe_load((stage / "_config.yml").read_text())
         config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    if config != original:
         (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for chapter in chapters:
         if not chapter.notebook:
@@ -291,6 +330,8 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
             shutil.copy2(root / chapter.path, stage / chapter.path)
     shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    if (root / "_static").is_dir():  # the book's own CSS
+        shutil.copytree(root / "_static", stage / "_static")
 
 
 def render(stage: Path, out: Path, builder: str = "html") -> Path:
@@ -342,6 +383,85 @@ def write_execution_log(path: Path, profile: str, timings: dict[str, dict[str, o
     tmp.replace(path)
 
 
+@dataclass(frozen=True)
+class Run:
+    """A chapter to execute in this build: its place in the table of contents, parameters, why, where to."""
+
+    index: int
+    chapter: Chapter
+    parameters: dict[str, object]
+    reason: str
+    target: Path
+
+
+def check_jobs(jobs: int) -> None:
+    """Raise :class:`BookError` unless ``jobs`` is a whole number of at least 1."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise BookError(f"--jobs must be a whole number of chapters run at once, at least 1; got {jobs!r}")
+
+
+def _execute_timed(chapter: Chapter, root: Path, parameters: dict[str, object],
+                   timeout: int) -> tuple[str, list[str], float]:
+    """:func:`execute_chapter` and its wall time; the notebook as JSON text (it crosses processes)."""
+    start = time.perf_counter()
+    nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
+    return nbformat.writes(nb), modules, time.perf_counter() - start
+
+
+def execute_runs(runs: Sequence[Run], root: Path, jobs: int, timeout: int, total: int, log) -> dict[str, float]:
+    """Execute ``runs``, up to ``jobs`` at a time, and write each executed notebook to its target.
+
+    Each chapter runs in its own kernel either way; with ``jobs > 1`` each is driven from a
+    worker process (started fresh, with the kernel environment of this one). A progress line is
+    logged as each chapter finishes. The notebook written is the same whatever ``jobs`` is: every
+    chapter's seed comes from its parameters, and its record of inputs from its own kernel.
+
+    Returns
+    -------
+    dict
+        Execution seconds (rounded to 0.01) of every chapter, in the order of ``runs``.
+
+    Raises
+    ------
+    BookError
+        If a chapter failed, naming it (and every other chapter that failed). Chapters already
+        running are finished first, so the results they save are kept; those not yet started are
+        not started.
+    """
+    done: dict[str, float] = {}
+
+    def finish(run: Run, text: str, modules: list[str], seconds: float) -> None:
+        nb = nbformat.reads(text, as_version=4)
+        nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, run.chapter, run.parameters, modules),
+                                  "seconds": round(seconds, 2)}
+        nbformat.write(nb, run.target)
+        done[run.chapter.name] = round(seconds, 2)
+        log(f"[{run.index}/{total}] {run.chapter.name:<24} executed in {seconds:6.1f} s ({run.reason})")
+
+    if jobs == 1 or len(runs) <= 1:
+        for run in runs:
+            finish(run, *_execute_timed(run.chapter, root, run.parameters, timeout))
+        return done
+    failures: dict[int, BookError] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(runs)),
+                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_execute_timed, run.chapter, root, run.parameters, timeout): run for run in runs}
+        for future in concurrent.futures.as_completed(futures):
+            run = futures[future]
+            if future.cancelled():
+                continue
+            try:
+                finish(run, *future.result())
+            except BookError as err:
+                failures[run.index] = err
+                for pending in futures:
+                    pending.cancel()  # only those not yet started
+    if failures:
+        first, *also = (failures[k] for k in sorted(failures))
+        raise BookError(str(first) + "".join(f"\n\nalso failed: {err}" for err in also)) from None
+    return {run.chapter.name: done[run.chapter.name] for run in runs}
+
+
 def build(
     root: Path,
     profile: str,
@@ -352,6 +472,7 @@ def build(
     solutions: bool = True,
     pdf: bool = False,
     log=print,
+    jobs: int = 1,
 ) -> Path:
     """Execute what is out of date, render the book, and return the path of the HTML title page.
 
@@ -361,8 +482,10 @@ def build(
     ``only``, or with ``force``. Aggregate chapters re-run whenever another chapter did.
     ``solutions=False`` renders the student edition into ``_build/html-student`` instead;
     ``pdf=True`` also renders the whole book as ``_build/pdf/book.pdf`` (needs LaTeX).
+    ``jobs`` chapters are executed at the same time (see :func:`execute_runs`).
     """
     check_profile(profile)
+    check_jobs(jobs)
     chapters = read_toc(root)
     notebooks = [c for c in chapters if c.notebook]
     unknown = set(only) - {c.name for c in notebooks}
@@ -382,6 +505,13 @@ def build(
     log_file = results / "execution.json"
     timings: dict[str, dict[str, object]] = {}
     ran_any = False
+    queued: list[Run] = []
+
+    def run_queued() -> None:
+        for name, seconds in execute_runs(queued, root, jobs, timeout, len(notebooks), log).items():
+            timings[name] = {"seconds": seconds, "executed_in_this_build": True}
+        queued.clear()
+
     try:
         with kernel_environment():
             for i, chapter in enumerate(notebooks, 1):
@@ -393,7 +523,8 @@ def build(
                 reason = ("forced" if force or chapter.name in only
                           else "another chapter ran" if chapter.aggregate and ran_any
                           else stale_reason(root, chapter, parameters, cached))
-                if chapter.aggregate:
+                if chapter.aggregate:  # after every other chapter before it, and alone
+                    run_queued()
                     write_execution_log(log_file, profile, timings)
                 if reason is None:
                     shutil.copy2(cached, target)
@@ -401,15 +532,15 @@ def build(
                     timings[chapter.name] = {"seconds": seconds, "executed_in_this_build": False}
                     log(f"[{i}/{len(notebooks)}] {chapter.name:<24} up to date")
                     continue
-                start = time.perf_counter()
-                nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
-                seconds = time.perf_counter() - start
-                nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
-                                          "seconds": round(seconds, 2)}
-                nbformat.write(nb, target)
-                timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
+                timings[chapter.name] = {}  # its place in reading order, whichever chapter finishes first
+                queued.append(Run(i, chapter, parameters, reason, target))
                 ran_any = True
-                log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
+                if chapter.aggregate:
+                    run_queued()
+            run_queued()
+        for chapter in notebooks:  # what readers see: one parameters cell, no glue bookkeeping
+            staged = src / chapter.path.with_suffix(".ipynb")
+            nbformat.write(present(nbformat.read(staged, as_version=4)), staged)
         edition = build_dir / ("html" if solutions else "html-student")
         digest = tree_digest(src)
         stamp = edition / RENDER_STAMP
@@ -456,6 +587,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
+    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="chapters executed at the same time (default: the number of cores)")
     b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     args = parser.parse_args(argv)
     try:
@@ -467,7 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         if args.pdf and shutil.which("latexmk") is None:
             raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
-        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf)
+        check_jobs(args.jobs)
+        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf,
+                      jobs=args.jobs)
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

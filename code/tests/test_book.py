@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -123,6 +124,7 @@ def test_a_timed_out_cell_fails_the_build_by_name(built: Path, tmp_path: Path) -
         (("-p", "ols", "profile", "quick"), "'profile' is set by the pipeline"),
         (("-p", "ols", "results_dir", "x"), "'results_dir' is set by the pipeline"),
         (("--timeout", "0"), "--timeout must be a positive number"),
+        (("--jobs", "0"), "--jobs must be a whole number of chapters run at once, at least 1; got 0"),
     ],
 )
 def test_bad_arguments_fail_before_any_execution(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
@@ -213,3 +215,49 @@ def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Pa
     (root / "data" / "benchmarks").mkdir(parents=True)
     (root / "data" / "benchmarks" / "2026-01-01.json").write_text("{}")
     assert stale_reason(root, report, parameters, cached) == "data changed"
+
+
+def results_files(folder: Path) -> dict[str, object]:
+    """Every results file below ``folder``: CSVs as bytes, claims with their timing removed."""
+    files: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix == ".csv":
+            files[rel] = path.read_bytes()
+        elif path.name == "claims.json":
+            saved = json.loads(path.read_text())
+            files[rel] = {**saved, "claims": [{k: v for k, v in c.items() if k != "seconds"}
+                                              for c in saved["claims"]]}
+    return files
+
+
+def test_serial_and_parallel_builds_save_the_same_results(built: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(built, root)
+    parallel = results_files(built / "_build" / "results" / "quick")  # the session's book: --jobs default (cores)
+    result = build(root, *BUILT_ARGS, "--force", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert _executed(result.stdout) == {c.name for c in read_toc(root) if c.notebook}
+    serial = results_files(root / "_build" / "results" / "quick")
+    assert sorted(serial) == sorted(parallel) and len(serial) > 20
+    different = [name for name in serial if serial[name] != parallel[name]]
+    assert not different, different
+    lines = re.findall(r"\[(\d+)/\d+\] (\w+) +executed in", result.stdout)
+    assert [int(i) for i, _ in lines] == sorted(int(i) for i, _ in lines)  # serial: in reading order
+
+
+def test_a_failing_chapter_in_a_parallel_build_names_itself_and_keeps_the_others(built: Path,
+                                                                                  tmp_path: Path) -> None:
+    root = copy_with_chapter(built, tmp_path, "broken", BROKEN)
+    before = (root / "_build" / "html" / "index.html").read_text()
+    saved = root / "_build" / "results" / "quick" / "ols" / "claims.json"
+    saved.unlink()
+    result = build(root, *BUILT_ARGS, "--chapter", "broken", "--chapter", "ols", "--jobs", "2")
+    assert result.returncode == 1
+    assert "chapter 'broken'" in result.stderr and "RuntimeError: deliberately broken cell" in result.stderr
+    assert "chapter 'ols'" not in result.stderr
+    assert re.search(r"\] ols +executed in", result.stdout)  # it ran to the end beside the failing one
+    assert saved.is_file()  # and its results were saved
+    assert "report" not in result.stdout  # the report runs only after every other chapter succeeded
+    assert (root / "_build" / "html" / "index.html").read_text() == before
+    assert not list((root / "_build").glob(".stage-*"))

@@ -177,7 +177,8 @@ def test_a_book_with_a_baseurl_has_a_sitemap_and_opengraph(built: Path, tmp_path
     assert "<loc>https://example.org/bnrates/chapters/ols.html</loc>" in sitemap
     page = (html / "chapters" / "ols.html").read_text()
     assert '<meta property="og:url" content="https://example.org/bnrates/chapters/ols.html"' in page
-    assert re.search(r'<meta property="og:title" content="Ordinary least squares', page)
+    assert re.search(r'<meta property="og:title" content="\d+\. Ordinary least squares', page)
+    assert '<meta property="og:site_name" content="Batch normalization, decoupled"' in page
 
 
 def bibtex_entries(text: str) -> dict[str, dict[str, str]]:
