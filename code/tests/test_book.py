@@ -191,17 +191,85 @@ def test_student_edition_has_no_solutions(built: Path, tmp_path: Path) -> None:
     assert 'class="exercise' in student
 
 
-def test_pdf_contains_every_chapter_title(built: Path, tmp_path: Path) -> None:
-    root = tmp_path / "book"
+@pytest.fixture(scope="module")
+def pdf_book(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's book with its PDF rendered (``--pdf``)."""
+    root = tmp_path_factory.mktemp("pdf") / "book"
     shutil.copytree(built, root)
     result = build(root, *BUILT_ARGS, "--pdf")
     assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def pdf_text(root: Path, *options: str) -> str:
     pdf = root / "_build" / "pdf" / "book.pdf"
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    text = " ".join(text.split())
+    return subprocess.run(["pdftotext", *options, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_pdf_contains_every_chapter_title(pdf_book: Path) -> None:
+    text = " ".join(pdf_text(pdf_book).split())
     for name in chapter_names():
         title = re.search(r"^# (.+)$", (ROOT / "chapters" / f"{name}.md").read_text(), re.MULTILINE).group(1)
         assert title in text, title
+
+
+NUMBER_WORDS = ("ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE", "TEN", "ELEVEN", "TWELVE")
+
+
+def html_numbers(html: Path, chapters: list[str]) -> tuple[dict[int, str], list[str]]:
+    """The HTML's chapter numbers ``{number: title}`` and numbered captions ("Theorem 3.1 (Title)", "Fig. 3.1: ...")."""
+    numbered, captions = {}, []
+    for name in chapters:
+        page = (html / "chapters" / f"{name}.html").read_text()
+        head = re.search(r'<h1><span class="section-number">(\d+)\. </span>(.*?)<a class="headerlink"', page)
+        if head is None:
+            continue  # an unnumbered chapter (the bibliography)
+        numbered[int(head.group(1))] = html_to_text(head.group(2))
+        for label, rest in re.findall(r'<span class="caption-number">([^<]+?) </span>(.*?)</p>', page, re.DOTALL):
+            if label.startswith("Fig."):
+                words = html_to_text(re.search(r'caption-text">(.*?)</span>', rest, re.DOTALL).group(1)).split()
+                captions.append(f"{label}: {' '.join(words[:4])}")
+            else:
+                captions.append(f"{label} {html_to_text(rest)}".strip())
+    captions = [c.split("\\(")[0].rstrip() for c in captions]  # the PDF typesets the math
+    return numbered, captions
+
+
+def html_to_text(fragment: str) -> str:
+    import html
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+def test_pdf_numbers_chapters_theorems_and_figures_as_the_html(pdf_book: Path) -> None:
+    chapters = [c.name for c in read_toc(pdf_book) if c.path.parts[0] == "chapters"]
+    numbered, captions = html_numbers(pdf_book / "_build" / "html", chapters)
+    assert sorted(numbered) == list(range(1, len(numbered) + 1)) and len(numbered) >= 7
+    assert len(captions) > 40 and any(c.startswith("Theorem 3.1 ") for c in captions)
+    text = " ".join(pdf_text(pdf_book).split())
+    heads = re.findall(r"CHAPTER ([A-Z]+) (.+?) (?=\S+[a-z])", text)
+    pdf_chapters = {NUMBER_WORDS.index(word) + 1: title for word, title in heads}
+    assert sorted(pdf_chapters) == sorted(numbered), (pdf_chapters, numbered)
+    for number, title in numbered.items():
+        assert " ".join(pdf_chapters[number].split()).startswith(title.upper()[:20]), (number, title)
+    missing = [c for c in captions if c not in text]
+    assert not missing, missing
+
+
+def test_pdf_code_and_claim_tables_fit_the_page(pdf_book: Path) -> None:
+    text = pdf_text(pdf_book)
+    assert "\u02d3\u2192" not in text and "\u2423" not in text  # no continuation marks, no visible spaces
+    assert " id observed relation theory status" not in " ".join(text.split())  # not the plain-text table
+    table = pdf_text(pdf_book, "-layout")  # a real table: its rows line up in columns
+    assert re.search(r"claim +observed +rel\. +theory +status\n", table)
+    assert re.search(r"ols\.rate +1 +≤ +1 +pass\n", table)
+    assert re.search(r"ols\.rate_negative_control +\S+ +≤ +1 +expected failure\n", table)
+    boxes = pdf_text(pdf_book, "-bbox")
+    pages = re.findall(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', boxes, re.DOTALL)
+    assert pages
+    for number, (width, body) in enumerate(pages, 1):
+        right = [float(x) for x in re.findall(r'xMax="([\d.]+)"', body)]
+        assert not right or max(right) <= float(width) - 36, f"page {number}: text runs to {max(right)} of {width} pt"
 
 
 def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Path) -> None:
