@@ -8,7 +8,10 @@
    papermill with its parameters, a per-cell timeout, kernel ``python3`` and the inline
    figure backend. A failing cell stops the build with the chapter, the cell and the traceback.
    A chapter whose inputs (source, parameters, pinned packages, the ``bnrates`` files it
-   imported) are unchanged since its last execution is not executed again.
+   imported) are unchanged since its last execution is not executed again. ``--jobs N``
+   chapters run at the same time (default: the number of cores); the report after the others.
+   Readers see each executed notebook through :func:`bnrates.pages.present` (one parameters
+   cell, no ``glue`` bookkeeping).
 3. The executed notebooks are rendered by Jupyter Book from a staging copy of the book, with
    execution off and warnings as errors; the finished HTML then replaces ``_build/html``, so a
    failed build leaves the previous book intact.
@@ -311,7 +314,10 @@ def site_config(config: dict) -> dict:
 
 
 def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solutions: bool = True) -> None:
-    """Copy the book's files, the plain pages and the module sources into ``stage``.
+    """Copy the book's files, the plain pages, ``_static`` and the module sources into ``stage``.
+
+    The staged ``_config.yml`` gets a sitemap and OpenGraph metadata when ``html.baseurl`` is set
+    (:func:`site_config`).
 
     With ``solutions=False`` the staged ``_config.yml`` sets sphinx-exercise's
     ``hide_solutions``: a student edition with the exercises but without their solutions.
