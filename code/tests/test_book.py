@@ -286,7 +286,11 @@ def test_a_chapter_is_stale_when_data_it_reads_changes(built: Path, tmp_path: Pa
 
 
 def results_files(folder: Path) -> dict[str, object]:
-    """Every results file below ``folder``: CSVs as bytes, claims with their timing removed."""
+    """Every results file below ``folder``: CSVs as bytes, claims without their timing and commit.
+
+    The commit is the code's provenance, not a result: it gains ``+dirty`` if the work tree
+    is edited between two builds.
+    """
     files: dict[str, object] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
@@ -294,8 +298,8 @@ def results_files(folder: Path) -> dict[str, object]:
             files[rel] = path.read_bytes()
         elif path.name == "claims.json":
             saved = json.loads(path.read_text())
-            files[rel] = {**saved, "claims": [{k: v for k, v in c.items() if k != "seconds"}
-                                              for c in saved["claims"]]}
+            files[rel] = {**{k: v for k, v in saved.items() if k != "commit"},
+                          "claims": [{k: v for k, v in c.items() if k != "seconds"} for c in saved["claims"]]}
     return files
 
 

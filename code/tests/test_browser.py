@@ -150,12 +150,13 @@ def test_reading_check_catches_planted_faults(built: Path, tmp_path: Path) -> No
     report = "\n".join(problems)
     for expected in (r"light mode: axe critical image-alt: Images must have alternative text",
                      r"dark mode: axe critical image-alt",
-                     r"light mode: axe serious color-contrast",
+                     r"light mode: axe serious color-contrast: .*\(article > p:nth-child\(2\)\)",
+                     r"dark mode: axe serious color-contrast",
                      r"light mode: image without alt text that says what it shows: data:image/png",
                      r"light mode: wider than the page: pre \"xxxx",
                      r"dark mode: figure data:image/png.* is not on an opaque light background in dark mode"):
         assert re.search(expected, report), f"{expected!r} not reported; got:\n{report}"
-    assert len(problems) == 6, report  # nothing else: the real page is clean
+    assert len(problems) == 7, report  # nothing else: the real page is clean
 
 
 def test_alt_text_must_say_something() -> None:
