@@ -4,12 +4,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROFILE ?= full
+# extra arguments of `python -m bnrates.book build` for `make book` (e.g. BOOK_ARGS=--force)
+BOOK_ARGS ?=
+# where `make publish` pushes the HTML
+PUBLISH_REMOTE ?= origin
+PUBLISH_BRANCH ?= gh-pages
 # Many small linear-algebra calls: one BLAS thread is faster here and bit-reproducible.
 export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify sabotage bench lab sweep benchopt clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks test verify sabotage bench lab sweep benchopt publish clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +36,7 @@ system-deps:
 	fi
 
 book: $(STAMP)            ## execute every chapter (full profile) and render the HTML
-	$(PY) -m bnrates.book build --profile $(PROFILE)
+	$(PY) -m bnrates.book build --profile $(PROFILE) $(BOOK_ARGS)
 
 quick: $(STAMP)           ## the same in the quick profile (seconds per chapter)
 	$(PY) -m bnrates.book build --profile quick
@@ -96,6 +101,9 @@ sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/s
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.launch lab $(LAB_ARGS)
+
+publish: book             ## build, check (clean tree, claims) and push _build/html to $(PUBLISH_BRANCH) of $(PUBLISH_REMOTE)
+	$(PY) -m bnrates.publish --profile $(PROFILE) --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH)
 
 clean:
 	rm -rf _build

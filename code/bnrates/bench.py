@@ -27,6 +27,10 @@ P3 iteration cost
     iteration must read per second, against numpy's copy bandwidth on an array of the same size.
 P4 batching
     :func:`~bnrates.algorithms.gd_rayleigh` on 64 OLS instances in one call against one.
+P6 parallel
+    A forced build of every chapter with ``--jobs 2`` against ``--jobs 1`` (full profile; quick
+    with ``--quick``), wall time ratio; with the ideal ratio the chapters' own times allow (the
+    longest chapter, or half of them all, plus the report and the render, over the serial time).
 P5 quadrature
     Value and gradient of :class:`~bnrates.halfspace.GaussianHalfspace`: relative error against
     a rule with 16 times the nodes, and time per evaluation.
@@ -67,7 +71,7 @@ import yaml
 
 from . import provenance
 from .algorithms import gd_rayleigh
-from .book import KERNEL_ENV, BookError, find_root, read_toc
+from .book import KERNEL_ENV, BookError, find_root, read_toc, results_root
 from .claims.core import one_blas_thread
 from .experiments import Batched, gdnp_empirical, random_starts
 from .gdnp import gd
@@ -141,7 +145,7 @@ def _env() -> dict[str, str]:
 
 
 def copy_book(root: Path, target: Path) -> Path:
-    """Copy the book's sources (configuration, chapters, the package sources) into ``target``."""
+    """Copy the book's sources (configuration, chapters, CSS, the package sources) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
         shutil.copy2(root / name, target / name)
@@ -150,6 +154,8 @@ def copy_book(root: Path, target: Path) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__"))
     if (root / "code" / "constraints.txt").is_file():
         shutil.copy2(root / "code" / "constraints.txt", target / "code" / "constraints.txt")
+    if (root / "_static").is_dir():
+        shutil.copytree(root / "_static", target / "_static")
     return target
 
 
@@ -261,10 +267,10 @@ def _check(run: dict[str, object], what: str) -> None:
 # ------------------------------------------------------------------------------------ P1 and P2
 
 
-def ours_command(book: Path, profile: str, force: bool) -> list[str]:
-    """Our pipeline: ``python -m bnrates.book build --root BOOK --profile PROFILE [--force]``."""
+def ours_command(book: Path, profile: str, force: bool, jobs: int | None = None) -> list[str]:
+    """Our pipeline: ``python -m bnrates.book build --root BOOK --profile PROFILE [--force] [--jobs N]``."""
     return [sys.executable, "-m", "bnrates.book", "build", "--root", str(book), "--profile", profile,
-            *(["--force"] if force else [])]
+            *(["--force"] if force else []), *([] if jobs is None else ["--jobs", str(jobs)])]
 
 
 PARAMETERS_CELL = re.compile(r"(```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n)(.*?)(```)", re.DOTALL)
@@ -335,7 +341,7 @@ def bench_rebuild(root: Path, work: Path, quick: bool, log: Log) -> tuple[dict, 
         a = run_monitored(ours_command(book, "quick", force=True))
         _check(a, "our quick build")
         executed = EXECUTED.findall(str(a["stdout"]))
-        if executed != notebooks:
+        if sorted(executed) != sorted(notebooks):
             raise RuntimeError(f"our forced build executed {executed}, expected {notebooks}")
         ours.append(a)
         log(f"P1 pair {pair + 1}: ours (bnrates.book build --force) {a['seconds']:.1f} s")
@@ -442,6 +448,48 @@ def bench_rebuild(root: Path, work: Path, quick: bool, log: Log) -> tuple[dict, 
                 f"VmHWM of the kernel executing {name} (quick profile, last build; {sampled})"
                 + ("" if peak <= GB else "; TARGET MISSED"))
     return p1, p2, memory
+
+
+def bench_parallel(root: Path, work: Path, quick: bool, log: Log) -> dict:
+    """P6: a forced build with ``--jobs 2`` against ``--jobs 1``, in a private copy of the book under ``work``."""
+    book = copy_book(root, work / "parallel-book")
+    profile = "quick" if quick else "full"
+    aggregate = {c.name for c in read_toc(book) if c.notebook and c.aggregate}
+    seconds, chapters = {}, {}
+    for jobs in (1, 2):
+        run = run_monitored(ours_command(book, profile, force=True, jobs=jobs))
+        _check(run, f"the forced {profile} build with --jobs {jobs}")
+        seconds[jobs] = float(run["seconds"])
+        log_file = results_root(book, profile) / "execution.json"
+        chapters[jobs] = {k: float(v["seconds"]) for k, v in json.loads(log_file.read_text())["chapters"].items()}
+        log(f"P6: {profile} build with --jobs {jobs}: {seconds[jobs]:.1f} s")
+    serial = chapters[1]
+    independent = {k: v for k, v in serial.items() if k not in aggregate}
+    longest = max(independent, key=independent.get)
+    rest = seconds[1] - sum(serial.values())  # start-up, staging, render
+    ideal = (max(independent[longest], sum(independent.values()) / 2)
+             + sum(serial[k] for k in aggregate) + rest) / seconds[1]
+    ratio = seconds[2] / seconds[1]
+    slowdown = statistics.median(chapters[2][k] / serial[k] for k in independent)
+    return {
+        "jobs2_to_jobs1_ratio": measurement(
+            ratio, 0.65, "<=", "ratio",
+            f"forced {profile} build of every chapter, --jobs 2 over --jobs 1 ({os.cpu_count()} CPUs, shared: "
+            f"other work on the machine slows the parallel run most); the chapters' serial times allow at best "
+            f"{ideal:.2f} ({longest} alone is {independent[longest] / seconds[1]:.0%} of the serial time)"
+            + ("" if ratio <= 0.65 else "; TARGET MISSED"),
+            jobs1_seconds=round(seconds[1], 1), jobs2_seconds=round(seconds[2], 1), ideal_ratio=round(ideal, 3),
+            longest_chapter=longest, longest_share=round(independent[longest] / seconds[1], 3),
+            chapter_seconds_jobs1=serial, chapter_seconds_jobs2=chapters[2]),
+        "ideal_ratio": measurement(
+            ideal, None, "<=", "ratio",
+            "the best --jobs 2 ratio the chapters' serial times allow: (max(longest chapter, half of all "
+            "independent chapters) + report + start-up and render) / serial wall time"),
+        "parallel_chapter_slowdown": measurement(
+            slowdown, None, "<=", "ratio",
+            "median over the independent chapters of their execution time with --jobs 2 over --jobs 1: "
+            "how much two kernels at once slow each other (shared cores, memory bandwidth)"),
+    }
 
 
 # ------------------------------------------------------------------------------------ P3 to P5
@@ -692,6 +740,7 @@ SECTIONS = {
     "P3": "iteration cost: GDNP vs GD on an empirical halfspace",
     "P4": "batching: 64 OLS instances vs 1",
     "P5": "quadrature of the Gaussian halfspace objective",
+    "P6": "parallel chapters: --jobs 2 vs --jobs 1",
     "memory": "peak resident memory (RSS)",
     "S1": "sweeps: throughput, Dask overhead, memory per worker, cost per task",
 }
@@ -733,6 +782,7 @@ def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bnrates-bench-") as tmp:
         p1, p2, memory = bench_rebuild(root, Path(tmp), quick, log)
+        p6 = bench_parallel(root, Path(tmp), quick, log)
     p3 = bench_iteration(quick, log)
     p4 = bench_batching(quick, log)
     p5 = bench_quadrature(quick, log)
@@ -744,7 +794,7 @@ def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> 
         children_peak, 1.0, "<=", "GB",
         "ru_maxrss of RUSAGE_CHILDREN: the largest peak of any single process among the builds and their "
         "kernels (exact, not sampled)")
-    measured = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "memory": memory}
+    measured = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "memory": memory}
     if "S1" in wanted:
         measured["S1"] = bench_sweeps(quick, log)
     return {

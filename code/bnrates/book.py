@@ -8,7 +8,10 @@
    papermill with its parameters, a per-cell timeout, kernel ``python3`` and the inline
    figure backend. A failing cell stops the build with the chapter, the cell and the traceback.
    A chapter whose inputs (source, parameters, pinned packages, the ``bnrates`` files it
-   imported) are unchanged since its last execution is not executed again.
+   imported) are unchanged since its last execution is not executed again. ``--jobs N``
+   chapters run at the same time (default: the number of cores); the aggregate chapters (errata,
+   report) after the others. Readers see each executed notebook through
+   :func:`bnrates.pages.present` (one parameters cell, no ``glue`` bookkeeping).
 3. The executed notebooks are rendered by Jupyter Book from a staging copy of the book, with
    execution off and warnings as errors.
 4. Only then are the results (``_build/results/<profile>``), the cache records and the HTML
@@ -20,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import contextlib
+import copy
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -40,6 +46,7 @@ import yaml
 
 from . import edition, provenance, transaction
 from .claims.core import PROFILES, check_profile
+from .pages import present
 from .parameters import Declaration, ParameterError, declarations
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
@@ -315,15 +322,51 @@ def stale_reason(
     return None
 
 
+SITE_EXTENSIONS = ("sphinx_sitemap", "sphinxext.opengraph")
+"""Sphinx extensions that only make sense for a book with a public address (``html.baseurl``)."""
+
+
+def site_config(config: dict) -> dict:
+    """The Jupyter Book configuration, with a sitemap and OpenGraph metadata if ``html.baseurl`` is set.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed ``_config.yml`` (not changed).
+
+    Returns
+    -------
+    dict
+        A deep copy; when ``html.baseurl`` is set, with :data:`SITE_EXTENSIONS` added to
+        ``sphinx.extra_extensions``, OpenGraph's ``ogp_site_url`` set to the base URL (and its site
+        name to the book's title) and the
+        sitemap's URL scheme ``{link}`` (the pages' paths carry no language or version).
+    """
+    config = copy.deepcopy(config)
+    baseurl = (config.get("html") or {}).get("baseurl") or ""
+    if baseurl:
+        sphinx = config.setdefault("sphinx", {})
+        extensions = sphinx.setdefault("extra_extensions", [])
+        extensions += [e for e in SITE_EXTENSIONS if e not in extensions]
+        options = sphinx.setdefault("config", {})
+        options.setdefault("ogp_site_url", baseurl.rstrip("/") + "/")
+        options.setdefault("ogp_site_name", config.get("title", ""))
+        options.setdefault("sitemap_url_scheme", "{link}")
+    return config
+
+
 def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solutions: bool = True) -> None:
-    """Copy the book's files, the plain pages and the module sources into ``stage``.
+    """Copy the book's files, the plain pages, ``_static`` and the module sources into ``stage``.
+
+    The staged ``_config.yml`` gets a sitemap and OpenGraph metadata when ``html.baseurl`` is set
+    (:func:`site_config`).
 
     With ``solutions=False`` the staged ``_config.yml`` sets sphinx-exercise's
     ``hide_solutions``: a student edition with the exercises but without their solutions.
     """
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
-    config = yaml.safe_load((stage / "_config.yml").read_text())
+    config = site_config(yaml.safe_load((stage / "_config.yml").read_text()))
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["bnrates_executed"] = True  # the pages are rendered from executed notebooks (bnrates.sphinxext)
     if not solutions:
@@ -335,6 +378,8 @@ def stage_sources(root: Path, stage: Path, chapters: Sequence[Chapter], solution
             shutil.copy2(root / chapter.path, stage / chapter.path)
     shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    if (root / "_static").is_dir():  # the book's own CSS
+        shutil.copytree(root / "_static", stage / "_static")
 
 
 def render(stage: Path, out: Path, builder: str = "html") -> Path:
@@ -389,6 +434,94 @@ def record_results(nb: nbformat.NotebookNode, folder: Path) -> None:
     nb.metadata["bnrates"]["results"] = provenance.manifest_digest(folder)
 
 
+@dataclass(frozen=True)
+class Run:
+    """A chapter to execute in this build: its place in the table of contents, parameters, why, where to."""
+
+    index: int
+    chapter: Chapter
+    parameters: dict[str, object]
+    reason: str
+    target: Path
+
+
+def check_jobs(jobs: int) -> None:
+    """Raise :class:`BookError` unless ``jobs`` is a whole number of at least 1."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise BookError(f"--jobs must be a whole number of chapters run at once, at least 1; got {jobs!r}")
+
+
+def _execute_timed(chapter: Chapter, root: Path, parameters: dict[str, object],
+                   timeout: int) -> tuple[str, list[str], float]:
+    """:func:`execute_chapter` and its wall time; the notebook as JSON text (it crosses processes)."""
+    start = time.perf_counter()
+    nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
+    return nbformat.writes(nb), modules, time.perf_counter() - start
+
+
+def execute_runs(runs: Sequence[Run], root: Path, results: Path, jobs: int, timeout: int, total: int,
+                 log) -> dict[str, float]:
+    """Execute ``runs``, up to ``jobs`` at a time, and write each executed notebook to its target.
+
+    Each executed notebook must pass its exercise checks (:func:`bnrates.edition.require_correct`)
+    and is tied to the results folder it wrote under ``results`` (:func:`record_results`).
+
+    Each chapter runs in its own kernel either way; with ``jobs > 1`` each is driven from a
+    worker process (started fresh, with the kernel environment of this one). A progress line is
+    logged as each chapter finishes. The notebook written is the same whatever ``jobs`` is: every
+    chapter's seed comes from its parameters, and its record of inputs from its own kernel.
+
+    Returns
+    -------
+    dict
+        Execution seconds (rounded to 0.01) of every chapter, in the order of ``runs``.
+
+    Raises
+    ------
+    BookError
+        If a chapter failed, naming it (and every other chapter that failed). Chapters already
+        running are finished first; those not yet started are not started. (The build then
+        commits nothing: :func:`build`.)
+    """
+    done: dict[str, float] = {}
+
+    def finish(run: Run, text: str, modules: list[str], seconds: float) -> None:
+        nb = nbformat.reads(text, as_version=4)
+        try:
+            edition.require_correct(nb, run.chapter.name)
+        except edition.EditionError as err:
+            raise BookError(str(err)) from None
+        nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, run.chapter, run.parameters, modules),
+                                  "seconds": round(seconds, 2)}
+        record_results(nb, results / run.chapter.name)
+        nbformat.write(nb, run.target)
+        done[run.chapter.name] = round(seconds, 2)
+        log(f"[{run.index}/{total}] {run.chapter.name:<24} executed in {seconds:6.1f} s ({run.reason})")
+
+    if jobs == 1 or len(runs) <= 1:
+        for run in runs:
+            finish(run, *_execute_timed(run.chapter, root, run.parameters, timeout))
+        return done
+    failures: dict[int, BookError] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(runs)),
+                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_execute_timed, run.chapter, root, run.parameters, timeout): run for run in runs}
+        for future in concurrent.futures.as_completed(futures):
+            run = futures[future]
+            if future.cancelled():
+                continue
+            try:
+                finish(run, *future.result())
+            except BookError as err:
+                failures[run.index] = err
+                for pending in futures:
+                    pending.cancel()  # only those not yet started
+    if failures:
+        first, *also = (failures[k] for k in sorted(failures))
+        raise BookError(str(first) + "".join(f"\n\nalso failed: {err}" for err in also)) from None
+    return {run.chapter.name: done[run.chapter.name] for run in runs}
+
+
 def build(
     root: Path,
     profile: str,
@@ -399,6 +532,7 @@ def build(
     solutions: bool = True,
     pdf: bool = False,
     log=print,
+    jobs: int = 1,
 ) -> Path:
     """Execute what is out of date, render the book, and return the path of the HTML title page.
 
@@ -413,8 +547,10 @@ def build(
     (:mod:`bnrates.transaction`); what a killed build left is repaired first.
     ``solutions=False`` renders the student edition into ``_build/html-student`` instead;
     ``pdf=True`` also renders the whole book as ``_build/pdf/book.pdf`` (needs LaTeX).
+    ``jobs`` chapters are executed at the same time (see :func:`execute_runs`).
     """
     check_profile(profile)
+    check_jobs(jobs)
     chapters = read_toc(root)
     notebooks = [c for c in chapters if c.notebook]
     unknown = set(only) - {c.name for c in notebooks}
@@ -432,7 +568,7 @@ def build(
         stage = build_dir / transaction.STAGE
         try:
             pairs = _build_in_stage(root, stage, chapters, notebooks, profile, only, params, timeout, force,
-                                    solutions, pdf, log)
+                                    solutions, pdf, log, jobs)
             transaction.commit(stage, pairs)
         finally:
             if not (stage / transaction.JOURNAL).exists():
@@ -443,7 +579,7 @@ def build(
 def _build_in_stage(
     root: Path, stage: Path, chapters: Sequence[Chapter], notebooks: Sequence[Chapter], profile: str,
     only: Sequence[str], params: dict[str, dict[str, object]], timeout: int, force: bool, solutions: bool,
-    pdf: bool, log,
+    pdf: bool, log, jobs: int = 1,
 ) -> list[tuple[Path, Path]]:
     """Execute and render into ``stage``; return the ``(staged, final)`` folders to commit."""
     build_dir = root / "_build"
@@ -458,6 +594,13 @@ def _build_in_stage(
     log_file = staged_results / "execution.json"
     timings: dict[str, dict[str, object]] = {}
     ran_any = False
+    queued: list[Run] = []
+
+    def run_queued() -> None:
+        for name, seconds in execute_runs(queued, root, staged_results, jobs, timeout, len(notebooks), log).items():
+            timings[name] = {"seconds": seconds, "executed_in_this_build": True}
+        queued.clear()
+
     with kernel_environment():
         for i, chapter in enumerate(notebooks, 1):
             target = src / chapter.path.with_suffix(".ipynb")
@@ -468,7 +611,8 @@ def _build_in_stage(
             reason = ("forced" if force or chapter.name in only
                       else "another chapter ran" if chapter.aggregate and ran_any
                       else stale_reason(root, chapter, parameters, cached, results))
-            if chapter.aggregate:
+            if chapter.aggregate:  # after every other chapter before it, and alone
+                run_queued()
                 write_execution_log(log_file, profile, timings)
             if reason is None:
                 shutil.copy2(cached, target)
@@ -477,20 +621,12 @@ def _build_in_stage(
                 log(f"[{i}/{len(notebooks)}] {chapter.name:<24} up to date")
                 continue
             shutil.rmtree(staged_results / chapter.name, ignore_errors=True)
-            start = time.perf_counter()
-            nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
-            seconds = time.perf_counter() - start
-            try:
-                edition.require_correct(nb, chapter.name)
-            except edition.EditionError as err:
-                raise BookError(str(err)) from None
-            nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, chapter, parameters, modules),
-                                      "seconds": round(seconds, 2)}
-            record_results(nb, staged_results / chapter.name)
-            nbformat.write(nb, target)
-            timings[chapter.name] = {"seconds": round(seconds, 2), "executed_in_this_build": True}
+            timings[chapter.name] = {}  # its place in reading order, whichever chapter finishes first
+            queued.append(Run(i, chapter, parameters, reason, target))
             ran_any = True
-            log(f"[{i}/{len(notebooks)}] {chapter.name:<24} executed in {seconds:6.1f} s ({reason})")
+            if chapter.aggregate:
+                run_queued()
+        run_queued()
     write_execution_log(log_file, profile, timings)
     for chapter in notebooks:  # the cache keeps the teacher's notebooks, whatever the edition
         shutil.copy2(src / chapter.path.with_suffix(".ipynb"), staged_executed / f"{chapter.name}.ipynb")
@@ -499,6 +635,9 @@ def _build_in_stage(
         for chapter in notebooks:
             student_edition(src / chapter.path.with_suffix(".ipynb"), root / chapter.path.parent, timeout)
         log(f"student edition: solutions removed, exercise stubs run in {time.perf_counter() - start:.1f} s")
+    for chapter in notebooks:  # what readers see: one parameters cell, no glue bookkeeping
+        staged = src / chapter.path.with_suffix(".ipynb")
+        nbformat.write(present(nbformat.read(staged, as_version=4)), staged)
     edition_dir = build_dir / ("html" if solutions else "html-student")
     digest = tree_digest(src)
     stamp = edition_dir / RENDER_STAMP
@@ -583,6 +722,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
                    help="override a chapter parameter (a Python literal or a string)")
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
+    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="chapters executed at the same time (default: the number of cores)")
     b.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
     n = sub.add_parser("notebooks", help=f"the student notebooks (no solutions, no outputs) as {NOTEBOOKS_ZIP}")
     n.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
@@ -616,7 +757,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         if args.pdf and shutil.which("latexmk") is None:
             raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
-        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf)
+        check_jobs(args.jobs)
+        index = build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf,
+                      jobs=args.jobs)
     except (BookError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

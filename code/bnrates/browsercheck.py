@@ -362,6 +362,154 @@ def check_site(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str
     return results
 
 
+# --- reading checks: accessibility (axe-core), alt text, page width, dark mode ---
+
+COLOR_SCHEMES = ("light", "dark")
+"""The theme follows the reader's system setting (mode ``auto``): each page is read in both."""
+AXE_IMPACTS = frozenset({"serious", "critical"})
+"""axe-core violations that fail a page (``minor`` and ``moderate`` ones are not reported)."""
+LIGHT_BACKGROUND = 0.85
+"""A figure's corners must be at least this light (0 black, 1 white) in dark mode: opaque, light paper."""
+
+FIGURES_JS = """
+() => Array.from(document.querySelectorAll('main img')).map((img, i) => {
+  img.dataset.bnratesFigure = String(i);
+  return {index: i, src: img.getAttribute('src'), alt: img.getAttribute('alt')};
+})
+"""
+
+OVERFLOW_JS = """
+() => {
+  const main = document.querySelector('main');
+  if (!main) return [];
+  const right = main.getBoundingClientRect().right + 1;
+  return Array.from(main.querySelectorAll('pre, table, div.cell_output, div.output'))
+    .filter((el) => el.offsetParent !== null
+      && (el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > right))
+    .map((el) => el.tagName.toLowerCase() + ' ' + JSON.stringify((el.textContent || '').trim().slice(0, 50))
+      + ' is ' + el.scrollWidth + ' px wide in ' + el.clientWidth + ' px');
+}
+"""
+
+THEME_JS = "() => document.documentElement.dataset.theme || ''"
+
+
+def axe_problems(page: Any) -> list[str]:
+    """Serious and critical axe-core violations on an open page, one line per rule with its first elements."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = []
+    for violation in Axe().run(page).response["violations"]:
+        if violation["impact"] in AXE_IMPACTS:
+            targets = ", ".join(" ".join(map(str, node["target"])) for node in violation["nodes"][:3])
+            more = len(violation["nodes"]) - 3
+            problems.append(f"axe {violation['impact']} {violation['id']}: {violation['help']} "
+                            f"({targets}{f' and {more} more' if more > 0 else ''})")
+    return problems
+
+
+def alt_problems(figures: Iterable[dict[str, Any]]) -> list[str]:
+    """Images without alt text that says something: none, empty, or only a file name."""
+    problems = []
+    for figure in figures:
+        alt = (figure.get("alt") or "").strip()
+        src = figure.get("src") or ""
+        if not alt or alt == src or alt.endswith((".png", ".svg", ".jpg")) or len(alt.split()) < 3:
+            problems.append(f"image without alt text that says what it shows: {src[:60]} (alt {alt[:60]!r})")
+    return problems
+
+
+def corner_lightness(png: bytes, size: int = 4, inset: int = 12) -> float:
+    """The mean lightness (0 black .. 1 white) of a screenshot near its four corners.
+
+    ``size``-pixel squares ``inset`` pixels in from each corner: the theme rounds the corners of
+    images, so the corners themselves show the page behind.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float) / 255.0
+    a, b = inset, inset + size
+    corners = [grey[a:b, a:b], grey[a:b, -b:-a], grey[-b:-a, a:b], grey[-b:-a, -b:-a]]
+    return float(np.mean([c.mean() for c in corners]))
+
+
+def dark_figure_problems(page: Any, figures: Iterable[dict[str, Any]]) -> list[str]:
+    """Figures that are not on an opaque light background in dark mode (a screenshot of each)."""
+    problems = []
+    for figure in figures:
+        image = page.locator(f'img[data-bnrates-figure="{figure["index"]}"]')
+        if not image.is_visible():
+            continue
+        image.scroll_into_view_if_needed()
+        lightness = corner_lightness(image.screenshot())
+        if lightness < LIGHT_BACKGROUND:
+            problems.append(f"figure {(figure['src'] or '')[:60]} is not on an opaque light background in dark mode "
+                            f"(corners {lightness:.2f} light, need {LIGHT_BACKGROUND})")
+    return problems
+
+
+def _read_page(browser: Any, base: str, rel: str, scheme: str) -> list[str]:
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        response = page.goto(base + rel, wait_until="load")
+        if response is None or not response.ok:
+            return [f"page did not load: HTTP {response.status if response else '?'}"]
+        page.evaluate(MATH_JS, PAGE_TIMEOUT_MS)  # typeset first: axe reads the finished page
+        page.evaluate(IMAGES_JS, PAGE_TIMEOUT_MS)
+        theme = page.evaluate(THEME_JS)
+        problems = [] if theme == scheme else [f"the theme shows {theme!r} for a reader who prefers {scheme}"]
+        problems += axe_problems(page)
+        figures = page.evaluate(FIGURES_JS)
+        if scheme == "light":
+            problems += alt_problems(figures)
+            problems += [f"wider than the page: {what}" for what in page.evaluate(OVERFLOW_JS)]
+        else:
+            problems += dark_figure_problems(page, figures)
+        return [f"{scheme} mode: {problem}" for problem in problems]
+    except Exception as error:
+        return [f"{scheme} mode: check failed: {type(error).__name__}: {error}"]
+    finally:
+        context.close()
+
+
+def check_reading(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
+                  pages: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """Read every page as readers do, in light and in dark mode, and list what stands in their way.
+
+    Each page, in a fresh browser context per colour scheme (the reader's system preference,
+    which the theme follows), must have no serious or critical axe-core violation (WCAG 2 A/AA
+    rules: contrast, names, roles, ...). In light mode every image must have alt text of at least
+    three words that is not a file name, and no code block, table or output may be wider than
+    its box or the page's main column at 1280 px. In dark mode every figure must sit on an opaque
+    light background (the corners of its screenshot).
+
+    Parameters and errors as for :func:`check_site`; returns ``{page: problems}``.
+    """
+    root = Path(html_dir).resolve()
+    if not (root / "index.html").is_file():
+        raise FileNotFoundError(f"no index.html in {root}: build the book first")
+    chromium = Path(chromium)
+    if not chromium.is_file() or not os.access(chromium, os.X_OK):
+        raise FileNotFoundError(f"chromium not found at {chromium}: install Debian's chromium package "
+                                "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, list[str]] = {}
+    with serve(root) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=list(CHROMIUM_ARGS))
+        try:
+            for rel in html_pages(root) if pages is None else pages:
+                results[rel] = [p for scheme in COLOR_SCHEMES for p in _read_page(browser, base, rel, scheme)]
+        finally:
+            browser.close()
+    return results
+
+
 def format_problems(results: dict[str, list[str]]) -> str:
     """The problems of ``results`` as text, one ``page: problem`` a line (empty if none)."""
     return "\n".join(f"{page}: {problem}" for page, problems in results.items() for problem in problems)

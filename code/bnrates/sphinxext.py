@@ -5,7 +5,7 @@ Guard: the chapters are executed by the pipeline (``make book``, :mod:`bnrates.b
 renders a staged copy of the book whose configuration sets ``bnrates_executed``. A plain
 ``jupyter-book build .`` on the sources would render pages without their numbers, figures or
 claim tables (execution is off in ``_config.yml``): it stops at once with a message naming
-``make book`` instead (:class:`NotExecuted`).
+``make book`` instead (:func:`require_executed`, a Sphinx ``ConfigError``).
 
 Launch button: the theme's Binder/JupyterHub/Colab buttons need a public repository URL, which
 the book does not have. Every page built from an executable chapter (a notebook: it has a
@@ -23,6 +23,18 @@ Two JavaScript errors, found by :mod:`bnrates.browsercheck` on every page:
    Jupyter Book 1 cannot use; here the list is de-duplicated before rendering.
 2. On a first visit the theme sets ``data-mode=""``, which pydata-sphinx-theme logs as a
    console error. An inline script sets the default mode ``auto`` first.
+
+Chapter numbers in the PDF: Sphinx's LaTeX numbers every ``\\chapter`` in order, so the title
+page's own sections ("How sure is each statement?", ...) became chapters 1 to 3 and the HTML's
+chapter 2 was chapter 5, while theorems and figures kept the HTML's numbers. In the assembled
+LaTeX document, the title page's sections are unnumbered, and each chapter starts with its
+chapter counter set to its number in the HTML (unnumbered if the HTML does not number it, like
+the bibliography), so chapters, theorems and figures agree between the two.
+
+One accessibility fault, found by axe-core (:func:`bnrates.browsercheck.check_reading`): Sphinx 7
+writes the bibliography as ``role="list"`` holding entries of the deprecated role
+``doc-biblioentry``, so the list has no ``listitem`` children (a critical violation); the entries
+get the role ``listitem`` instead.
 """
 
 from __future__ import annotations
@@ -30,16 +42,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from docutils import nodes
+from sphinx import addnodes
+
 NOT_EXECUTED = (
     "this book's chapters are executed by its pipeline, and these sources have not been: "
     "`jupyter-book build .` alone would render pages without their numbers and figures. "
     "Build the book with `make book` (or `python -m bnrates.book build --profile quick` for a fast one); "
     "the HTML is then in _build/html."
 )
-
-
-class NotExecuted(Exception):
-    """Jupyter Book was run on the book's sources instead of the pipeline's executed stage."""
 
 
 def require_executed(app: Any, config: Any) -> None:
@@ -80,6 +91,61 @@ def _dedupe(app: Any, pagename: str, templatename: str, context: dict[str, Any],
     scripts = context.get("script_files")
     if isinstance(scripts, list):
         scripts[:] = unique_scripts(scripts)  # in place: other handlers hold the same list
+
+
+BIBLIOENTRY = 'role="doc-biblioentry"'
+
+
+def citation_roles(body: str) -> str:
+    """A page body with its bibliography entries as list items of their ``role="list"`` container."""
+    return body.replace(BIBLIOENTRY, 'role="listitem"')
+
+
+def _citations(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    if BIBLIOENTRY in context.get("body", ""):
+        context["body"] = citation_roles(context["body"])
+
+
+LATEX_SAVE_DEPTH = r"\setcounter{bnratesdepth}{\value{secnumdepth}}\setcounter{secnumdepth}{-1}"
+LATEX_UNNUMBERED = r"\setcounter{secnumdepth}{-1}"
+LATEX_PREAMBLE = r"\newcounter{bnratesdepth}"
+
+
+def latex_chapter_start(number: int | None) -> str:
+    """LaTeX that makes the next ``\\chapter`` carry ``number`` (``None``: unnumbered)."""
+    if number is None:
+        return LATEX_UNNUMBERED
+    return rf"\setcounter{{secnumdepth}}{{\value{{bnratesdepth}}}}\setcounter{{chapter}}{{{number - 1}}}"
+
+
+def _latex_numbers(app: Any, doctree: Any, docname: str) -> None:
+    if app.builder.name != "latex" or docname != app.config.root_doc:
+        return
+    numbers = app.env.toc_secnumbers
+    top = next(iter(doctree.findall(nodes.section)), None)
+    if top is None:
+        return
+    top.insert(1, nodes.raw("", LATEX_SAVE_DEPTH, format="latex"))  # after the title: the book's title page
+    for start in list(doctree.findall(addnodes.start_of_file)):
+        if start.parent is None or any(isinstance(a, addnodes.start_of_file) for a in _ancestors(start)):
+            continue
+        number = numbers.get(start["docname"], {}).get("")
+        raw = nodes.raw("", latex_chapter_start(number[0] if number else None), format="latex")
+        start.parent.insert(start.parent.index(start), raw)
+
+
+def _ancestors(node: Any) -> list[Any]:
+    found = []
+    while node.parent is not None:
+        node = node.parent
+        found.append(node)
+    return found
+
+
+def _latex_preamble(app: Any, config: Any) -> None:
+    elements = dict(config.latex_elements)
+    elements["preamble"] = elements.get("preamble", "") + "\n" + LATEX_PREAMBLE + "\n"
+    config.latex_elements = elements
 
 
 def lab_url(base: str, pagename: str) -> str:
@@ -136,12 +202,15 @@ def _launch(app: Any, pagename: str, templatename: str, context: dict[str, Any],
 
 
 def setup(app: Any) -> dict[str, object]:
-    """Register the launch button and both fixes (Sphinx entry point)."""
+    """Register the launch button and the fixes (Sphinx entry point)."""
     app.add_config_value("bnrates_lab_url", DEFAULT_LAB_URL, "html", types=[str])
     app.add_config_value("bnrates_executed", False, "env", types=[bool])
     app.connect("config-inited", require_executed)
     app.add_js_file(None, body=THEME_MODE_DEFAULT, priority=0)
     app.connect("html-page-context", _dedupe, priority=999)
+    app.connect("html-page-context", _citations)
+    app.connect("config-inited", _latex_preamble)
+    app.connect("doctree-resolved", _latex_numbers)
     # after the theme's own launch buttons (priority 501), so that the entry can join their group
     app.connect("html-page-context", _launch, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -48,6 +48,7 @@ def copy_book(target: Path) -> Path:
         shutil.copy2(ROOT / name, target / name)
     shutil.copytree(ROOT / "chapters", target / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
     shutil.copytree(ROOT / "data" / "sabotage", target / "data" / "sabotage")  # the report shows it
+    shutil.copytree(ROOT / "_static", target / "_static")
     shutil.copytree(ROOT / "code" / "bnrates", target / "code" / "bnrates",
                     ignore=shutil.ignore_patterns("__pycache__"))
     return target

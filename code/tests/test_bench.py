@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from bnrates import bench
 
-SECTIONS = ("P1", "P2", "P3", "P4", "P5", "memory")
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory")
 
 
 def test_measurement_compares_value_with_target() -> None:
@@ -42,6 +42,8 @@ def test_quick_benchmark_writes_a_well_formed_file(tmp_path: Path) -> None:
             assert m["relation"] in ("<=", ">=", "==") and m["unit"] and isinstance(m["notes"], str)
     assert saved["sections"]["P2"]["measurements"]["touched_module_chapters"]["expected"]
     assert any(name.startswith("kernel_peak_rss_") for name in saved["sections"]["memory"]["measurements"])
+    p6 = saved["sections"]["P6"]["measurements"]["jobs2_to_jobs1_ratio"]
+    assert p6["jobs1_seconds"] > 0 and p6["jobs2_seconds"] > 0 and 0 < p6["ideal_ratio"] <= 1
     assert "P1" in bench.table(saved) and "ratio_ours_to_jupyter_book" in bench.table(saved)
 
 

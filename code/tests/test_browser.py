@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from bnrates.browsercheck import DEFAULT_CHROMIUM, check_site, format_problems, html_pages
+from bnrates.browsercheck import (
+    DEFAULT_CHROMIUM,
+    alt_problems,
+    check_reading,
+    check_site,
+    corner_lightness,
+    format_problems,
+    html_pages,
+)
 
 
 def chapter_pages(root: Path) -> set[str]:
@@ -88,3 +98,84 @@ def test_inline_scripts_named_none_and_empty_are_one_script() -> None:
     c = _JavaScript("", body="const Y = 2")
     assert a != b  # Sphinx 7 does not see the repeat
     assert unique_scripts([a, c, b]) == [a, c]
+
+
+def test_every_page_reads_well_in_light_and_dark_mode(built: Path) -> None:
+    require_chromium()
+    results = check_reading(built / "_build" / "html")
+    expected = {"index.html", *chapter_pages(built)}
+    assert expected <= set(results), f"pages not checked: {sorted(expected - set(results))}"
+    report = format_problems(results)
+    assert not report, f"{sum(map(bool, results.values()))} of {len(results)} pages have problems:\n{report}"
+
+
+def transparent_figure() -> str:
+    """A data URL of a figure drawn in dark ink on a transparent background (illegible in dark mode)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=50)
+    ax.plot([0, 1], [1, 0], color="black")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", transparent=True)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def planted_copy(html: Path, target: Path, planted: str, page: str = "chapters/ols.html") -> str:
+    """A copy of the built site (linked, not copied) with ``planted`` HTML at the top of one page's article."""
+    for entry in html.iterdir():
+        if entry.name != "chapters":
+            os.symlink(entry, target / entry.name)
+    (target / "chapters").mkdir()
+    for entry in (html / "chapters").iterdir():
+        if entry.name != Path(page).name:
+            os.symlink(entry, target / "chapters" / entry.name)
+    text = (html / page).read_text(encoding="utf-8")
+    text = text.replace('<article class="bd-article">', '<article class="bd-article">' + planted, 1)
+    assert planted in text
+    (target / page).write_text(text, encoding="utf-8")
+    return page
+
+
+def test_reading_check_catches_planted_faults(built: Path, tmp_path: Path) -> None:
+    require_chromium()
+    planted = (f'<p><img src="{transparent_figure()}" style="background-color: transparent"></p>'
+               '<p style="color: #777777; background-color: #888888">faint text</p>'
+               f'<pre style="white-space: pre">{"x" * 400}</pre>')
+    page = planted_copy(built / "_build" / "html", tmp_path, planted)
+    problems = check_reading(tmp_path, pages=[page])[page]
+    report = "\n".join(problems)
+    for expected in (r"light mode: axe critical image-alt: Images must have alternative text",
+                     r"dark mode: axe critical image-alt",
+                     r"light mode: axe serious color-contrast: .*\(article > p:nth-child\(2\)\)",
+                     r"dark mode: axe serious color-contrast",
+                     r"light mode: image without alt text that says what it shows: data:image/png",
+                     r"light mode: wider than the page: pre \"xxxx",
+                     r"dark mode: figure data:image/png.* is not on an opaque light background in dark mode"):
+        assert re.search(expected, report), f"{expected!r} not reported; got:\n{report}"
+    assert len(problems) == 7, report  # nothing else: the real page is clean
+
+
+def test_alt_text_must_say_something() -> None:
+    assert alt_problems([{"src": "a.png", "alt": "Gap of GD against the iteration."}]) == []
+    for alt in (None, "", "a.png", "../_images/a.png", "figure"):
+        assert alt_problems([{"src": "../_images/a.png", "alt": alt}]), alt
+
+
+def test_corner_lightness_tells_white_from_black_paper() -> None:
+    from PIL import Image
+
+    def png(colour: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 40), colour).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    assert corner_lightness(png("white")) == 1.0 and corner_lightness(png("black")) == 0.0
+    framed = Image.new("RGB", (40, 40), "black")  # a white figure with rounded (dark) corners
+    framed.paste(Image.new("RGB", (36, 36), "white"), (2, 2))
+    buffer = io.BytesIO()
+    framed.save(buffer, format="PNG")
+    assert corner_lightness(buffer.getvalue()) == 1.0

@@ -48,6 +48,14 @@ class ClaimTable:
         text = self.plain.to_string(index=False, float_format=lambda x: f"{x:.4g}")
         return text.replace("≈", "~=")  # plain ASCII for pdflatex
 
+    def _repr_markdown_(self) -> str:
+        """A Markdown table: what the PDF shows (a real table; the HTML view takes the coloured HTML)."""
+        relations = {"<=": r"$\le$", ">=": r"$\ge$", "≈": r"$\approx$", "==": "$=$"}
+        rows = ["| claim | observed | rel. | theory | status |", "|:--|--:|:-:|--:|:--|"]
+        rows += [f"| `{row.id}` | {row.observed:.4g} | {relations.get(row.relation, row.relation)} "
+                 f"| {row.theory:.4g} | {row.status} |" for row in self.plain.itertuples(index=False)]
+        return "\n".join(rows)
+
 
 def styled_claims(table: pd.DataFrame) -> Styler:
     """Format a claim table whose ``claim`` column is HTML: short numbers, rows coloured by status.
