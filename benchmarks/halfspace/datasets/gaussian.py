@@ -17,5 +17,5 @@ class Dataset(BaseDataset):
     test_parameters = {"d": [5], "kappa": [10.0], "snr": [0.5], "seed": [0]}
 
     def get_data(self):
-        problem, w0 = instance(self.d, self.kappa, self.snr, "logistic", self.seed)
-        return dict(problem=problem, w0=w0)
+        task = instance(self.d, self.kappa, self.snr, "logistic", self.seed)
+        return dict(problem=task.problem, w0=task.w0)
