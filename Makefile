@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test verify sabotage bench lab sweep benchopt publish clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks test test-all verify sabotage bench lab sweep benchopt publish clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ notebooks: $(STAMP)       ## the student notebooks (no solutions, no outputs) fo
 	$(PY) -m bnrates.book notebooks
 
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
+	$(PY) -m ruff check code
+	$(PY) -m pytest code/tests -m "not slow"
+
+test-all: $(STAMP) system-deps ## lint, then every test, the slow ones included (about 5 min more than make test)
 	$(PY) -m ruff check code
 	$(PY) -m pytest code/tests
 

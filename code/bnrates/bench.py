@@ -145,7 +145,7 @@ def _env() -> dict[str, str]:
 
 
 def copy_book(root: Path, target: Path) -> Path:
-    """Copy the book's sources (configuration, chapters, CSS, the package sources) into ``target``."""
+    """Copy the book's sources (configuration, chapters, CSS, package sources, sabotage record) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
         shutil.copy2(root / name, target / name)
@@ -156,6 +156,8 @@ def copy_book(root: Path, target: Path) -> Path:
         shutil.copy2(root / "code" / "constraints.txt", target / "code" / "constraints.txt")
     if (root / "_static").is_dir():
         shutil.copytree(root / "_static", target / "_static")
+    if (root / "data" / "sabotage").is_dir():  # the report shows the recorded sabotage runs
+        shutil.copytree(root / "data" / "sabotage", target / "data" / "sabotage")
     return target
 
 

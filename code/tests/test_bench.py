@@ -23,6 +23,7 @@ def test_measurement_compares_value_with_target() -> None:
         bench.measurement(1.0, 1.0, "<", "s")
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_a_well_formed_file(tmp_path: Path) -> None:
     assert bench.main(["--quick", "--root", str(ROOT), "--out", str(tmp_path)]) == 0
     files = list(tmp_path.glob("*.json"))

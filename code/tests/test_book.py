@@ -318,6 +318,7 @@ def results_files(folder: Path) -> dict[str, object]:
     return files
 
 
+@pytest.mark.slow
 def test_serial_and_parallel_builds_save_the_same_results(built: Path, tmp_path: Path) -> None:
     root = tmp_path / "book"
     shutil.copytree(built, root)

@@ -93,6 +93,7 @@ def test_cli_errors_are_clear(args: tuple[str, ...], message: str) -> None:
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_two_runs_in_separate_processes_give_identical_numbers() -> None:
     first, second = (_cli("verify", "--json") for _ in range(2))
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr

@@ -52,6 +52,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return started
 
 
+@pytest.mark.slow
 def test_fuzz_every_chapter_parameter_is_refused_before_any_kernel(tmp_path: Path, no_kernel: list[str]) -> None:
     root = copy_book(tmp_path)
     tried = 0

@@ -67,7 +67,7 @@ def test_bench_refuses_a_bad_out_folder_before_running(tmp_path: Path, capsys: p
 
 
 def _outcome(observed: float, theory: float, relation: str = "<=", tolerance: float = 0.0):
-    claim = Claim("t.x", "t", "s", relation, tolerance, lambda p, s: Evidence(observed, theory))
+    claim = Claim("t.x", "t", "s", relation, tolerance, lambda p, s: Evidence(observed, theory), reason="a test")
     return run_claim(claim)
 
 

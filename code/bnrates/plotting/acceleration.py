@@ -30,26 +30,32 @@ def _label_axes(ax, table: pd.DataFrame, left: bool) -> None:
 def speedup_figure(speedups: dict[str, pd.DataFrame], loss: str = "logistic") -> Figure:
     """Heatmaps of ``log10`` of GDNP's speed-up over each baseline (rows) per ``d`` (columns).
 
+    With a single ``d`` (the quick grid) the baselines stand side by side in one row.
+
     Cells where both runs hit the cap are blank (no information); ``>`` marks lower bounds (the
     baseline hit the cap, GDNP did not).
     """
     ds = sorted(next(iter(speedups.values()))["d"].unique())
-    fig, axes = plt.subplots(len(speedups), len(ds), figsize=(3.6 * len(ds) + 1.0, 3.0 * len(speedups)),
-                             squeeze=False, layout="constrained")
-    for row, (baseline, data) in enumerate(speedups.items()):
-        for col, d in enumerate(ds):
-            sub = data[(data["d"] == d) & (data["loss"] == loss)].assign(
-                log_speedup=lambda x: np.log10(x["speedup"].where(~x["both_censored"])))
-            table = _grid(sub, "log_speedup")
-            bound = _grid(sub.assign(lb=sub["lower_bound"].astype(float)), "lb").reindex_like(table)
-            ax = axes[row, col]
-            sns.heatmap(table, ax=ax, cmap="RdBu", center=0.0, vmin=-2, vmax=2, cbar=col == len(ds) - 1,
-                        cbar_kws={"label": "log10 speed-up"}, linewidths=0.3, linecolor="white")
-            for (i, j), lb in np.ndenumerate(bound.to_numpy()):
-                if lb > 0.5:
-                    ax.text(j + 0.5, i + 0.5, ">", ha="center", va="center", fontsize=7)
-            _label_axes(ax, table, col == 0)
-            ax.set_title(f"GDNP vs {baseline}, d = {d}")
+    # one d (the quick grid): the baselines side by side, so that the figure is not a tall column
+    panels = [(baseline, d) for baseline in speedups for d in ds]
+    nrows, ncols = (1, len(speedups)) if len(ds) == 1 else (len(speedups), len(ds))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1.0, 3.0 * nrows), squeeze=False,
+                             layout="constrained")
+    for k, (baseline, d) in enumerate(panels):
+        row, col = divmod(k, ncols)
+        data = speedups[baseline]
+        sub = data[(data["d"] == d) & (data["loss"] == loss)].assign(
+            log_speedup=lambda x: np.log10(x["speedup"].where(~x["both_censored"])))
+        table = _grid(sub, "log_speedup")
+        bound = _grid(sub.assign(lb=sub["lower_bound"].astype(float)), "lb").reindex_like(table)
+        ax = axes[row, col]
+        sns.heatmap(table, ax=ax, cmap="RdBu", center=0.0, vmin=-2, vmax=2, cbar=col == ncols - 1,
+                    cbar_kws={"label": "log10 speed-up"}, linewidths=0.3, linecolor="white")
+        for (i, j), lb in np.ndenumerate(bound.to_numpy()):
+            if lb > 0.5:
+                ax.text(j + 0.5, i + 0.5, ">", ha="center", va="center", fontsize=7)
+        _label_axes(ax, table, col == 0)
+        ax.set_title(f"GDNP vs {baseline}, d = {d}")
     return fig
 
 
