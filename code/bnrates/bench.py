@@ -284,17 +284,28 @@ def stage_for_jupyter_book(root: Path, stage: Path, results: Path, profile: str)
     Jupyter Book does not inject papermill parameters, so each chapter's ``parameters`` cell is
     rewritten in the copy to ``profile`` and an absolute ``results_dir``; execution errors fail
     the build (``nb_execution_raise_on_error``). The report chapter reads the pipeline's
-    ``execution.json``, which is written there as a stub. Returns the executable chapters.
+    ``execution.json``, which is written there as a stub. An aggregate chapter that Sphinx would
+    read before the chapters it summarises (``errata``) is not executed. Returns the executable
+    chapters.
     """
     stage.mkdir(parents=True, exist_ok=True)
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
     config = yaml.safe_load((stage / "_config.yml").read_text())
-    config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force", "allow_errors": False}
+    # Sphinx reads (and Jupyter Book executes) the pages in alphabetical order: an aggregate chapter
+    # that sorts before a chapter it summarises (errata < experiments) would find no saved claims,
+    # so it is not executed there.
+    chapters = [c for c in read_toc(root) if c.notebook]
+    last_input = max(c.path.as_posix() for c in chapters if not c.aggregate)
+    early = [c.path.as_posix() for c in chapters if c.aggregate and c.path.as_posix() < last_input]
+    config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force", "allow_errors": False,
+                         "exclude_patterns": early}
     config.setdefault("sphinx", {}).setdefault("config", {}).update(nb_execution_raise_on_error=True,
                                                                     bnrates_executed=True)
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.copytree(root / "code" / "bnrates", stage / "code" / "bnrates", ignore=shutil.ignore_patterns("__pycache__"))
+    if (root / "data" / "sabotage").is_dir():  # the report shows the recorded sabotage runs
+        shutil.copytree(root / "data" / "sabotage", stage / "data" / "sabotage")
 
     def set_parameters(match: re.Match[str]) -> str:
         body = re.sub(r"^profile = .*$", f"profile = {profile!r}", match.group(2), flags=re.MULTILINE)
