@@ -14,7 +14,7 @@ to other hosts fail). On each page:
 
 The same text rule applies to the PDF's text (:func:`raw_tex_in_text`, for ``pdftotext`` output).
 
-* **explorers** -- every Plotly explorer (:mod:`bnrates.explorers`) must be drawn; its slider is
+* **explorers** -- every Plotly explorer (:mod:`bnrates.plotting.explorers`) must be drawn; its slider is
   clicked at the far end of its rail, and the slider's value, the visible measured curve and
   the visible theory line (their data and their drawn SVG paths) must all change. Plotly must
   come from the site itself, and every request the page makes must go to the local server.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, PAGE_TIMEOUT_MS, _watch, format_problems, html_pages, serve
-from .explorers import PLOTLY_JS
+from .plotting.explorers import PLOTLY_JS
 
 T = TypeVar("T")
 

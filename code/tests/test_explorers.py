@@ -1,4 +1,4 @@
-"""Explorers (bnrates.explorers): the curves they show, the figure's slider, the PDF panel, the Sphinx hook."""
+"""Explorers (bnrates.plotting.explorers): the curves they show, the figure's slider, the PDF panel, the Sphinx hook."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnrates import explorers
+from bnrates.plotting import explorers
 
 
 def test_ols_explorer_measured_gap_never_exceeds_the_theorem() -> None:

@@ -325,7 +325,8 @@ def bn_network_trains(profile: str, seed: int) -> Evidence:
     ratio = first / last
     med = last.groupby("kind").median()
     return Evidence(observed=float(ratio.min()), theory=None, data=runs,
-                    extra={f"final_{k}": float(v) for k, v in med.items()})
+                    extra={**{f"final_{k}": float(v) for k, v in med.items()},
+                           "learning_rate": LR_NETWORK, "batch_size": float(BATCH_NETWORK)})
 
 
 @lru_cache(maxsize=4)
@@ -391,14 +392,15 @@ def bngd_any_learning_rate(profile: str, seed: int) -> Evidence:
                     extra={"moderate_max_gap": float(hist.gap[-1][moderate].max()),
                            "median_gap": float(np.median(hist.gap[-1])), "min_relative_growth": grows,
                            "w_norm_sq_max": float(hist.w_norm_sq[-1].max()),
-                           "steps": float(hist.gap.shape[0] - 1)})
+                           "steps": float(hist.gap.shape[0] - 1), "lr_g": LR_G})
 
 
 def bngd_length_rate_negative_control(profile: str, seed: int) -> Evidence:
     """With the length's learning rate above 1 the same check fails (the length iteration expands)."""
     hist, _ = bngd_runs(profile, seed, LR_G_BROKEN)
     gap = hist.gap[-1]
-    return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=0.0)
+    return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=0.0,
+                    extra={"lr_g": LR_G_BROKEN})
 
 
 BENCHOPT_TABLE = Path(__file__).resolve().parents[3] / "data" / "benchopt" / "halfspace.parquet"

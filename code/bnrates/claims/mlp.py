@@ -135,7 +135,8 @@ def aligned_linear_loss(profile: str, seed: int) -> Evidence:
     wt[:, 0] = reparametrize(v, lengths, net.S)
     dg = np.einsum("kd,d->k", net.grad(wt)[:, 0], v) / s_norm(v, net.S)
     return Evidence(observed=float(np.min(cosines)), theory=1.0,
-                    extra={"max_grad_norm": float(np.max(norms)), "max_length_derivative": float(dg.max())})
+                    extra={"max_grad_norm": float(np.max(norms)), "max_length_derivative": float(dg.max()),
+                           "misalignment": 1 - float(np.min(cosines))})
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ def logistic_counterexample(profile: str, seed: int) -> Evidence:
     return Evidence(
         observed=ce.value_nonaligned - ce.value_aligned if ok else np.inf, theory=None,
         extra={"value_aligned": ce.value_aligned, "value_nonaligned": ce.value_nonaligned,
+               "loss_drop": ce.value_aligned - ce.value_nonaligned,
                "grad_aligned": ce.grad_aligned, "euclid_cos_1": float(euclid[0]), "euclid_cos_2": float(euclid[1]),
                "snr": SNR_COUNTEREXAMPLE, "lengths": float(s_norm(ce.aligned, ce.net.S)[0]),
                "min_eig_nonaligned": float(ce.eig_nonaligned.min()),

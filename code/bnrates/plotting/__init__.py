@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pandas as pd
 import seaborn as sns
@@ -17,6 +17,8 @@ from pandas.io.formats.style import Styler
 
 from ..claims.core import Outcome, outcome_table
 
+METHOD_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868"}
+"""One colour per algorithm, the same in every chapter's figures."""
 STATUS_COLOURS = {"pass": "#d9f2d9", "expected failure": "#fff1cc", "fail": "#f8d0d0"}
 
 
@@ -76,25 +78,6 @@ def styled_claims(table: pd.DataFrame) -> Styler:
     )
 
 
-def glue_claims(outcomes: Mapping[str, Outcome]) -> None:
-    """Glue every number of the outcomes under its claim id, for the chapter's prose.
-
-    ``<id>`` is the observed value, ``<id>.<extra>`` each extra number, ``<id>.theory`` and
-    ``<id>.pass_mark`` the compared values where there are some. A sentence citing a claim that
-    was removed then fails the build (Sphinx runs with warnings as errors).
-    """
-    from myst_nb import glue
-
-    for claim_id, o in outcomes.items():
-        numbers = {claim_id: o.evidence.observed, **{f"{claim_id}.{k}": v for k, v in o.evidence.extra.items()}}
-        if o.evidence.theory is not None:
-            numbers[f"{claim_id}.theory"] = o.evidence.theory
-        if o.pass_mark is not None:
-            numbers[f"{claim_id}.pass_mark"] = o.pass_mark
-        for key, value in numbers.items():
-            glue(key, float(value), display=False)
-
-
 def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source: str = "") -> str:
     """The HTML of a claim's first column: its id linked to the statement it checks, the statement,
     and (collapsed) the source of the function that computed it."""
@@ -140,12 +123,12 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "FIGURES",
+    "METHOD_PALETTE",
     "STATUS_COLOURS",
     "ClaimTable",
     "claim_table",
     "contraction_figure",
     "frontier_figure",
-    "glue_claims",
     "iterations_figure",
     "landscape_figure",
     "log_gap_figure",

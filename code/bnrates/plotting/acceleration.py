@@ -102,3 +102,57 @@ def theory_figure(gd_runs: pd.DataFrame, gdnp_runs: pd.DataFrame) -> Figure:
               ylabel="GDNP iterations to tolerance", title=r"GDNP within its $(1-\mu/L)^2$ rate")
     right.legend(fontsize="small")
     return fig
+
+
+def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: str) -> dict[str, float]:
+    """The numbers the chapter's prose reads off the sweep's table (not a claim's: what the map shows).
+
+    Parameters
+    ----------
+    table
+        The sweep's table (:func:`bnrates.claims.acceleration.sweep_table`), one row per task.
+    speedups_over_gd
+        The data of the claim ``acceleration.speedup_over_gd_when_separable`` (speed-up per instance).
+    profile
+        The sweep's profile, for the size of its grid.
+
+    Returns
+    -------
+    dict
+        Counts (``n_grid``, ``n_tasks``, ``n_instances``, ``n_snr``, ``n_kappa``, ``bngd_decided``), the
+        grid's ``d_min``, ``d_max``, ``kappa_max``, ``cap``, ``tol``, ``t_s``; fractions of the instances
+        (``coverage`` of the grid run, ``gdnp_beaten`` by a first-order method, ``lbfgs_beats`` GDNP,
+        ``gdnp_censored`` runs); medians (``gdnp_ms``, ``gd_ms`` per iteration in ms, ``time_sp_gd``
+        GD's wall time over GDNP's in the separable corner, ``bngd_vs_gd`` BN-GD's iterations over
+        GD's where one of them converged, ``sp_gd_dmin``/``sp_gd_dmax`` the separable corner's
+        speed-up over GD at the smallest and the largest dimension).
+    """
+    from .. import acceleration, sweeps
+    from ..claims import acceleration as ac
+
+    instance = ["d", "kappa", "snr", "loss", "seed"]
+    its = ac.iterations(table)
+    first_order = [m for m in acceleration.METHODS if m not in ("GDNP", "L-BFGS")]
+    beaten = np.minimum.reduce([its[m] for m in first_order]) < its["GDNP"]
+    per_iteration = (table["seconds"] / table["iterations"].clip(lower=1)).groupby(table["method"]).median()
+    wall_sep = ac._corner(table.pivot_table(index=instance, columns="method", values="seconds").reset_index(),
+                          "separable")
+    censored = table.pivot_table(index=instance, columns="method", values="censored", aggfunc="first").astype(bool)
+    decided = ~(censored["GD"] & censored["BN-GD"])
+    gd_sep = ac._corner(speedups_over_gd, "separable")
+    n_grid = len(sweeps.tasks(acceleration.SWEEP, sweeps.check_grid(acceleration.SWEEP, profile)))
+    numbers = {
+        "n_grid": n_grid, "coverage": len(table) / n_grid, "n_tasks": len(table), "n_instances": len(its),
+        "n_snr": table["snr"].nunique(), "n_kappa": table["kappa"].nunique(), "kappa_max": table["kappa"].max(),
+        "cap": table["cap"].max(), "tol": acceleration.TOL, "t_s": acceleration.T_S,
+        "d_min": table["d"].min(), "d_max": table["d"].max(),
+        "sp_gd_dmin": gd_sep[gd_sep["d"] == gd_sep["d"].min()]["speedup"].median(),
+        "sp_gd_dmax": gd_sep[gd_sep["d"] == gd_sep["d"].max()]["speedup"].median(),
+        "gdnp_beaten": beaten.mean(), "lbfgs_beats": (its["L-BFGS"] < its["GDNP"]).mean(),
+        "gdnp_censored": table[table["method"] == "GDNP"]["censored"].mean(),
+        "gdnp_ms": 1e3 * per_iteration["GDNP"], "gd_ms": 1e3 * per_iteration["GD"],
+        "time_sp_gd": (wall_sep["GD"] / wall_sep["GDNP"]).median(),
+        "bngd_vs_gd": (its["BN-GD"] / its["GD"].clip(lower=1))[decided].median(),
+        "bngd_decided": decided.sum(),
+    }
+    return {key: float(value) for key, value in numbers.items()}

@@ -8,32 +8,36 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-METHOD_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868"}
+from . import METHOD_PALETTE
+
 KIND_PALETTE = {"plain": "#4c72b0", "bn": "#c44e52", "gdnp": "#55a868"}
+
+
+def _median_panels(data: pd.DataFrame, x: str, hue: str, palette: dict[str, str],
+                   panels: tuple[tuple[str, str], ...], xlabel: str) -> Figure:
+    """One log-scale panel per ``(column, y label)`` of ``panels``: the median per ``hue``, band min-max."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(10.0, 3.8), layout="constrained")
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        sns.lineplot(data=data, x=x, y=col, hue=hue, palette=palette, errorbar=("pi", 100),
+                     estimator="median", ax=ax, legend=ax is axes[0])
+        ax.set(yscale="log", xlabel=xlabel, ylabel=label)
+    return fig
 
 
 def real_halfspace_figure(history: pd.DataFrame) -> Figure:
     """Suboptimality ``f(w~_t) - f*`` and ``||grad f||^2_{S^-1}`` per iteration; bands: min-max over starts."""
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
     data = history.assign(suboptimality=history["suboptimality"].clip(lower=1e-17),
                           grad_norm_sq=history["grad_norm_sq"].clip(lower=1e-30))
-    for ax, col, label in ((axes[0], "suboptimality", r"$f(\tilde w_t) - f^*$"),
-                           (axes[1], "grad_norm_sq", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")):
-        sns.lineplot(data=data, x="iteration", y=col, hue="method", palette=METHOD_PALETTE, errorbar=("pi", 100),
-                     estimator="median", ax=ax, legend=ax is axes[0])
-        ax.set(yscale="log", xlabel="iteration $t$", ylabel=label)
-    return fig
+    return _median_panels(data, "iteration", "method", METHOD_PALETTE,
+                          (("suboptimality", r"$f(\tilde w_t) - f^*$"),
+                           ("grad_norm_sq", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")), "iteration $t$")
 
 
 def network_figure(runs: pd.DataFrame) -> Figure:
     """Full-data training loss and gradient norm of the three networks; bands: min-max over seeds."""
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
-    for ax, col, label in ((axes[0], "loss", "training loss (full data)"),
-                           (axes[1], "grad_norm", "gradient norm (full data)")):
-        sns.lineplot(data=runs, x="iteration", y=col, hue="kind", palette=KIND_PALETTE, errorbar=("pi", 100),
-                     estimator="median", ax=ax, legend=ax is axes[0])
-        ax.set(yscale="log", xlabel="SGD iteration", ylabel=label)
-    return fig
+    return _median_panels(runs, "iteration", "kind", KIND_PALETTE,
+                          (("loss", "training loss (full data)"), ("grad_norm", "gradient norm (full data)")),
+                          "SGD iteration")
 
 
 def minibatch_figure(data: pd.DataFrame) -> Figure:
@@ -97,3 +101,21 @@ def benchopt_figure(table: pd.DataFrame, datasets: tuple[str, ...] = ("breast_ca
         row[0].set_title(dataset.replace("_", " "), loc="left")
     axes[0, 0].legend(fontsize="small", title=None)
     return fig
+
+
+BENCHOPT_SUMMARY = {"lbfgs": "sklearn-lbfgs", "gdnp": "GDNP (bisection)", "newton": "GDNP (newton)", "agd": "AGD"}
+"""The solvers the chapter's prose compares, by the short name of their numbers (``label`` in the table)."""
+
+
+def benchopt_summary(table: pd.DataFrame, dataset: str = "breast_cancer") -> dict[str, float]:
+    """Each compared solver's last point on ``dataset``: ``<solver>_time`` (s) and ``<solver>_suboptimality``.
+
+    ``table`` is :func:`bnrates.claims.experiments.benchopt_table`; the last point is the one with
+    the largest ``stop_val`` (benchopt re-runs a solver from scratch for each point).
+    """
+    final = table.sort_values("stop_val").groupby(["dataset", "label"]).last()
+    numbers = {}
+    for short, label in BENCHOPT_SUMMARY.items():
+        numbers[f"{short}_time"] = float(final.loc[(dataset, label), "time"])
+        numbers[f"{short}_suboptimality"] = float(final.loc[(dataset, label), "objective_suboptimality"])
+    return numbers

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-METHOD_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868"}
+from . import METHOD_PALETTE
 
 
 def race_figure(history: pd.DataFrame) -> Figure:

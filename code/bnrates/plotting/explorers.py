@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .validation import check_int
+from ..validation import check_int
 
 Array = NDArray[np.float64]
 MARKER = "bnrates-explorer"
@@ -172,9 +172,9 @@ def ols_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.
     One random instance per ``kappa`` (:func:`~bnrates.problems.ols_instances`), run for ``4 kappa``
     steps (at least 40) with the theorem's step.
     """
-    from .algorithms import gd_rayleigh
-    from .problems import ols_instances, spectrum_bounds
-    from .rates import rayleigh_gap, theory_factor
+    from ..algorithms import gd_rayleigh
+    from ..problems import ols_instances, spectrum_bounds
+    from ..rates import rayleigh_gap, theory_factor
 
     measured, theory = [], []
     for kappa in kappas:
@@ -193,8 +193,8 @@ def ols_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.
 def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), snr: float = 0.5, d: int = 8,
                n_steps: int = 150, n_bisection: int = 20, seed: int = 0, start: int = 2) -> Explorer:
     """GDNP theorem on Gaussian halfspaces: relative Rayleigh gap of the directions against the bound, per ``kappa``."""
-    from .gdnp import gdnp
-    from .halfspace import GaussianHalfspace, halfspace_instances
+    from ..gdnp import gdnp
+    from ..halfspace import GaussianHalfspace, halfspace_instances
 
     parts = [halfspace_instances(d, kappa, snr, [seed]) for kappa in kappas]
     problem = GaussianHalfspace(np.concatenate([p.S for p in parts]), np.concatenate([p.u for p in parts]))
@@ -208,8 +208,8 @@ def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), sn
 
 def _gap_curves(kappas: Sequence[float], gap: Array, S: Array) -> pd.DataFrame:
     """Relative gaps ``gap[:, b] / gap[0, b]`` (one instance per ``kappa``) beside ``(1 - mu/L)^{2t}``."""
-    from .problems import spectrum_bounds
-    from .rates import theory_factor
+    from ..problems import spectrum_bounds
+    from ..rates import theory_factor
 
     factor = theory_factor(*spectrum_bounds(S))
     t = np.arange(gap.shape[0])
@@ -225,8 +225,8 @@ def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), snr: floa
     is trained by Algorithm 1 while unit 2 stays at zero; its Rayleigh gap is drawn beside the
     theorem's ``(1 - mu/L)^{2t}``.
     """
-    from .halfspace import halfspace_instances
-    from .mlp import OneHiddenLayer, gdnp_unit
+    from ..halfspace import halfspace_instances
+    from ..mlp import OneHiddenLayer, gdnp_unit
 
     parts = [halfspace_instances(d, kappa, snr, [seed]) for kappa in kappas]
     net = OneHiddenLayer(np.concatenate([p.S for p in parts]), np.concatenate([p.u for p in parts]), (1.0, 0.6))
@@ -278,7 +278,7 @@ def minibatch_size(X: ArrayLike, w: ArrayLike, batch_sizes: Sequence[int] = (4, 
 
 def minibatch_gaussian(d: int = 10, kappa: float = 10.0, n: int = 20_000, seed: int = 0) -> Explorer:
     """:func:`minibatch_size` on ``n`` Gaussian inputs ``N(0, S)`` (``S`` from ``random_spd``), one random unit."""
-    from .problems import random_spd
+    from ..problems import random_spd
 
     rng = np.random.default_rng([check_int("seed", seed, minimum=0), 61])
     chol = np.linalg.cholesky(random_spd(d, kappa, [seed])[0])
@@ -288,7 +288,7 @@ def minibatch_gaussian(d: int = 10, kappa: float = 10.0, n: int = 20_000, seed: 
 
 def minibatch_digits(seed: int = 0) -> Explorer:
     """:func:`minibatch_size` on the standardized digits (as in the experiments chapter), one random unit."""
-    from .claims.experiments import digits
+    from ..claims.experiments import digits
 
     _, X, _ = digits()
     w = np.random.default_rng([check_int("seed", seed, minimum=0), 63]).standard_normal(X.shape[1])
