@@ -229,7 +229,7 @@ def _alignment_with_u(w: Array, S: Array, u: Array) -> float:
 
 def _bn_backward(through_statistics: bool) -> Callable[..., tuple[Array, Array, Array]]:
     def bn_backward_exercise(dout: Array, gamma: Array, xhat: Array, inv_std: Array) -> tuple[Array, Array, Array]:
-        from .experiments import bn_backward  # imported here: only the experiments chapter depends on it
+        from .bn_network import bn_backward  # imported here: only the experiments chapter depends on it
 
         return bn_backward(dout, gamma, (xhat, inv_std), through_statistics=through_statistics)
     return bn_backward_exercise

@@ -32,7 +32,8 @@ from scipy.special import expit
 
 from .gdnp import GDNPHistory, gdnp
 from .losses import softplus
-from .reparametrization import inv_norm_sq, matvec, quad, s_norm
+from .numerics import central_jacobian, s_cosine
+from .reparametrization import inv_norm_sq, matvec, s_norm
 from .validation import check_array, check_int, check_real, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
@@ -277,9 +278,7 @@ class OneHiddenLayer:
         if wt.ndim != 2 or self.S.ndim != 2:
             raise ValueError("hessian needs a single instance: S of shape (d, d) and wt of shape (m, d)")
         n = wt.size
-        pert = step * np.eye(n).reshape(n, *wt.shape)
-        grads = self.grad(np.concatenate([wt + pert, wt - pert])).reshape(2, n, n)
-        H = (grads[0] - grads[1]) / (2 * step)
+        H = central_jacobian(lambda flat: self.grad(flat.reshape(-1, *wt.shape)).reshape(-1, n), wt.ravel(), step)
         return (H + H.T) / 2
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
@@ -499,5 +498,4 @@ def aligned_cosines(wt: ArrayLike, S: Array, u: Array) -> Array:
     """
     wt = np.asarray(wt, dtype=np.float64)
     target = np.linalg.solve(S, u[..., None])[..., 0]
-    num = np.abs(np.einsum("...md,...d->...m", wt, u))
-    return num / (s_norm(wt, S[..., None, :, :]) * np.sqrt(quad(target, S))[..., None])
+    return s_cosine(wt, target[..., None, :], S[..., None, :, :])

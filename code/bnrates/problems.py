@@ -175,3 +175,8 @@ def ols_worst_case(d: int, kappa: float, seeds: ArrayLike, *, offset: float = 1e
     scale = offset * np.sqrt(quad(w_star, problem.S)) / np.sqrt(eig[:, 0])
     return problem, w_star + scale[:, None] * v_min
 
+
+def random_starts(d: int, seeds: ArrayLike, scale: float = 1.0) -> Array:
+    """One Gaussian start per seed (own stream ``[seed, 41]``), shape ``(B, d)``, Euclidean norm ``scale``."""
+    w = np.stack([np.random.default_rng([int(s), 41]).standard_normal(d) for s in np.atleast_1d(seeds)])
+    return scale * w / np.linalg.norm(w, axis=-1, keepdims=True)

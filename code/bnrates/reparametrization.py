@@ -116,3 +116,33 @@ def batch_norm(X: Array, w: Array, g: float, *, mean: Array | None = None, var: 
 def weight_norm(w: Array, g: Array | float) -> Array:
     """Weight normalization ``g w / ||w||_2`` (Salimans & Kingma 2016): the case ``S = I``."""
     return (np.asarray(g) / np.linalg.norm(w, axis=-1))[..., None] * w
+
+
+def minibatch_gap(X: Array, W: Array, S: Array, g: Array | float = 1.0) -> tuple[Array, Array]:
+    """BN with each batch's own statistics minus the population reparametrization (book: prop-bn-reparam).
+
+    For the rows ``x`` of each batch and every direction ``w_k``,
+    ``BN_batch(x^T w_k) = g_k (x^T w_k - m_b) / s_b`` (``m_b``, ``s_b`` the batch's mean and biased
+    standard deviation of ``x^T w_k``) against the population value ``g_k x^T w_k / ||w_k||_S``
+    on the same rows. The two agree for infinite batches; the gap falls like ``b^{-1/2}``.
+
+    Parameters
+    ----------
+    X : ndarray, shape ``(..., b, d)``
+        Batches of ``b`` rows each (centred inputs).
+    W : ndarray, shape ``(K, d)``
+        The directions, one per row.
+    S : ndarray, shape ``(d, d)``
+        The population second moment.
+    g : float or ndarray of shape ``(K,)``
+        The lengths.
+
+    Returns
+    -------
+    gap, population : ndarray, shape ``(..., b, K)``
+        ``BN_batch - BN_population`` and ``BN_population``.
+    """
+    Z = X @ W.T
+    bn = g * (Z - Z.mean(axis=-2, keepdims=True)) / Z.std(axis=-2, keepdims=True)
+    population = Z * (g / s_norm(W, S))
+    return bn - population, population

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bnrates.algorithms import gd_rayleigh
-from bnrates.experiments import bngd_ols
+from bnrates.algorithms import bngd_ols, gd_rayleigh
 from bnrates.gdnp import (
     agd,
     bisection,

@@ -7,9 +7,9 @@ import pytest
 from conftest import dims, kappas, random_point, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_reparametrization import central_difference
 
 from bnrates.algorithms import gd_rayleigh, step_without_factor_two
+from bnrates.numerics import central_gradient
 from bnrates.problems import OLS, ols_instances, ols_worst_case, random_spd, spectrum_bounds
 from bnrates.rates import contraction_ratios, fit_contraction, least_squares_gap, rayleigh_gap, theory_factor
 from bnrates.rayleigh import (
@@ -29,7 +29,7 @@ from bnrates.reparametrization import quad, reparametrize
 def test_rayleigh_gradient_matches_finite_differences(d: int, kappa: float, seed: int) -> None:
     P = ols_instances(d, kappa, [seed])
     w = random_point(d, seed)[0][0]
-    fd = central_difference(lambda x: float(rayleigh(x, P.S[0], P.u[0])), w)
+    fd = central_gradient(lambda x: float(rayleigh(x, P.S[0], P.u[0])), w, 1e-6)
     grad = rayleigh_grad(w, P.S[0], P.u[0])
     np.testing.assert_allclose(grad, fd, atol=1e-6 * (1 + np.abs(grad).max()) * kappa)
 

@@ -6,6 +6,7 @@ import numpy as np
 from conftest import dims, kappas, random_point, seeds
 from hypothesis import given, settings
 
+from bnrates.numerics import central_gradient
 from bnrates.problems import grad_wg, ols_instances, value_wg
 from bnrates.reparametrization import (
     batch_norm,
@@ -19,19 +20,13 @@ from bnrates.reparametrization import (
 )
 
 
-def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Gradient of the scalar function ``f`` at ``x`` (shape ``(d,)``) by central differences."""
-    eye = np.eye(len(x))
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in eye])
-
-
 @settings(max_examples=40, deadline=None)
 @given(d=dims, kappa=kappas, seed=seeds)
 def test_gradients_in_w_and_g_match_finite_differences(d: int, kappa: float, seed: int) -> None:
     P = ols_instances(d, kappa, [seed])
     w, g = random_point(d, seed)
     gw, gg = grad_wg(P, w, g)
-    fd_w = central_difference(lambda x: float(value_wg(P, x[None], g)[0]), w[0])
+    fd_w = central_gradient(lambda x: float(value_wg(P, x[None], g)[0]), w[0], 1e-6)
     fd_g = (value_wg(P, w, g + 1e-6) - value_wg(P, w, g - 1e-6)) / 2e-6
     scale = 1 + np.abs(gw).max()
     np.testing.assert_allclose(gw[0], fd_w, atol=1e-6 * scale * kappa)

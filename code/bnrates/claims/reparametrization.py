@@ -11,9 +11,9 @@ from ..reparametrization import (
     batch_norm,
     inv_norm_sq,
     length_direction_split,
+    minibatch_gap,
     quad,
     reparametrize,
-    s_norm,
     weight_norm,
 )
 from .core import Claim, Evidence, chapter_claims_factory, injected
@@ -115,11 +115,8 @@ def minibatch_errors(profile: str, seed: int) -> pd.DataFrame:
     rows = []
     for m in size["batch_sizes"]:
         X = rng.standard_normal((size["samples"] // m, m, d)) @ chol.T
-        Z = X @ W.T
-        mean, std = Z.mean(axis=1, keepdims=True), Z.std(axis=1, keepdims=True)
-        bn = g * (Z - mean) / std
-        pop = Z * (g / s_norm(W, S))
-        err = np.sqrt(np.mean((bn - pop) ** 2, axis=(0, 1)) / np.mean(pop**2, axis=(0, 1)))
+        gap, pop = minibatch_gap(X, W, S, g)
+        err = np.sqrt(np.mean(gap**2, axis=(0, 1)) / np.mean(pop**2, axis=(0, 1)))
         rows += [{"batch_size": int(m), "direction": k, "relative_rms_error": e} for k, e in enumerate(err)]
     return pd.DataFrame(rows)
 
