@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .rayleigh import rayleigh_terms
-from .reparametrization import inv_norm_sq, matvec, quad
+from .reparametrization import inv_norm_sq, matvec, quadratic_form
 from .validation import check_array, check_int, check_real
 
 Array = NDArray[np.float64]
@@ -135,10 +135,10 @@ def bngd_ols(S: Array, u: Array, w0: Array, g0: Array, n_steps: int, lr_w: Array
     gaps, norms, steps = [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(n_steps + 1):
-            nsq = quad(w, S)
+            nsq = quadratic_form(w, S)
             norm = np.sqrt(nsq)
             wt = (g / norm)[:, None] * w
-            gaps.append(quad(wt + sol, S) / snr)
+            gaps.append(quadratic_form(wt + sol, S) / snr)
             norms.append(np.sum(w * w, axis=-1))
             steps.append(lr_w_arr / nsq)
             if t == n_steps:

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from .algorithms import step_without_factor_two, theorem_step
 from .problems import random_spd
 from .rayleigh import rayleigh_argmin, rayleigh_terms
-from .reparametrization import gradient_wg, matvec, quad, s_norm
+from .reparametrization import gradient_wg, matvec, quadratic_form, s_norm
 from .validation import check_int
 
 Array = NDArray[np.float64]
@@ -215,7 +215,7 @@ def _gdnp_step(h_form: str, projector: str = "S") -> Callable[..., Array]:
 
 def _s_alignment(w: Array, S: Array, u: Array) -> float:
     target = rayleigh_argmin(S, u)
-    return float(abs(quad(w, S, target)) / (s_norm(w, S) * s_norm(target, S)))
+    return float(abs(quadratic_form(w, S, target)) / (s_norm(w, S) * s_norm(target, S)))
 
 
 def _euclidean_alignment(w: Array, S: Array, u: Array) -> float:

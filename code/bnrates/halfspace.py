@@ -29,7 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .losses import Loss, ScalarFunction, get_loss
 from .problems import random_spd, spectrum_bounds
-from .reparametrization import inv_norm_sq, quad
+from .quadrature import trapezoid_rule
+from .reparametrization import inv_norm_sq, quadratic_form
 from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
 
 if TYPE_CHECKING:  # the empirical problem is only a type here: this chapter's code does not load it
@@ -46,8 +47,8 @@ error is at round-off (<= 5e-15) while ``s h <= 0.5``, about 4e-11 at ``s h = 0.
 the trapezoid error decays like ``exp(-2 pi^2 / (s h))``). 4097 nodes are therefore exact to
 round-off for ``s <= 0.45 / h = 65.8`` (:data:`RESOLUTION`); at the logistic optimum
 ``s* = 2 sqrt(snr / (1 - snr))``, which is 8.7 at ``snr = 0.95`` and 20 at ``snr = 0.99``.
-Larger ``s`` use the kink-centred rule of :func:`kink_rule`. A rule of "tens of thousands of
-nodes" would be more than needed.
+The rule is :func:`~bnrates.quadrature.trapezoid_rule`. Larger ``s`` use the kink-centred rule
+of :func:`kink_rule`. A rule of "tens of thousands of nodes" would be more than needed.
 """
 
 HALF_WIDTH = 14.0
@@ -62,29 +63,6 @@ from their asymptotes (linear or constant) by less than ``e^{-50}`` outside ``|t
 
 KINK_NODES = (128, 320)
 """Gauss-Legendre nodes per outer piece and in the central piece of :func:`kink_rule`."""
-
-
-@lru_cache(maxsize=16)
-def trapezoid_rule(n_nodes: int, half_width: float = HALF_WIDTH) -> tuple[Array, Array]:
-    """Nodes and weights of the trapezoid rule for ``E[psi(xi)]``, ``xi ~ N(0, 1)``.
-
-    The weights are the standard normal density times the trapezoid weights on
-    ``[-half_width, half_width]``, normalised to sum to one (so constants are integrated
-    exactly; the normalisation changes them by less than 1e-16).
-
-    Returns
-    -------
-    nodes, weights : ndarray, shape ``(n_nodes,)`` each (read-only)
-    """
-    n_nodes = check_int("n_nodes", n_nodes, minimum=3)
-    xi = np.linspace(-half_width, half_width, n_nodes)
-    w = np.full(n_nodes, xi[1] - xi[0])
-    w[[0, -1]] /= 2
-    w *= np.exp(-(xi**2) / 2)
-    w /= w.sum()
-    xi.flags.writeable = False
-    w.flags.writeable = False
-    return xi, w
 
 
 @lru_cache(maxsize=4)
@@ -159,7 +137,7 @@ def gaussian_expectations(
     m, s = np.broadcast_arrays(np.asarray(m, dtype=np.float64), np.asarray(s, dtype=np.float64))
     shape = m.shape
     m, s = m.reshape(-1), s.reshape(-1)
-    xi, w = trapezoid_rule(n_nodes)
+    xi, w = trapezoid_rule(check_int("n_nodes", n_nodes, minimum=3), HALF_WIDTH)
     wide = s * (xi[1] - xi[0]) > RESOLUTION
     out = np.empty((len(funcs), m.size))
     narrow = np.flatnonzero(~wide)
@@ -237,7 +215,7 @@ class GaussianHalfspace:
     def _moments(self, wt: Array) -> tuple[Array, Array]:
         wt = np.asarray(wt, dtype=np.float64)
         m = np.einsum("...i,...i->...", self.u, wt)
-        s = np.sqrt(np.maximum(quad(wt, self.cov), 0.0))
+        s = np.sqrt(np.maximum(quadratic_form(wt, self.cov), 0.0))
         return m, s
 
     def value(self, wt: Array) -> Array:
@@ -292,8 +270,9 @@ class GaussianHalfspace:
 
     def direction_moments(self, w: Array) -> tuple[Array, Array]:
         """Mean and spread of ``z^T w / ||w||_S``: ``(u^T w, sqrt(w^T (S - u u^T) w)) / ||w||_S``, each ``(...)``."""
-        norm = np.sqrt(quad(w, self.S))
-        return np.einsum("...i,...i->...", self.u, w) / norm, np.sqrt(np.maximum(quad(w, self.cov), 0.0)) / norm
+        norm = np.sqrt(quadratic_form(w, self.S))
+        spread = np.sqrt(np.maximum(quadratic_form(w, self.cov), 0.0))
+        return np.einsum("...i,...i->...", self.u, w) / norm, spread / norm
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws of ``z ~ N(u, S - u u^T)``, shape ``(n, ..., d)``."""

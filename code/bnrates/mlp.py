@@ -24,7 +24,6 @@ Shapes: ``S`` is ``(..., d, d)``, ``u`` is ``(..., d)``, the weights ``W~`` are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -33,6 +32,7 @@ from scipy.special import expit
 from .gdnp import GDNPHistory, gdnp
 from .losses import softplus
 from .numerics import central_jacobian, s_cosine
+from .quadrature import trapezoid_rule
 from .reparametrization import inv_norm_sq, matvec, s_norm
 from .validation import check_array, check_int, check_real, check_spd, check_vector_for
 
@@ -59,16 +59,6 @@ the Gaussian weight itself to ~1e-14 at ``h = 0.8``."""
 
 DEGENERATE = 1e-10
 """Eigen-coordinates with coefficient ``c <= 1e-10`` (zero or exactly aligned units) get one node."""
-
-
-@lru_cache(maxsize=64)
-def _trapezoid(n: int) -> tuple[Array, Array]:
-    if n == 1:
-        return np.zeros(1), np.ones(1)
-    xi = np.linspace(-HALF_WIDTH, HALF_WIDTH, n)
-    w = np.exp(-(xi**2) / 2)
-    w[[0, -1]] /= 2
-    return xi, w / w.sum()
 
 
 def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tuple[Array, Array]:
@@ -99,10 +89,10 @@ def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tu
     rules = []
     for ck in c:
         if ck <= DEGENERATE:
-            rules.append(_trapezoid(1))
+            rules.append(trapezoid_rule(1, HALF_WIDTH))
         else:
             h = min(resolution / ck, MAX_STEP)
-            rules.append(_trapezoid(2 * int(np.ceil(HALF_WIDTH / h)) + 1))
+            rules.append(trapezoid_rule(2 * int(np.ceil(HALF_WIDTH / h)) + 1, HALF_WIDTH))
     grids = np.meshgrid(*[r[0] for r in rules], indexing="ij")
     eta = np.stack([g.ravel() for g in grids], axis=-1)
     weights = np.ones(1)

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import t as student_t
 
 from .rayleigh import rayleigh_argmin
-from .reparametrization import quad
+from .reparametrization import quadratic_form
 from .validation import check_array, check_int
 
 Array = NDArray[np.float64]
@@ -40,13 +40,13 @@ def rayleigh_gap(w: Array, S: Array, u: Array, argmin: Array | None = None) -> A
     -------
     ndarray, shape ``(..., B)``
     """
-    c = np.einsum("...i,...i->...", u, w) / quad(w, S)
-    return quad(c[..., None] * w - (rayleigh_argmin(S, u) if argmin is None else argmin), S)
+    c = np.einsum("...i,...i->...", u, w) / quadratic_form(w, S)
+    return quadratic_form(c[..., None] * w - (rayleigh_argmin(S, u) if argmin is None else argmin), S)
 
 
 def least_squares_gap(wt: Array, S: Array, u: Array) -> Array:
     """``f(w~) - f* = ||w~ + S^{-1} u||^2_S`` for Eq. (10), shape ``(..., B)``."""
-    return quad(wt + rayleigh_argmin(S, u), S)
+    return quadratic_form(wt + rayleigh_argmin(S, u), S)
 
 
 def theory_factor(mu: Array, L: Array) -> Array:

@@ -18,7 +18,7 @@ def matvec(S: Array, w: Array) -> Array:
     return (S @ w[..., None])[..., 0]
 
 
-def quad(v: Array, S: Array, w: Array | None = None) -> Array:
+def quadratic_form(v: Array, S: Array, w: Array | None = None) -> Array:
     """Bilinear form ``v^T S w`` (``v^T S v`` if ``w`` is omitted), shape ``(...)``.
 
     Computed as ``sum(v * (S w))`` through a matrix product: a three-operand ``einsum`` loops
@@ -29,7 +29,7 @@ def quad(v: Array, S: Array, w: Array | None = None) -> Array:
 
 def s_norm(w: Array, S: Array) -> Array:
     """S-norm ``||w||_S = sqrt(w^T S w)``, shape ``(...)``."""
-    return np.sqrt(quad(w, S))
+    return np.sqrt(quadratic_form(w, S))
 
 
 def inv_norm_sq(v: Array, S: Array) -> Array:
@@ -49,7 +49,7 @@ def direction_projector(w: Array, S: Array) -> Array:
     """
     Sw = matvec(S, w)
     eye = np.broadcast_to(np.eye(w.shape[-1]), S.shape)
-    return eye - Sw[..., :, None] * w[..., None, :] / quad(w, S)[..., None, None]
+    return eye - Sw[..., :, None] * w[..., None, :] / quadratic_form(w, S)[..., None, None]
 
 
 def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[Array, Array]:
@@ -85,7 +85,7 @@ def length_direction_split(
     length : ndarray, shape ``(...)``
         ``(d_g f)^2``.
     """
-    direction = quad(w, S) / np.asarray(g) ** 2 * (inv_norm_sq(grad_w, S) if dual is None else dual)
+    direction = quadratic_form(w, S) / np.asarray(g) ** 2 * (inv_norm_sq(grad_w, S) if dual is None else dual)
     return direction, np.asarray(grad_g) ** 2
 
 

@@ -21,7 +21,7 @@ from bnrates.rayleigh import (
     rayleigh_min,
     rayleigh_terms,
 )
-from bnrates.reparametrization import quad, reparametrize
+from bnrates.reparametrization import quadratic_form, reparametrize
 
 
 @settings(max_examples=40, deadline=None)
@@ -40,7 +40,7 @@ def test_rayleigh_terms_agree_with_the_separate_formulas(d: int, kappa: float, s
     P = ols_instances(d, kappa, [seed, seed + 1])
     w = np.stack([random_point(d, seed)[0][0], random_point(d, seed + 1)[0][0]])
     norm_sq, rho, _ = rayleigh_terms(w, P.S, P.u)
-    np.testing.assert_allclose(norm_sq, quad(w, P.S), rtol=1e-14)
+    np.testing.assert_allclose(norm_sq, quadratic_form(w, P.S), rtol=1e-14)
     np.testing.assert_allclose(rho, rayleigh(w, P.S, P.u), rtol=1e-13)
 
 

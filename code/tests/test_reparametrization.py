@@ -13,7 +13,7 @@ from bnrates.reparametrization import (
     direction_projector,
     inv_norm_sq,
     length_direction_split,
-    quad,
+    quadratic_form,
     reparametrize,
     s_norm,
     weight_norm,
@@ -71,7 +71,13 @@ def test_s_norm_of_reparametrized_weights_is_the_length(rng: np.random.Generator
     w = rng.standard_normal((2, 6))
     g = np.array([2.0, -0.5])
     np.testing.assert_allclose(s_norm(reparametrize(w, g, P.S), P.S), np.abs(g), rtol=1e-13)
-    np.testing.assert_allclose(quad(w, P.S), s_norm(w, P.S) ** 2, rtol=1e-13)
+    v = rng.standard_normal((2, 6))
+    # against explicit double sums over the entries (not against s_norm, which is defined as its root)
+    by_hand = [sum(w[b, i] * P.S[b, i, j] * w[b, j] for i in range(6) for j in range(6)) for b in range(2)]
+    bilinear = [sum(v[b, i] * P.S[b, i, j] * w[b, j] for i in range(6) for j in range(6)) for b in range(2)]
+    np.testing.assert_allclose(quadratic_form(w, P.S), by_hand, rtol=1e-13)
+    np.testing.assert_allclose(quadratic_form(v, P.S, w), bilinear, rtol=1e-12)
+    np.testing.assert_allclose(s_norm(w, P.S), np.sqrt(by_hand), rtol=1e-13)
 
 
 def test_batch_norm_with_population_statistics_is_the_reparametrization(rng: np.random.Generator) -> None:

@@ -30,7 +30,7 @@ from ..numerics import central_gradient, cosine
 from ..problems import random_spd, spectrum_bounds, value_wg
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..rayleigh import rayleigh_argmin, rayleigh_min
-from ..reparametrization import direction_projector, matvec, quad, reparametrize, s_norm
+from ..reparametrization import direction_projector, matvec, quadratic_form, reparametrize, s_norm
 from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "halfspace"
@@ -292,7 +292,7 @@ def _moments_of(problem: GaussianHalfspace, wt: np.ndarray) -> tuple[np.ndarray,
     """Mean ``u^T w~`` and standard deviation ``||w~||_{S - uu^T}`` of ``z^T w~``, shape ``(...)``."""
     m = np.einsum("...i,...i->...", np.broadcast_to(problem.u, wt.shape), wt)
     cov = np.broadcast_to(problem.cov, (*wt.shape, wt.shape[-1]))
-    return m, np.sqrt(np.maximum(quad(wt, cov), 0.0))
+    return m, np.sqrt(np.maximum(quadratic_form(wt, cov), 0.0))
 
 
 def c1_of(problem: GaussianHalfspace, wt: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from ..reparametrization import (
     inv_norm_sq,
     length_direction_split,
     minibatch_gap,
-    quad,
+    quadratic_form,
     reparametrize,
     weight_norm,
 )
@@ -140,7 +140,7 @@ def _split_gap(profile: str, seed: int, metric: str) -> Evidence:
     direction, length = length_direction_split(gw, gg, w, g, P.S)
     total = inv_norm_sq(full, P.S)
     if metric == "euclidean":
-        direction = quad(w, P.S) / g**2 * np.sum(gw**2, axis=-1)
+        direction = quadratic_form(w, P.S) / g**2 * np.sum(gw**2, axis=-1)
         total = np.sum(full**2, axis=-1)
     return Evidence(observed=float(np.max(np.abs(direction + length - total) / total)), theory=0.0)
 
@@ -162,7 +162,7 @@ ROUND_OFF = "an identity: exact in exact arithmetic; the pass mark allows float6
 
 def _euclidean_split(gw: np.ndarray, gg: np.ndarray, w: np.ndarray, g: np.ndarray, S: np.ndarray):
     """The split with the direction part in the Euclidean norm (a wrong implementation)."""
-    return quad(w, S) / np.asarray(g) ** 2 * np.sum(gw**2, axis=-1), np.asarray(gg) ** 2
+    return quadratic_form(w, S) / np.asarray(g) ** 2 * np.sum(gw**2, axis=-1), np.asarray(gg) ** 2
 
 
 def _uncentred_bn(f):
