@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bnrates import claims, errata
+from bnrates import claims
+from bnrates.claims import errata
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("OLS step size", "generalized Rayleigh lemma", "Faster than gradient descent", "form of h",
