@@ -89,10 +89,10 @@ def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tu
     rules = []
     for ck in c:
         if ck <= DEGENERATE:
-            rules.append(trapezoid_rule(1, HALF_WIDTH))
+            rules.append(trapezoid_rule(1, HALF_WIDTH, scale_by_spacing=False))
         else:
             h = min(resolution / ck, MAX_STEP)
-            rules.append(trapezoid_rule(2 * int(np.ceil(HALF_WIDTH / h)) + 1, HALF_WIDTH))
+            rules.append(trapezoid_rule(2 * int(np.ceil(HALF_WIDTH / h)) + 1, HALF_WIDTH, scale_by_spacing=False))
     grids = np.meshgrid(*[r[0] for r in rules], indexing="ij")
     eta = np.stack([g.ravel() for g in grids], axis=-1)
     weights = np.ones(1)

@@ -20,7 +20,7 @@ Array = NDArray[np.float64]
 
 
 @lru_cache(maxsize=64)
-def trapezoid_rule(n_nodes: int, half_width: float) -> tuple[Array, Array]:
+def trapezoid_rule(n_nodes: int, half_width: float, scale_by_spacing: bool = True) -> tuple[Array, Array]:
     """Nodes and weights of the trapezoid rule for ``E[psi(xi)]``, ``xi ~ N(0, 1)``.
 
     The weights are the standard normal density times the trapezoid weights on
@@ -34,6 +34,11 @@ def trapezoid_rule(n_nodes: int, half_width: float) -> tuple[Array, Array]:
         ``>= 1``; the spacing is ``h = 2 half_width / (n_nodes - 1)``.
     half_width : float
         ``> 0``; the mass of ``N(0, 1)`` outside is ``2 Phi(-half_width)``.
+    scale_by_spacing : bool
+        Multiply by the spacing ``h`` before normalising (the halfspace chapter's order of
+        operations) or not (the network chapter's). Mathematically the same weights; they differ
+        in the last bit, which a central difference at round-off level (claim ``mlp.gradient``)
+        amplifies, so each chapter keeps its own and its saved results reproduce bit for bit.
 
     Returns
     -------
@@ -45,9 +50,13 @@ def trapezoid_rule(n_nodes: int, half_width: float) -> tuple[Array, Array]:
         xi, w = np.zeros(1), np.ones(1)
     else:
         xi = np.linspace(-half_width, half_width, n_nodes)
-        w = np.full(n_nodes, xi[1] - xi[0])
-        w[[0, -1]] /= 2
-        w *= np.exp(-(xi**2) / 2)
+        if scale_by_spacing:
+            w = np.full(n_nodes, xi[1] - xi[0])
+            w[[0, -1]] /= 2
+            w *= np.exp(-(xi**2) / 2)
+        else:
+            w = np.exp(-(xi**2) / 2)
+            w[[0, -1]] /= 2
         w /= w.sum()
     xi.flags.writeable = False
     w.flags.writeable = False
