@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -120,3 +123,14 @@ def test_validation_errors() -> None:
         bngd_ols(np.eye(2)[None], np.ones((1, 2)), np.ones((1, 2)), np.ones(1), 2, 1.0, -0.1)
     with pytest.raises(ValueError, match="stop"):
         fit_linear_rate(np.ones((5, 2)), 3, 4)
+
+
+def test_the_halfspace_and_network_chapters_do_not_load_the_empirical_problem() -> None:
+    """The book re-executes a chapter when a module its kernel loaded changes: editing the empirical problem
+    (``bnrates.empirical``, ``bnrates.bn_network``) must leave the halfspace, mlp and acceleration chapters alone."""
+    code = ("import sys\n"
+            "import bnrates.claims.halfspace, bnrates.claims.mlp, bnrates.claims.acceleration\n"
+            "import bnrates.plotting.halfspace, bnrates.plotting.mlp, bnrates.explorers, bnrates.exercises\n"
+            "print(sorted(m for m in sys.modules if m in ('bnrates.empirical', 'bnrates.bn_network')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
