@@ -7,7 +7,7 @@ weights ``wt`` of shape ``(d,)``. Metrics, each an ``objective_<name>`` column o
 - ``value``: ``f(w~)``, what benchopt's curves and stopping criterion follow;
 - ``suboptimality``: ``f(w~) - f*`` with ``f*`` from a reference minimiser (closed form on the
   Gaussian population problem, :func:`bnrates.halfspace.logistic_minimizer`; exact trust-region
-  Newton on data, :func:`bnrates.experiments.reference_optimum`);
+  Newton on data, :func:`bnrates.empirical.reference_optimum`);
 - ``grad_norm_sq``: ``||grad f(w~)||^2_{S^-1}``, the quantity the book's rates are stated in
   (:func:`bnrates.problems.dual_norm_sq`);
 - ``diverged``: ``1`` on the last point of a run that diverged, else ``0``.
@@ -21,7 +21,7 @@ the terminal.
 import numpy as np
 from benchopt import BaseObjective
 from benchopt.stopping_criterion import SufficientProgressCriterion
-from bnrates.experiments import Batched, reference_optimum
+from bnrates.empirical import Batched, reference_optimum
 from bnrates.halfspace import logistic_minimizer
 from bnrates.problems import dual_norm_sq, value_and_grad
 

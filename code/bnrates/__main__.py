@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["seeds"]:
-        from . import seeds
+        from .claims import seeds
 
         return seeds.main(argv[1:])
     if argv[:1] == ["bench"]:

@@ -25,9 +25,9 @@ from functools import lru_cache, partial
 import numpy as np
 from numpy.typing import NDArray
 
-from .experiments import random_starts
 from .gdnp import agd, bisection, bngd, gd, gdnp, iterations_to, lbfgs, length_derivative_of
 from .halfspace import GaussianHalfspace, halfspace_instances
+from .problems import random_starts
 from .rates import rayleigh_gap, theory_factor
 from .rayleigh import rayleigh_argmin
 from .reparametrization import s_norm

@@ -7,13 +7,14 @@ shape ``(B, d)``, and the returned trajectories ``(T + 1, B, d)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .rayleigh import rayleigh_terms
-from .reparametrization import matvec
-from .validation import check_int
+from .reparametrization import inv_norm_sq, matvec, quadratic_form
+from .validation import check_array, check_int, check_real
 
 Array = NDArray[np.float64]
 
@@ -82,3 +83,69 @@ def gd_least_squares(S: Array, u: Array, wt0: Array, n_steps: int, L: Array) -> 
         grad = 2 * u + 2 * matvec(S, ws[t])
         ws[t + 1] = ws[t] - grad / (2 * L[..., None])
     return ws
+
+
+@dataclass(frozen=True)
+class BNGDHistory:
+    """Trajectory of :func:`bngd_ols`; index ``t = 0 .. T`` first.
+
+    Attributes
+    ----------
+    gap : ndarray, shape ``(T + 1, B)``
+        Relative suboptimality ``(f(w_t, g_t) - f*) / |f*| = ||w~_t + S^{-1}u||^2_S / (u^T S^{-1} u)``.
+    w_norm_sq : ndarray, shape ``(T + 1, B)``
+        ``||w_t||^2`` (Euclidean).
+    effective_step : ndarray, shape ``(T + 1, B)``
+        ``lr_w / ||w_t||^2_S``: the step the direction actually takes (auto rate-tuning).
+    """
+
+    gap: Array
+    w_norm_sq: Array
+    effective_step: Array
+
+
+def bngd_ols(S: Array, u: Array, w0: Array, g0: Array, n_steps: int, lr_w: ArrayLike, lr_g: float) -> BNGDHistory:
+    """Vanilla BN gradient descent on Eq. (11), ``f(w, g) = 2 g u^T w / ||w||_S + g^2``.
+
+    Simultaneous GD with fixed learning rates:
+    ``w_{t+1} = w_t - lr_w grad_w f``, ``g_{t+1} = g_t - lr_g d_g f`` with
+    ``grad_w f = (2 g / ||w||_S) (u - (u^T w / ||w||_S^2) S w)`` and
+    ``d_g f = 2 u^T w / ||w||_S + 2 g`` (paper Sec. 3, book: rem-ex-cai).
+
+    Parameters
+    ----------
+    S : ndarray, shape ``(B, d, d)``
+    u, w0 : ndarray, shape ``(B, d)``
+    g0 : ndarray, shape ``(B,)``
+    n_steps : int
+    lr_w : float or ndarray of shape ``(B,)``
+        Any positive value (Cai et al.: convergence for every ``lr_w``).
+    lr_g : float
+        In ``(0, 1)`` for the length iteration ``g <- g - lr_g (2 g + 2 a)`` to contract; outside
+        it the length oscillates with growing amplitude (the negative control uses ``1.05``).
+    """
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    lr_g = check_real("lr_g", lr_g, minimum=0.0, strict=True)
+    lr_w_arr = np.broadcast_to(check_array("lr_w", lr_w, ndim_min=0), g0.shape)
+    if np.any(lr_w_arr <= 0):
+        raise ValueError("lr_w must be positive")
+    snr = inv_norm_sq(u, S)
+    sol = np.linalg.solve(S, u[..., None])[..., 0]
+    w, g = w0.copy(), g0.copy()
+    gaps, norms, steps = [], [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(n_steps + 1):
+            nsq = quadratic_form(w, S)
+            norm = np.sqrt(nsq)
+            wt = (g / norm)[:, None] * w
+            gaps.append(quadratic_form(wt + sol, S) / snr)
+            norms.append(np.sum(w * w, axis=-1))
+            steps.append(lr_w_arr / nsq)
+            if t == n_steps:
+                break
+            a = np.sum(u * w, axis=-1)
+            grad_w = (2 * g / norm)[:, None] * (u - (a / nsq)[:, None] * matvec(S, w))
+            grad_g = 2 * a / norm + 2 * g
+            w = w - lr_w_arr[:, None] * grad_w
+            g = g - lr_g * grad_g
+    return BNGDHistory(np.stack(gaps), np.stack(norms), np.stack(steps))

@@ -21,7 +21,7 @@ P2 incremental
     altered in the executed notebooks' metadata (as if the file had been edited), the chapters
     re-executed against those whose recorded modules include it.
 P3 iteration cost
-    GDNP (:func:`~bnrates.experiments.gdnp_empirical`, certified Newton length search; the
+    GDNP (:func:`~bnrates.empirical.gdnp_empirical`, certified Newton length search; the
     bisection of Algorithm 1 as written for comparison) against GD (:func:`~bnrates.gdnp.gd`) on
     an empirical halfspace problem (``n = 100 000``, ``d = 100``); the bytes of ``Z`` each
     iteration must read per second, against numpy's copy bandwidth on an array of the same size.
@@ -73,10 +73,10 @@ from . import provenance
 from .algorithms import gd_rayleigh
 from .book import KERNEL_ENV, BookError, find_root, read_toc, results_root
 from .claims.core import one_blas_thread
-from .experiments import Batched, gdnp_empirical, random_starts
+from .empirical import Batched, EmpiricalHalfspace, gdnp_empirical
 from .gdnp import gd
-from .halfspace import N_NODES, EmpiricalHalfspace, GaussianHalfspace, halfspace_instances, halfspace_smoothness
-from .problems import ols_instances, spectrum_bounds
+from .halfspace import N_NODES, GaussianHalfspace, halfspace_instances, halfspace_smoothness
+from .problems import ols_instances, random_starts, spectrum_bounds
 
 Log = Callable[[str], object]
 

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from .algorithms import step_without_factor_two, theorem_step
 from .problems import random_spd
 from .rayleigh import rayleigh_argmin, rayleigh_terms
-from .reparametrization import gradient_wg, matvec, quad, s_norm
+from .reparametrization import gradient_wg, matvec, quadratic_form, s_norm
 from .validation import check_int
 
 Array = NDArray[np.float64]
@@ -215,7 +215,7 @@ def _gdnp_step(h_form: str, projector: str = "S") -> Callable[..., Array]:
 
 def _s_alignment(w: Array, S: Array, u: Array) -> float:
     target = rayleigh_argmin(S, u)
-    return float(abs(quad(w, S, target)) / (s_norm(w, S) * s_norm(target, S)))
+    return float(abs(quadratic_form(w, S, target)) / (s_norm(w, S) * s_norm(target, S)))
 
 
 def _euclidean_alignment(w: Array, S: Array, u: Array) -> float:
@@ -229,7 +229,7 @@ def _alignment_with_u(w: Array, S: Array, u: Array) -> float:
 
 def _bn_backward(through_statistics: bool) -> Callable[..., tuple[Array, Array, Array]]:
     def bn_backward_exercise(dout: Array, gamma: Array, xhat: Array, inv_std: Array) -> tuple[Array, Array, Array]:
-        from .experiments import bn_backward  # imported here: only the experiments chapter depends on it
+        from .bn_network import bn_backward  # imported here: only the experiments chapter depends on it
 
         return bn_backward(dout, gamma, (xhat, inv_std), through_statistics=through_statistics)
     return bn_backward_exercise

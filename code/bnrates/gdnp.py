@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,6 +27,9 @@ from .reparametrization import gradient_wg, length_direction_split, reparametriz
 from .validation import check_array, check_int, check_real
 
 Array = NDArray[np.float64]
+
+State = TypeVar("State")
+"""The state of a descent loop: ``w~`` for :func:`gd`, ``(w, g)`` for :func:`bngd`."""
 
 
 class SteinProblem(Problem, Protocol):
@@ -369,6 +372,28 @@ def _check_start(problem: Problem, wt0: ArrayLike, step: ArrayLike) -> tuple[Arr
     return wt, step_arr
 
 
+def _descent_history(problem: Problem, state: State, n_steps: int, tol: float | None,
+                     effective: Callable[[State], Array], update: Callable[[State, Array], State]) -> DescentHistory:
+    """The iteration loop of :func:`gd` and :func:`bngd`: record ``w~_t``, ``f`` and ``||grad f||^2_{S^-1}``.
+
+    At ``t = 0 .. T``: ``w~_t = effective(state)``; its value and gradient (one call of
+    :func:`~bnrates.problems.value_and_grad`) are recorded; the loop stops early once every
+    instance's squared dual norm is below ``tol``; otherwise ``state <- update(state, grad)``.
+    """
+    ws, vals, gns = [], [], []
+    for t in range(n_steps + 1):
+        wt = effective(state)
+        value, grad = value_and_grad(problem, wt)
+        ws.append(wt)
+        vals.append(value)
+        gns.append(dual_norm_sq(problem, grad))
+        if tol is not None and np.all(gns[-1] < tol):
+            break
+        if t < n_steps:
+            state = update(state, grad)
+    return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
+
+
 def gd(
     problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike, tol: float | None = None
 ) -> DescentHistory:
@@ -391,17 +416,7 @@ def gd(
     """
     n_steps = check_int("n_steps", n_steps, minimum=0)
     wt, step_arr = _check_start(problem, wt0, step)
-    ws, vals, gns = [], [], []
-    for t in range(n_steps + 1):
-        value, grad = value_and_grad(problem, wt)
-        ws.append(wt)
-        vals.append(value)
-        gns.append(dual_norm_sq(problem, grad))
-        if tol is not None and np.all(gns[-1] < tol):
-            break
-        if t < n_steps:
-            wt = wt - step_arr[..., None] * grad
-    return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
+    return _descent_history(problem, wt, n_steps, tol, lambda wt: wt, lambda wt, grad: wt - step_arr[..., None] * grad)
 
 
 def agd(
@@ -506,19 +521,13 @@ def bngd(
     if any(np.any(lr <= 0) for lr in steps):
         raise ValueError("lr_w and lr_g must be positive")
     lr_w_arr, lr_g_arr = steps
-    ws, vals, gns = [], [], []
-    for t in range(n_steps + 1):
-        wt = reparametrize(w, g, problem.S)
-        value, grad = value_and_grad(problem, wt)
-        ws.append(wt)
-        vals.append(value)
-        gns.append(dual_norm_sq(problem, grad))
-        if tol is not None and np.all(gns[-1] < tol):
-            break
-        if t < n_steps:
-            grad_w, grad_g = gradient_wg(grad, w, g, problem.S)
-            w, g = w - np.asarray(lr_w_arr)[..., None] * grad_w, g - lr_g_arr * grad_g
-    return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
+
+    def update(state: tuple[Array, Array], grad: Array) -> tuple[Array, Array]:
+        w, g = state
+        grad_w, grad_g = gradient_wg(grad, w, g, problem.S)
+        return w - np.asarray(lr_w_arr)[..., None] * grad_w, g - lr_g_arr * grad_g
+
+    return _descent_history(problem, (w, g), n_steps, tol, lambda s: reparametrize(*s, problem.S), update)
 
 
 def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: int = 10) -> DescentHistory:

@@ -22,14 +22,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .losses import Loss, ScalarFunction, get_loss
 from .problems import random_spd, spectrum_bounds
-from .reparametrization import inv_norm_sq, quad
-from .validation import check_array, check_int, check_real, check_seeds, check_spd, check_vector_for
+from .quadrature import trapezoid_rule
+from .reparametrization import inv_norm_sq, quadratic_form
+from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
+
+if TYPE_CHECKING:  # the empirical problem is only a type here: this chapter's code does not load it
+    from .empirical import EmpiricalHalfspace
 
 Array = NDArray[np.float64]
 
@@ -42,8 +47,8 @@ error is at round-off (<= 5e-15) while ``s h <= 0.5``, about 4e-11 at ``s h = 0.
 the trapezoid error decays like ``exp(-2 pi^2 / (s h))``). 4097 nodes are therefore exact to
 round-off for ``s <= 0.45 / h = 65.8`` (:data:`RESOLUTION`); at the logistic optimum
 ``s* = 2 sqrt(snr / (1 - snr))``, which is 8.7 at ``snr = 0.95`` and 20 at ``snr = 0.99``.
-Larger ``s`` use the kink-centred rule of :func:`kink_rule`. A rule of "tens of thousands of
-nodes" would be more than needed.
+The rule is :func:`~bnrates.quadrature.trapezoid_rule`. Larger ``s`` use the kink-centred rule
+of :func:`kink_rule`. A rule of "tens of thousands of nodes" would be more than needed.
 """
 
 HALF_WIDTH = 14.0
@@ -58,29 +63,6 @@ from their asymptotes (linear or constant) by less than ``e^{-50}`` outside ``|t
 
 KINK_NODES = (128, 320)
 """Gauss-Legendre nodes per outer piece and in the central piece of :func:`kink_rule`."""
-
-
-@lru_cache(maxsize=16)
-def trapezoid_rule(n_nodes: int, half_width: float = HALF_WIDTH) -> tuple[Array, Array]:
-    """Nodes and weights of the trapezoid rule for ``E[psi(xi)]``, ``xi ~ N(0, 1)``.
-
-    The weights are the standard normal density times the trapezoid weights on
-    ``[-half_width, half_width]``, normalised to sum to one (so constants are integrated
-    exactly; the normalisation changes them by less than 1e-16).
-
-    Returns
-    -------
-    nodes, weights : ndarray, shape ``(n_nodes,)`` each (read-only)
-    """
-    n_nodes = check_int("n_nodes", n_nodes, minimum=3)
-    xi = np.linspace(-half_width, half_width, n_nodes)
-    w = np.full(n_nodes, xi[1] - xi[0])
-    w[[0, -1]] /= 2
-    w *= np.exp(-(xi**2) / 2)
-    w /= w.sum()
-    xi.flags.writeable = False
-    w.flags.writeable = False
-    return xi, w
 
 
 @lru_cache(maxsize=4)
@@ -155,7 +137,7 @@ def gaussian_expectations(
     m, s = np.broadcast_arrays(np.asarray(m, dtype=np.float64), np.asarray(s, dtype=np.float64))
     shape = m.shape
     m, s = m.reshape(-1), s.reshape(-1)
-    xi, w = trapezoid_rule(n_nodes)
+    xi, w = trapezoid_rule(check_int("n_nodes", n_nodes, minimum=3), HALF_WIDTH)
     wide = s * (xi[1] - xi[0]) > RESOLUTION
     out = np.empty((len(funcs), m.size))
     narrow = np.flatnonzero(~wide)
@@ -233,7 +215,7 @@ class GaussianHalfspace:
     def _moments(self, wt: Array) -> tuple[Array, Array]:
         wt = np.asarray(wt, dtype=np.float64)
         m = np.einsum("...i,...i->...", self.u, wt)
-        s = np.sqrt(np.maximum(quad(wt, self.cov), 0.0))
+        s = np.sqrt(np.maximum(quadratic_form(wt, self.cov), 0.0))
         return m, s
 
     def value(self, wt: Array) -> Array:
@@ -288,8 +270,9 @@ class GaussianHalfspace:
 
     def direction_moments(self, w: Array) -> tuple[Array, Array]:
         """Mean and spread of ``z^T w / ||w||_S``: ``(u^T w, sqrt(w^T (S - u u^T) w)) / ||w||_S``, each ``(...)``."""
-        norm = np.sqrt(quad(w, self.S))
-        return np.einsum("...i,...i->...", self.u, w) / norm, np.sqrt(np.maximum(quad(w, self.cov), 0.0)) / norm
+        norm = np.sqrt(quadratic_form(w, self.S))
+        spread = np.sqrt(np.maximum(quadratic_form(w, self.cov), 0.0))
+        return np.einsum("...i,...i->...", self.u, w) / norm, spread / norm
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws of ``z ~ N(u, S - u u^T)``, shape ``(n, ..., d)``."""
@@ -366,92 +349,6 @@ def halfspace_instances(
     v = np.stack([np.random.default_rng([int(s), 2]).standard_normal(d) for s in seeds])
     u = v * np.sqrt(snr / inv_norm_sq(v, S))[:, None]
     return GaussianHalfspace(S, u, loss)
-
-
-@dataclass(frozen=True, init=False)
-class EmpiricalHalfspace:
-    """Eq. (16) on finite data: ``f(w~) = (1/n) sum_i phi(z_i^T w~)``, ``z_i = -y_i x_i``.
-
-    Parameters
-    ----------
-    X : array, shape ``(n, d)``
-        Inputs (centre them first: the paper assumes ``E[x] = 0``).
-    y : array, shape ``(n,)``
-        Labels in ``{-1, +1}``.
-    loss : str or Loss
-
-    Attributes
-    ----------
-    Z : ndarray, shape ``(n, d)``
-        ``z_i = -y_i x_i``.
-    S : ndarray, shape ``(d, d)``
-        ``Z^T Z / n`` (must be positive definite: ``X`` of full column rank).
-    u : ndarray, shape ``(d,)``
-        ``mean_i z_i``.
-    """
-
-    Z: Array
-    S: Array
-    u: Array
-    loss: Loss
-
-    def __init__(self, X: ArrayLike, y: ArrayLike, loss: str | Loss = "logistic"):
-        X_arr = check_array("X", X, ndim_min=2)
-        if X_arr.ndim != 2 or X_arr.shape[0] < 1:
-            raise ValueError(f"X must have shape (n, d) with n >= 1, got {X_arr.shape}")
-        y_arr = check_array("y", y)
-        if y_arr.shape != (X_arr.shape[0],):
-            raise ValueError(
-                f"y must have shape ({X_arr.shape[0]},) to match X {X_arr.shape}, got {y_arr.shape}"
-            )
-        if not np.all(np.isin(y_arr, (-1.0, 1.0))):
-            raise ValueError("y must contain only the labels -1 and +1")
-        Z = -y_arr[:, None] * X_arr
-        S = Z.T @ Z / Z.shape[0]
-        try:
-            S = check_spd("S", (S + S.T) / 2)
-        except ValueError as err:
-            raise ValueError(
-                "X must have full column rank so that S = Z^T Z / n is positive definite"
-            ) from err
-        object.__setattr__(self, "Z", Z)
-        object.__setattr__(self, "S", S)
-        object.__setattr__(self, "u", Z.mean(axis=0))
-        object.__setattr__(self, "loss", get_loss(loss))
-
-    def _margins(self, wt: Array) -> Array:
-        return np.einsum("nd,...d->...n", self.Z, np.asarray(wt, dtype=np.float64))
-
-    def value(self, wt: Array) -> Array:
-        """``(1/n) sum_i phi(z_i^T w~)``, shape ``(...)`` for ``w~`` of shape ``(..., d)``."""
-        return self.loss.phi(self._margins(wt)).mean(axis=-1)
-
-    def grad(self, wt: Array) -> Array:
-        """``(1/n) sum_i phi'(z_i^T w~) z_i``, shape ``(..., d)``."""
-        return self._grad_from_margins(self._margins(wt))
-
-    def value_and_grad(self, wt: Array) -> tuple[Array, Array]:
-        """:meth:`value` and :meth:`grad` from one pass of ``Z`` for the margins (two instead of three)."""
-        t = self._margins(wt)
-        return self.loss.phi(t).mean(axis=-1), self._grad_from_margins(t)
-
-    def _grad_from_margins(self, t: Array) -> Array:
-        # numpy's own einsum loop reads Z at about twice the speed of single-threaded BLAS gemv here
-        return np.einsum("...n,nd->...d", self.loss.dphi(t), self.Z) / self.Z.shape[0]
-
-    def stein_coefficients(self, wt: Array) -> tuple[Array, Array]:
-        """The Gaussian (moment-matched) coefficients from the data's summaries.
-
-        ``c1 = mean phi' - (mean phi'') u^T w~``, ``c2 = mean phi''``. On non-Gaussian data
-        ``grad f != c1 u + c2 S w~`` in general; GDNP only uses ``c1`` in its step size.
-        """
-        t = self._margins(wt)
-        e1, e2 = self.loss.dphi(t).mean(axis=-1), self.loss.d2phi(t).mean(axis=-1)
-        return e1 - e2 * np.einsum("...i,...i->...", self.u, wt), e2
-
-    def sample(self, n: int, rng: np.random.Generator) -> Array:
-        """``n`` rows of ``Z`` drawn uniformly with replacement, shape ``(n, d)``."""
-        return self.Z[rng.integers(self.Z.shape[0], size=n)]
 
 
 def monte_carlo_grad(

@@ -24,7 +24,6 @@ Shapes: ``S`` is ``(..., d, d)``, ``u`` is ``(..., d)``, the weights ``W~`` are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,7 +31,9 @@ from scipy.special import expit
 
 from .gdnp import GDNPHistory, gdnp
 from .losses import softplus
-from .reparametrization import inv_norm_sq, matvec, quad, s_norm
+from .numerics import central_jacobian, s_cosine
+from .quadrature import trapezoid_rule
+from .reparametrization import inv_norm_sq, matvec, s_norm
 from .validation import check_array, check_int, check_real, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
@@ -58,16 +59,6 @@ the Gaussian weight itself to ~1e-14 at ``h = 0.8``."""
 
 DEGENERATE = 1e-10
 """Eigen-coordinates with coefficient ``c <= 1e-10`` (zero or exactly aligned units) get one node."""
-
-
-@lru_cache(maxsize=64)
-def _trapezoid(n: int) -> tuple[Array, Array]:
-    if n == 1:
-        return np.zeros(1), np.ones(1)
-    xi = np.linspace(-HALF_WIDTH, HALF_WIDTH, n)
-    w = np.exp(-(xi**2) / 2)
-    w[[0, -1]] /= 2
-    return xi, w / w.sum()
 
 
 def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tuple[Array, Array]:
@@ -98,10 +89,10 @@ def gaussian_rule(mean: Array, cov: Array, resolution: float = RESOLUTION) -> tu
     rules = []
     for ck in c:
         if ck <= DEGENERATE:
-            rules.append(_trapezoid(1))
+            rules.append(trapezoid_rule(1, HALF_WIDTH, scale_by_spacing=False))
         else:
             h = min(resolution / ck, MAX_STEP)
-            rules.append(_trapezoid(2 * int(np.ceil(HALF_WIDTH / h)) + 1))
+            rules.append(trapezoid_rule(2 * int(np.ceil(HALF_WIDTH / h)) + 1, HALF_WIDTH, scale_by_spacing=False))
     grids = np.meshgrid(*[r[0] for r in rules], indexing="ij")
     eta = np.stack([g.ravel() for g in grids], axis=-1)
     weights = np.ones(1)
@@ -277,9 +268,7 @@ class OneHiddenLayer:
         if wt.ndim != 2 or self.S.ndim != 2:
             raise ValueError("hessian needs a single instance: S of shape (d, d) and wt of shape (m, d)")
         n = wt.size
-        pert = step * np.eye(n).reshape(n, *wt.shape)
-        grads = self.grad(np.concatenate([wt + pert, wt - pert])).reshape(2, n, n)
-        H = (grads[0] - grads[1]) / (2 * step)
+        H = central_jacobian(lambda flat: self.grad(flat.reshape(-1, *wt.shape)).reshape(-1, n), wt.ravel(), step)
         return (H + H.T) / 2
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
@@ -499,5 +488,4 @@ def aligned_cosines(wt: ArrayLike, S: Array, u: Array) -> Array:
     """
     wt = np.asarray(wt, dtype=np.float64)
     target = np.linalg.solve(S, u[..., None])[..., 0]
-    num = np.abs(np.einsum("...md,...d->...m", wt, u))
-    return num / (s_norm(wt, S[..., None, :, :]) * np.sqrt(quad(target, S))[..., None])
+    return s_cosine(wt, target[..., None, :], S[..., None, :, :])

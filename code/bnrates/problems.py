@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .reparametrization import gradient_wg, inv_norm_sq, matvec, quad, reparametrize
+from .reparametrization import gradient_wg, inv_norm_sq, matvec, quadratic_form, reparametrize
 from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
 
 Array = NDArray[np.float64]
@@ -92,7 +92,7 @@ class OLS:
 
     def value(self, wt: Array) -> Array:
         """``2 u^T w~ + w~^T S w~``, shape ``(...)``."""
-        return 2 * np.einsum("...i,...i->...", self.u, wt) + quad(wt, self.S)
+        return 2 * np.einsum("...i,...i->...", self.u, wt) + quadratic_form(wt, self.S)
 
     def grad(self, wt: Array) -> Array:
         """``2 u + 2 S w~``, shape ``(..., d)``."""
@@ -172,6 +172,11 @@ def ols_worst_case(d: int, kappa: float, seeds: ArrayLike, *, offset: float = 1e
     u = base.u - np.einsum("bi,bi->b", base.u, v_min)[:, None] * v_min
     problem = OLS(base.S, u)
     w_star = np.linalg.solve(problem.S, u[..., None])[..., 0]
-    scale = offset * np.sqrt(quad(w_star, problem.S)) / np.sqrt(eig[:, 0])
+    scale = offset * np.sqrt(quadratic_form(w_star, problem.S)) / np.sqrt(eig[:, 0])
     return problem, w_star + scale[:, None] * v_min
 
+
+def random_starts(d: int, seeds: ArrayLike, scale: float = 1.0) -> Array:
+    """One Gaussian start per seed (own stream ``[seed, 41]``), shape ``(B, d)``, Euclidean norm ``scale``."""
+    w = np.stack([np.random.default_rng([int(s), 41]).standard_normal(d) for s in np.atleast_1d(seeds)])
+    return scale * w / np.linalg.norm(w, axis=-1, keepdims=True)

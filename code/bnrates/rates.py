@@ -7,12 +7,16 @@ solution ``rho(w) - rho*`` cancels catastrophically (relative error ``eps |rho*|
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+from scipy.stats import t as student_t
 
 from .rayleigh import rayleigh_argmin
-from .reparametrization import quad
+from .reparametrization import quadratic_form
+from .validation import check_array, check_int
 
 Array = NDArray[np.float64]
 
@@ -36,13 +40,13 @@ def rayleigh_gap(w: Array, S: Array, u: Array, argmin: Array | None = None) -> A
     -------
     ndarray, shape ``(..., B)``
     """
-    c = np.einsum("...i,...i->...", u, w) / quad(w, S)
-    return quad(c[..., None] * w - (rayleigh_argmin(S, u) if argmin is None else argmin), S)
+    c = np.einsum("...i,...i->...", u, w) / quadratic_form(w, S)
+    return quadratic_form(c[..., None] * w - (rayleigh_argmin(S, u) if argmin is None else argmin), S)
 
 
 def least_squares_gap(wt: Array, S: Array, u: Array) -> Array:
     """``f(w~) - f* = ||w~ + S^{-1} u||^2_S`` for Eq. (10), shape ``(..., B)``."""
-    return quad(wt + rayleigh_argmin(S, u), S)
+    return quadratic_form(wt + rayleigh_argmin(S, u), S)
 
 
 def theory_factor(mu: Array, L: Array) -> Array:
@@ -118,3 +122,43 @@ def tidy_history(values: dict[str, Array], labels: dict[str, Array] | None = Non
     for name, val in values.items():
         frame[name] = np.asarray(val).reshape(-1)
     return pd.DataFrame(frame)
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Least-squares fit of ``log ||grad f||^2`` against the iteration, per run.
+
+    Attributes
+    ----------
+    factors : ndarray, shape ``(B,)``
+        Fitted per-iteration contraction factor of ``||grad f||^2`` of each run.
+    mean, low, high : float
+        Mean factor over the runs and its two-sided 95 % confidence interval (Student ``t``,
+        ``B - 1`` degrees of freedom, computed on the log scale).
+    """
+
+    factors: Array
+    mean: float
+    low: float
+    high: float
+
+
+def fit_linear_rate(grad_norm_sq: ArrayLike, start: int, stop: int) -> RateFit:
+    """Fit ``log ||grad f_t||^2 = a + t log q`` on ``t in [start, stop)`` for each run.
+
+    Parameters
+    ----------
+    grad_norm_sq : array, shape ``(T + 1, B)``, ``B >= 2``
+    start, stop : int
+        Window, ``0 <= start < stop - 1``, ``stop <= T + 1``.
+    """
+    g = check_array("grad_norm_sq", grad_norm_sq, ndim_min=2)
+    start = check_int("start", start, minimum=0)
+    stop = check_int("stop", stop, minimum=start + 2, maximum=g.shape[0])
+    if g.shape[1] < 2:
+        raise ValueError(f"grad_norm_sq needs at least 2 runs (columns) for a confidence interval, got {g.shape[1]}")
+    t = np.arange(start, stop)
+    slopes = np.polyfit(t, np.log(g[start:stop]), 1)[0]
+    mean, sem = slopes.mean(), slopes.std(ddof=1) / np.sqrt(slopes.size)
+    half = student_t.ppf(0.975, slopes.size - 1) * sem
+    return RateFit(np.exp(slopes), float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .reparametrization import inv_norm_sq, matvec, quad, s_norm
+from .reparametrization import inv_norm_sq, matvec, quadratic_form, s_norm
 
 Array = NDArray[np.float64]
 
@@ -23,7 +23,7 @@ def _dot(a: Array, b: Array) -> Array:
 
 def rayleigh(w: Array, S: Array, u: Array) -> Array:
     """``rho(w) = -(u^T w)^2 / ||w||^2_S``, shape ``(...)``."""
-    return -_dot(u, w) ** 2 / quad(w, S)
+    return -_dot(u, w) ** 2 / quadratic_form(w, S)
 
 
 def rayleigh_min(S: Array, u: Array) -> Array:

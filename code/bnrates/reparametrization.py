@@ -18,7 +18,7 @@ def matvec(S: Array, w: Array) -> Array:
     return (S @ w[..., None])[..., 0]
 
 
-def quad(v: Array, S: Array, w: Array | None = None) -> Array:
+def quadratic_form(v: Array, S: Array, w: Array | None = None) -> Array:
     """Bilinear form ``v^T S w`` (``v^T S v`` if ``w`` is omitted), shape ``(...)``.
 
     Computed as ``sum(v * (S w))`` through a matrix product: a three-operand ``einsum`` loops
@@ -29,7 +29,7 @@ def quad(v: Array, S: Array, w: Array | None = None) -> Array:
 
 def s_norm(w: Array, S: Array) -> Array:
     """S-norm ``||w||_S = sqrt(w^T S w)``, shape ``(...)``."""
-    return np.sqrt(quad(w, S))
+    return np.sqrt(quadratic_form(w, S))
 
 
 def inv_norm_sq(v: Array, S: Array) -> Array:
@@ -49,7 +49,7 @@ def direction_projector(w: Array, S: Array) -> Array:
     """
     Sw = matvec(S, w)
     eye = np.broadcast_to(np.eye(w.shape[-1]), S.shape)
-    return eye - Sw[..., :, None] * w[..., None, :] / quad(w, S)[..., None, None]
+    return eye - Sw[..., :, None] * w[..., None, :] / quadratic_form(w, S)[..., None, None]
 
 
 def gradient_wg(grad_wt: Array, w: Array, g: Array | float, S: Array) -> tuple[Array, Array]:
@@ -85,7 +85,7 @@ def length_direction_split(
     length : ndarray, shape ``(...)``
         ``(d_g f)^2``.
     """
-    direction = quad(w, S) / np.asarray(g) ** 2 * (inv_norm_sq(grad_w, S) if dual is None else dual)
+    direction = quadratic_form(w, S) / np.asarray(g) ** 2 * (inv_norm_sq(grad_w, S) if dual is None else dual)
     return direction, np.asarray(grad_g) ** 2
 
 
@@ -116,3 +116,33 @@ def batch_norm(X: Array, w: Array, g: float, *, mean: Array | None = None, var: 
 def weight_norm(w: Array, g: Array | float) -> Array:
     """Weight normalization ``g w / ||w||_2`` (Salimans & Kingma 2016): the case ``S = I``."""
     return (np.asarray(g) / np.linalg.norm(w, axis=-1))[..., None] * w
+
+
+def minibatch_gap(X: Array, W: Array, S: Array, g: Array | float = 1.0) -> tuple[Array, Array]:
+    """BN with each batch's own statistics minus the population reparametrization (book: prop-bn-reparam).
+
+    For the rows ``x`` of each batch and every direction ``w_k``,
+    ``BN_batch(x^T w_k) = g_k (x^T w_k - m_b) / s_b`` (``m_b``, ``s_b`` the batch's mean and biased
+    standard deviation of ``x^T w_k``) against the population value ``g_k x^T w_k / ||w_k||_S``
+    on the same rows. The two agree for infinite batches; the gap falls like ``b^{-1/2}``.
+
+    Parameters
+    ----------
+    X : ndarray, shape ``(..., b, d)``
+        Batches of ``b`` rows each (centred inputs).
+    W : ndarray, shape ``(K, d)``
+        The directions, one per row.
+    S : ndarray, shape ``(d, d)``
+        The population second moment.
+    g : float or ndarray of shape ``(K,)``
+        The lengths.
+
+    Returns
+    -------
+    gap, population : ndarray, shape ``(..., b, K)``
+        ``BN_batch - BN_population`` and ``BN_population``.
+    """
+    Z = X @ W.T
+    bn = g * (Z - Z.mean(axis=-2, keepdims=True)) / Z.std(axis=-2, keepdims=True)
+    population = Z * (g / s_norm(W, S))
+    return bn - population, population

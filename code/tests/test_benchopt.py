@@ -20,10 +20,12 @@ benchopt = pytest.importorskip("benchopt")
 from benchopt.benchmark import Benchmark  # noqa: E402
 
 from bnrates import datasets as ds  # noqa: E402
-from bnrates import experiments as ex  # noqa: E402
+from bnrates import empirical as ex  # noqa: E402
 from bnrates.claims import experiments as exc  # noqa: E402
+from bnrates.empirical import EmpiricalHalfspace  # noqa: E402
 from bnrates.gdnp import agd, bngd, gd, gdnp  # noqa: E402
-from bnrates.halfspace import EmpiricalHalfspace, GaussianHalfspace, halfspace_instances  # noqa: E402
+from bnrates.halfspace import GaussianHalfspace, halfspace_instances  # noqa: E402
+from bnrates.problems import random_starts  # noqa: E402
 from bnrates.reparametrization import s_norm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +107,7 @@ def test_wrappers_give_the_iterates_of_bnrates(bench, objectives) -> None:
     problem = breast_cancer_problem()
     batched = ex.Batched(problem, 1)
     d = problem.u.size
-    w0 = ex.random_starts(d, [0])
+    w0 = random_starts(d, [0])
     step = 4 / np.linalg.eigvalsh(problem.S)[-1]  # 1 / zeta for the logistic loss
     zero = np.zeros((1, d))
     expected = {
@@ -128,7 +130,7 @@ def test_gdnp_wrapper_on_the_population_problem(bench, objectives) -> None:
     params = DATASETS["gaussian"]
     base = halfspace_instances(params["d"], params["kappa"], params["snr"], [params["seed"]])
     problem = GaussianHalfspace(base.S, base.u, "logistic", 1025)
-    w0 = ex.random_starts(params["d"], [params["seed"]])
+    w0 = random_starts(params["d"], [params["seed"]])
     w0 = -np.sign(np.sum(problem.u * w0, axis=-1))[:, None] * w0
     w0 = w0 / s_norm(w0, problem.S)[:, None]
     expected = gdnp(problem, w0, N_ITER, 30).wt[-1, 0]

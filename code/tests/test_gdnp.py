@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bnrates.algorithms import gd_rayleigh
-from bnrates.experiments import bngd_ols
+from bnrates.algorithms import bngd_ols, gd_rayleigh
 from bnrates.gdnp import (
     agd,
     bisection,
@@ -27,7 +26,7 @@ from bnrates.losses import get_loss
 from bnrates.problems import grad_wg, ols_instances, spectrum_bounds
 from bnrates.rates import theory_factor
 from bnrates.rayleigh import rayleigh_argmin, rayleigh_grad
-from bnrates.reparametrization import gradient_wg, inv_norm_sq, quad, reparametrize, s_norm
+from bnrates.reparametrization import gradient_wg, inv_norm_sq, quadratic_form, reparametrize, s_norm
 
 FAST = settings(max_examples=10, deadline=None)
 
@@ -294,7 +293,7 @@ def test_bngd_on_ols_follows_the_closed_form_bngd_of_the_experiments() -> None:
     g0 = np.array([0.3, 1.0, 2.0])
     ours = bngd(problem, w0, g0, 40, 0.7, 0.2)
     theirs = bngd_ols(problem.S, problem.u, w0, g0, 40, 0.7, 0.2)
-    gap = quad(ours.wt + rayleigh_argmin(problem.S, problem.u), problem.S) / inv_norm_sq(problem.u, problem.S)
+    gap = quadratic_form(ours.wt + rayleigh_argmin(problem.S, problem.u), problem.S) / inv_norm_sq(problem.u, problem.S)
     np.testing.assert_allclose(gap, theirs.gap, rtol=1e-9, atol=1e-14)
 
 

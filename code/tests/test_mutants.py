@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnrates import experiments as ex
+from bnrates import empirical as ex
 from bnrates import provenance
 from bnrates.claims.core import Claim, Evidence, run_claim
 from bnrates.gdnp import LengthSearch, agd, bisection, newton_length

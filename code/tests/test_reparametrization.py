@@ -6,23 +6,18 @@ import numpy as np
 from conftest import dims, kappas, random_point, seeds
 from hypothesis import given, settings
 
+from bnrates.numerics import central_gradient
 from bnrates.problems import grad_wg, ols_instances, value_wg
 from bnrates.reparametrization import (
     batch_norm,
     direction_projector,
     inv_norm_sq,
     length_direction_split,
-    quad,
+    quadratic_form,
     reparametrize,
     s_norm,
     weight_norm,
 )
-
-
-def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Gradient of the scalar function ``f`` at ``x`` (shape ``(d,)``) by central differences."""
-    eye = np.eye(len(x))
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in eye])
 
 
 @settings(max_examples=40, deadline=None)
@@ -31,7 +26,7 @@ def test_gradients_in_w_and_g_match_finite_differences(d: int, kappa: float, see
     P = ols_instances(d, kappa, [seed])
     w, g = random_point(d, seed)
     gw, gg = grad_wg(P, w, g)
-    fd_w = central_difference(lambda x: float(value_wg(P, x[None], g)[0]), w[0])
+    fd_w = central_gradient(lambda x: float(value_wg(P, x[None], g)[0]), w[0], 1e-6)
     fd_g = (value_wg(P, w, g + 1e-6) - value_wg(P, w, g - 1e-6)) / 2e-6
     scale = 1 + np.abs(gw).max()
     np.testing.assert_allclose(gw[0], fd_w, atol=1e-6 * scale * kappa)
@@ -76,7 +71,13 @@ def test_s_norm_of_reparametrized_weights_is_the_length(rng: np.random.Generator
     w = rng.standard_normal((2, 6))
     g = np.array([2.0, -0.5])
     np.testing.assert_allclose(s_norm(reparametrize(w, g, P.S), P.S), np.abs(g), rtol=1e-13)
-    np.testing.assert_allclose(quad(w, P.S), s_norm(w, P.S) ** 2, rtol=1e-13)
+    v = rng.standard_normal((2, 6))
+    # against explicit double sums over the entries (not against s_norm, which is defined as its root)
+    by_hand = [sum(w[b, i] * P.S[b, i, j] * w[b, j] for i in range(6) for j in range(6)) for b in range(2)]
+    bilinear = [sum(v[b, i] * P.S[b, i, j] * w[b, j] for i in range(6) for j in range(6)) for b in range(2)]
+    np.testing.assert_allclose(quadratic_form(w, P.S), by_hand, rtol=1e-13)
+    np.testing.assert_allclose(quadratic_form(v, P.S, w), bilinear, rtol=1e-12)
+    np.testing.assert_allclose(s_norm(w, P.S), np.sqrt(by_hand), rtol=1e-13)
 
 
 def test_batch_norm_with_population_statistics_is_the_reparametrization(rng: np.random.Generator) -> None:

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from bnrates import claims, seeds
+from bnrates import claims
 from bnrates.__main__ import run_safely
+from bnrates.claims import seeds
 from bnrates.claims.core import Claim, Evidence
 
 READER_SEEDS = (3, 9, 17)

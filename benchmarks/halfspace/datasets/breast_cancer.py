@@ -3,12 +3,12 @@
 Loaded offline from scikit-learn's bundled file (:func:`bnrates.datasets.load_breast_cancer`),
 centred and scaled (:func:`bnrates.datasets.standardize`): the problem of the book's chapter
 "Experiments: beyond Gaussian inputs". The start direction is the book's
-:func:`bnrates.experiments.random_starts` for ``seed``.
+:func:`bnrates.problems.random_starts` for ``seed``.
 """
 
 from benchopt import BaseDataset
 from bnrates.datasets import load_breast_cancer
-from bnrates.experiments import halfspace_on_data
+from bnrates.empirical import halfspace_on_data
 
 
 class Dataset(BaseDataset):

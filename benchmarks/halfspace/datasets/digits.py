@@ -6,7 +6,7 @@ and scaled (constant pixels dropped) as in the book.
 
 from benchopt import BaseDataset
 from bnrates.datasets import load_digits_binary
-from bnrates.experiments import halfspace_on_data
+from bnrates.empirical import halfspace_on_data
 
 
 class Dataset(BaseDataset):

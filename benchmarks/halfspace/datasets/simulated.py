@@ -9,7 +9,7 @@ from the parameters (:func:`bnrates.datasets.simulated_halfspace`).
 
 from benchopt import BaseDataset
 from bnrates.datasets import simulated_halfspace
-from bnrates.experiments import halfspace_on_data
+from bnrates.empirical import halfspace_on_data
 
 
 class Dataset(BaseDataset):

@@ -1,6 +1,6 @@
 """GDNP, Algorithm 1 of Kohler et al. (2019): a length search, then a Rayleigh step of the direction.
 
-On data, :func:`bnrates.experiments.gdnp_empirical` with ``length_search`` either ``bisection``
+On data, :func:`bnrates.empirical.gdnp_empirical` with ``length_search`` either ``bisection``
 (Algorithm 1: ``T_s = n_bisection`` halvings of ``[-1, 1]``) or ``newton`` (the certified Newton
 search, as accurate as ``T_s`` halvings, usually one or two evaluations). On the Gaussian
 population problem, :func:`bnrates.gdnp.gdnp` (the Stein step, bisection only). The run starts
@@ -8,7 +8,7 @@ from the dataset's direction ``w0``; ``n_iter`` is the number of direction steps
 """
 
 from benchopt import BaseSolver
-from bnrates.experiments import Batched, gdnp_empirical
+from bnrates.empirical import Batched, gdnp_empirical
 from bnrates.gdnp import gdnp
 from bnrates.validation import check_int
 
@@ -24,7 +24,7 @@ class Solver(BaseSolver):
             raise ValueError(f"length_search must be one of 'bisection', 'newton'; got {self.length_search!r}")
         check_int("n_bisection", self.n_bisection, minimum=0)
         if self.length_search == "newton" and not isinstance(problem, Batched):
-            return True, "the certified Newton length search runs on data (bnrates.experiments.gdnp_empirical)"
+            return True, "the certified Newton length search runs on data (bnrates.empirical.gdnp_empirical)"
         return False, None
 
     def set_objective(self, problem, w0, X=None, y=None):

@@ -12,6 +12,7 @@ lower bound (and a ratio of two censored runs is 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -229,6 +230,11 @@ def _swapped(first: str, second: str):
     return wrong
 
 
+def _counts_read_as(compute: Callable[[str, int], Evidence], source: str, target: str) -> dict[str, Callable]:
+    """The sabotage "``source``'s counts read as ``target``'s": ``compute`` on the table with the two swapped."""
+    return {f"{source}'s counts read as {target}'s": injected(compute, f"{HERE}:sweep_table", _swapped(source, target))}
+
+
 def _inverted(f):
     """``speedups`` with the ratio inverted (GDNP's count over the baseline's)."""
     return lambda table, baseline: f(table, baseline).assign(speedup=lambda d: 1 / d["speedup"])
@@ -263,15 +269,13 @@ CLAIMS: tuple[Claim, ...] = (
            "correlation across separabilities >= {pass_mark:g}): GD slows down as the data become separable.",
            ">=", 0.0, length_correlation("GD"), label="sec-acc-theory", pass_mark=0.8,
            reason=f"{MAP}; 0.8 is a strong rank correlation, below the measured one",
-           sabotages={"GDNP's counts read as GD's": injected(length_correlation("GD"), f"{HERE}:sweep_table",
-                                                              _swapped("GD", "GDNP"))}),
+           sabotages=_counts_read_as(length_correlation("GD"), "GDNP", "GD")),
     _claim("gdnp_ignores_optimal_length_negative_control",
            "Negative control: GDNP's count does not rise with g* (the same correlation fails): its rate "
            "depends on kappa(S) alone.",
            ">=", 0.0, length_correlation("GDNP"), negative_control=True, label="sec-acc-theory", pass_mark=0.8,
            reason="as for gd_tracks_optimal_length",
-           sabotages={"GD's counts read as GDNP's": injected(length_correlation("GDNP"), f"{HERE}:sweep_table",
-                                                             _swapped("GD", "GDNP"))}),
+           sabotages=_counts_read_as(length_correlation("GDNP"), "GD", "GDNP")),
     _claim("gdnp_within_theorem_rate",
            "Every GDNP run that reaches the tolerance does so within the iterations that the theorem's "
            "(1 - mu/L)^(2T) (rho(w_0) - rho*) < tol allows (largest ratio <= 1).",
@@ -290,14 +294,12 @@ CLAIMS: tuple[Claim, ...] = (
            "GDNP loses.",
            ">=", 0.0, practitioners_win("ill"), label="sec-acc-loses", pass_mark=0.9,
            reason=f"{MAP}; 90 % leaves room for a few instances where GDNP is as fast",
-           sabotages={"L-BFGS's counts read as GDNP's": injected(practitioners_win("ill"), f"{HERE}:sweep_table",
-                                                                _swapped("GDNP", "L-BFGS"))}),
+           sabotages=_counts_read_as(practitioners_win("ill"), "L-BFGS", "GDNP")),
     _claim("practitioners_lose_when_well_conditioned_negative_control",
            "Negative control: with kappa(S) = 1 (GDNP's direction is exact after one step) the same share fails.",
            ">=", 0.0, practitioners_win("well"), negative_control=True, label="sec-acc-loses", pass_mark=0.9,
            reason="as for practitioners_win_when_ill_conditioned",
-           sabotages={"L-BFGS's counts read as GDNP's": injected(practitioners_win("well"), f"{HERE}:sweep_table",
-                                                                _swapped("GDNP", "L-BFGS"))}),
+           sabotages=_counts_read_as(practitioners_win("well"), "L-BFGS", "GDNP")),
     _claim("rerun_matches_table",
            "A random subset of the map's tasks, run again here in another order and process, gives the "
            "saved outcomes exactly (number of differing tasks = 0).",

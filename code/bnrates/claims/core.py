@@ -145,6 +145,15 @@ def chapter_claims_factory(chapter: str) -> Callable[..., Claim]:
     return make
 
 
+def seeds_for(sizes: Mapping[str, Mapping[str, Any]], profile: str, seed: int) -> np.ndarray:
+    """The run seeds of a profile: ``sizes[profile]["n_seeds"]`` consecutive integers from ``1000 seed``.
+
+    Derived from what the run is (its base seed and profile), never from order or worker: base
+    seeds ``0, 1, ...`` give disjoint blocks while a profile has fewer than 1000 runs.
+    """
+    return 1000 * seed + np.arange(sizes[profile]["n_seeds"])
+
+
 def relation_holds(relation: Relation, observed: float, theory: float | None, tolerance: float) -> bool:
     """Whether ``observed relation theory`` holds within the relative ``tolerance``.
 

@@ -14,14 +14,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import bn_network, empirical
 from .. import datasets as ds
-from .. import experiments as ex
+from ..algorithms import BNGDHistory, bngd_ols
+from ..empirical import EmpiricalHalfspace
 from ..gdnp import agd, gd, newton_length
-from ..halfspace import EmpiricalHalfspace, GaussianHalfspace, halfspace_smoothness, logistic_minimizer
-from ..problems import ols_instances, spectrum_bounds
-from ..rates import theory_factor
+from ..halfspace import GaussianHalfspace, halfspace_smoothness, logistic_minimizer
+from ..numerics import central_gradient, s_cosine
+from ..problems import ols_instances, random_starts, spectrum_bounds
+from ..rates import RateFit, fit_linear_rate, theory_factor
 from ..rayleigh import rayleigh_argmin
-from .core import Claim, Evidence, chapter_claims_factory, injected
+from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "experiments"
 SIZES = {
@@ -46,11 +49,6 @@ FD_BOUND = 1e-6
 """Pass mark of the gradient checks (central differences with ``h = 1e-6`` are good to ~1e-8)."""
 
 
-def seeds_for(profile: str, seed: int) -> np.ndarray:
-    """Run seeds: ``n_seeds`` consecutive integers from ``1000 seed``."""
-    return 1000 * seed + np.arange(SIZES[profile]["n_seeds"])
-
-
 @lru_cache(maxsize=2)
 def breast_cancer() -> tuple[ds.BinaryDataset, np.ndarray, EmpiricalHalfspace]:
     """The data, the centred and scaled inputs, and the empirical logistic halfspace problem."""
@@ -68,9 +66,9 @@ def digits() -> tuple[ds.BinaryDataset, np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=2)
-def reference() -> ex.Reference:
+def reference() -> empirical.Reference:
     """The reference optimum of the breast-cancer problem."""
-    return ex.reference_optimum(breast_cancer()[2])
+    return empirical.reference_optimum(breast_cancer()[2])
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class HalfspaceRuns:
 
     history: pd.DataFrame
     gdnp_grad_norm_sq: np.ndarray
-    fit: ex.RateFit
+    fit: RateFit
     gaussian_bound: float
     gdnp_evaluations: float
 
@@ -90,13 +88,13 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
     size = SIZES[profile]
     _, X, problem = breast_cancer()
     ref = reference()
-    seeds = seeds_for(profile, seed)
-    starts = ex.random_starts(X.shape[1], seeds)
-    batched = ex.Batched(problem, len(seeds))
+    seeds = seeds_for(SIZES, profile, seed)
+    starts = random_starts(X.shape[1], seeds)
+    batched = empirical.Batched(problem, len(seeds))
     step = 1 / halfspace_smoothness(problem)
     T = size["t_halfspace"]
     runs = {"GD": gd(batched, 0.1 * starts, T, step), "AGD": agd(batched, 0.1 * starts, T, step),
-            "GDNP": ex.gdnp_empirical(problem, starts, T, size["t_s"])}
+            "GDNP": empirical.gdnp_empirical(problem, starts, T, size["t_s"])}
     frames = []
     for method, h in runs.items():
         n_t = h.value.shape[0]
@@ -105,7 +103,7 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
             "suboptimality": (h.value - ref.value).reshape(-1), "grad_norm_sq": h.grad_norm_sq.reshape(-1)}))
     gns = runs["GDNP"].grad_norm_sq
     mu, L = spectrum_bounds(problem.S)
-    return HalfspaceRuns(pd.concat(frames, ignore_index=True), gns, ex.fit_linear_rate(gns, *size["fit"]),
+    return HalfspaceRuns(pd.concat(frames, ignore_index=True), gns, fit_linear_rate(gns, *size["fit"]),
                          float(theory_factor(mu, L)), float(runs["GDNP"].evaluations.mean()))
 
 
@@ -137,10 +135,9 @@ def real_data_reference_optimum(profile: str, seed: int) -> Evidence:
 def empirical_gradient(profile: str, seed: int) -> Evidence:
     """The empirical halfspace gradient against central finite differences (relative error)."""
     _, X, problem = breast_cancer()
-    wt = ex.random_starts(X.shape[1], seeds_for(profile, seed), scale=3.0)
+    wt = random_starts(X.shape[1], seeds_for(SIZES, profile, seed), scale=3.0)
     h = 1e-6
-    eye = np.eye(X.shape[1])
-    fd = np.stack([(problem.value(wt + h * e) - problem.value(wt - h * e)) / (2 * h) for e in eye], axis=-1)
+    fd = central_gradient(problem.value, wt, h)
     grad = problem.grad(wt)
     err = np.linalg.norm(grad - fd, axis=-1) / np.linalg.norm(grad, axis=-1)
     return Evidence(observed=float(err.max()), theory=0.0)
@@ -168,7 +165,7 @@ def log_slope_ratio(grad_norm_sq: np.ndarray) -> np.ndarray:
 def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
     """GDNP on real data decays faster than any power law: the smallest :func:`log_slope_ratio` over the runs.
 
-    The fitted factor of :func:`~bnrates.experiments.fit_linear_rate` and its 95 % CI are reported
+    The fitted factor of :func:`~bnrates.rates.fit_linear_rate` and its 95 % CI are reported
     (a fitted factor below 1 alone cannot tell linear from sublinear: ``1/t`` fits 0.995), with
     the Gaussian bound ``(1 - mu/L)^2``.
     """
@@ -211,7 +208,7 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     surrogate = GaussianHalfspace(problem.S, problem.u)
     star_g = logistic_minimizer(problem.S, problem.u)
     return Evidence(
-        observed=float(1 - ex.s_cosine(ref.wt, line, problem.S)), theory=None,
+        observed=float(1 - s_cosine(ref.wt, line, problem.S)), theory=None,
         extra={"snr": float(surrogate.snr), "surrogate_value": float(surrogate.value(star_g)),
                "surrogate_distance": float(np.linalg.norm(star_g - ref.wt) / np.linalg.norm(ref.wt)),
                "surrogate_grad_on_data": float(np.linalg.norm(problem.grad(star_g))),
@@ -220,12 +217,12 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
 
 
 @lru_cache(maxsize=4)
-def newton_run(profile: str, seed: int) -> ex.EmpiricalGDNPHistory:
+def newton_run(profile: str, seed: int) -> empirical.EmpiricalGDNPHistory:
     """GDNP from the same starts as :func:`halfspace_runs`, lengths by the certified Newton search."""
     size = SIZES[profile]
     _, X, problem = breast_cancer()
-    starts = ex.random_starts(X.shape[1], seeds_for(profile, seed))
-    return ex.gdnp_empirical(problem, starts, size["t_halfspace"], size["t_s"], length_search="newton")
+    starts = random_starts(X.shape[1], seeds_for(SIZES, profile, seed))
+    return empirical.gdnp_empirical(problem, starts, size["t_halfspace"], size["t_s"], length_search="newton")
 
 
 def newton_length_certified(profile: str, seed: int) -> Evidence:
@@ -238,7 +235,7 @@ def newton_length_certified(profile: str, seed: int) -> Evidence:
     size = SIZES[profile]
     _, _, problem = breast_cancer()
     run, bis = newton_run(profile, seed), halfspace_runs(profile, seed)
-    error = np.abs(run.g - ex.exact_lengths(problem, run.w)).max() / 2.0 ** -size["t_s"]
+    error = np.abs(run.g - empirical.exact_lengths(problem, run.w)).max() / 2.0 ** -size["t_s"]
     return Evidence(observed=float(error), theory=1.0, extra={
         "newton_evaluations": float(run.evaluations.mean()), "newton_max_evaluations": float(run.evaluations.max()),
         "bisection_evaluations": bis.gdnp_evaluations,
@@ -254,11 +251,11 @@ def newton_length_curvature_negative_control(profile: str, seed: int) -> Evidenc
     """
     size = SIZES[profile]
     _, X, problem = breast_cancer()
-    starts = ex.random_starts(X.shape[1], seeds_for(profile, seed))
+    starts = random_starts(X.shape[1], seeds_for(SIZES, profile, seed))
     zeros = np.zeros(len(starts))
-    found = newton_length(ex.length_derivatives(problem.loss, ex.margins_of(problem, starts)), zeros, zeros,
-                          2.0 ** -size["t_s"])
-    error = np.abs(found.g - ex.exact_lengths(problem, starts)).max() / 2.0 ** -size["t_s"]
+    derivatives = empirical.length_derivatives(problem.loss, empirical.margins_of(problem, starts))
+    found = newton_length(derivatives, zeros, zeros, 2.0 ** -size["t_s"])
+    error = np.abs(found.g - empirical.exact_lengths(problem, starts)).max() / 2.0 ** -size["t_s"]
     return Evidence(observed=float(error), theory=1.0, extra={"evaluations": float(found.evaluations)})
 
 
@@ -267,7 +264,7 @@ def _fd_setting(profile: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndar
     data, X, S = digits()
     y = data.y
     rows = np.random.default_rng([seed, 61]).choice(X.shape[0], size["fd_rows"], replace=False)
-    params = ex.init_network("bn", X.shape[1], size["fd_units"], seed)
+    params = bn_network.init_network("bn", X.shape[1], size["fd_units"], seed)
     # move gamma and beta off their initial values so every term of the backward pass is exercised
     rng = np.random.default_rng([seed, 62])
     params["gamma"] = 1 + 0.3 * rng.standard_normal(size["fd_units"])
@@ -278,16 +275,17 @@ def _fd_setting(profile: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndar
 def bn_network_gradient(profile: str, seed: int) -> Evidence:
     """Backprop through BN (batch statistics) matches central differences to ``1e-6`` (relative)."""
     params, X, y, S = _fd_setting(profile, seed)
-    others = {kind: ex.finite_difference_check(kind, ex.init_network(kind, X.shape[1], SIZES[profile]["fd_units"],
-                                                                     seed), X, y, S) for kind in ("plain", "gdnp")}
-    return Evidence(observed=ex.finite_difference_check("bn", params, X, y, S), theory=0.0,
+    units = SIZES[profile]["fd_units"]
+    others = {kind: bn_network.finite_difference_check(kind, bn_network.init_network(kind, X.shape[1], units, seed),
+                                                       X, y, S) for kind in ("plain", "gdnp")}
+    return Evidence(observed=bn_network.finite_difference_check("bn", params, X, y, S), theory=0.0,
                     extra={f"{k}_error": v for k, v in others.items()})
 
 
 def bn_backward_negative_control(profile: str, seed: int) -> Evidence:
     """Treating the batch mean and variance as constants in the backward pass breaks the check."""
     params, X, y, S = _fd_setting(profile, seed)
-    return Evidence(observed=ex.finite_difference_check("bn", params, X, y, S, through_statistics=False),
+    return Evidence(observed=bn_network.finite_difference_check("bn", params, X, y, S, through_statistics=False),
                     theory=0.0)
 
 
@@ -297,9 +295,9 @@ def network_runs(profile: str, seed: int) -> pd.DataFrame:
     size = SIZES[profile]
     data, X, S = digits()
     y = data.y
-    frames = [ex.train_network(kind, X, y, m=size["m"], n_iter=size["n_iter"], lr=LR_NETWORK,
+    frames = [bn_network.train_network(kind, X, y, m=size["m"], n_iter=size["n_iter"], lr=LR_NETWORK,
                                batch_size=BATCH_NETWORK, seed=int(s), record_every=size["record_every"], S=S)
-              for kind in ex.KINDS for s in seeds_for(profile, seed)]
+              for kind in bn_network.KINDS for s in seeds_for(SIZES, profile, seed)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -331,11 +329,11 @@ def bn_network_trains(profile: str, seed: int) -> Evidence:
 
 @lru_cache(maxsize=4)
 def minibatch_table(profile: str, seed: int) -> pd.DataFrame:
-    """:func:`~bnrates.experiments.minibatch_deviation` on the digits with random units."""
+    """:func:`~bnrates.bn_network.minibatch_deviation` on the digits with random units."""
     size = SIZES[profile]
     _, X, _ = digits()
     W = np.random.default_rng([seed, 63]).standard_normal((X.shape[1], size["n_units"]))
-    return ex.minibatch_deviation(X, W, size["batch_sizes"], size["n_draws"], seed)
+    return bn_network.minibatch_deviation(X, W, size["batch_sizes"], size["n_draws"], seed)
 
 
 def minibatch_statistics_rate(profile: str, seed: int) -> Evidence:
@@ -353,10 +351,10 @@ def minibatch_statistics_rate(profile: str, seed: int) -> Evidence:
 
 
 @lru_cache(maxsize=8)
-def bngd_runs(profile: str, seed: int, lr_g: float) -> tuple[ex.BNGDHistory, pd.DataFrame]:
+def bngd_runs(profile: str, seed: int, lr_g: float) -> tuple[BNGDHistory, pd.DataFrame]:
     """Vanilla BN-GD on OLS instances (``d = 10``, ``kappa = 10``) over the grid of ``lr_w``."""
     size = SIZES[profile]
-    seeds = seeds_for(profile, seed)
+    seeds = seeds_for(SIZES, profile, seed)
     problem = ols_instances(size["d_ols"], BNGD_KAPPA, seeds)
     k = len(LR_W_GRID)
     S = np.repeat(problem.S, k, axis=0)
@@ -364,7 +362,7 @@ def bngd_runs(profile: str, seed: int, lr_g: float) -> tuple[ex.BNGDHistory, pd.
     lr_w = np.tile(LR_W_GRID, len(seeds))
     w0 = np.stack([np.random.default_rng([int(s), 64]).standard_normal(size["d_ols"]) for s in seeds])
     w0 = np.repeat(w0, k, axis=0)
-    hist = ex.bngd_ols(S, u, w0, np.ones(len(lr_w)), size["t_bngd"], lr_w, lr_g)
+    hist = bngd_ols(S, u, w0, np.ones(len(lr_w)), size["t_bngd"], lr_w, lr_g)
     labels = pd.DataFrame({"seed": np.repeat(seeds, k), "lr_w": lr_w})
     return hist, labels
 
@@ -451,12 +449,12 @@ def benchopt_final(table: pd.DataFrame, dataset: str, solver: str) -> pd.Series:
 def benchopt_rerun(n_steps: int) -> float:
     """The book's own GDNP run of the benchopt configuration: final ``||grad f||^2_{S^-1}`` after ``n_steps``.
 
-    Algorithm 1 (:func:`~bnrates.experiments.gdnp_empirical`, ``T_s = 30``) on this chapter's
-    breast-cancer problem from the start of seed 0 (:func:`~bnrates.experiments.random_starts`).
+    Algorithm 1 (:func:`~bnrates.empirical.gdnp_empirical`, ``T_s = 30``) on this chapter's
+    breast-cancer problem from the start of seed 0 (:func:`~bnrates.problems.random_starts`).
     """
     _, X, problem = breast_cancer()
-    start = ex.random_starts(X.shape[1], [0])
-    return float(ex.gdnp_empirical(problem, start, n_steps, SIZES["quick"]["t_s"]).grad_norm_sq[-1, 0])
+    start = random_starts(X.shape[1], [0])
+    return float(empirical.gdnp_empirical(problem, start, n_steps, SIZES["quick"]["t_s"]).grad_norm_sq[-1, 0])
 
 
 def _benchopt_agreement(offset: int) -> Evidence:
@@ -525,7 +523,7 @@ def _spurious_term(f):
     return lambda self, wt: f(self, wt) + 1e-3 * self.u
 
 
-EMPIRICAL_GRAD = "bnrates.halfspace:EmpiricalHalfspace.grad"
+EMPIRICAL_GRAD = "bnrates.empirical:EmpiricalHalfspace.grad"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -548,20 +546,20 @@ CLAIMS: tuple[Claim, ...] = (
            reason="between 1/4 (every power law, exactly) and 1 (a constant linear rate); the observed rate "
                   "slows down on real data, so the mark is not closer to 1",
            sabotages={"sublinear data G_0/(1+t)": injected(
-               gdnp_linear_on_real_data, "bnrates.experiments:gdnp_empirical", _sublinear(1.0)),
+               gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(1.0)),
                       "sublinear data G_0/(1+t)^2": injected(
-                          gdnp_linear_on_real_data, "bnrates.experiments:gdnp_empirical", _sublinear(2.0))}),
+                          gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(2.0))}),
     _claim("gdnp_faster_than_gd", "On the real data GDNP's squared gradient norm after T iterations is at "
            "least {pass_mark:g}x below GD's.", ">=", 0.0, gdnp_faster_than_gd, label="sec-ex-real", pass_mark=10.0,
            reason="an observation on one data set, not a theorem; 10x is well below the measured ratio",
            sabotages={"GDNP with a 100 times larger L (steps 100 times too short)": injected(
-               gdnp_faster_than_gd, "bnrates.experiments:spectrum_bounds",
+               gdnp_faster_than_gd, "bnrates.empirical:spectrum_bounds",
                lambda f: lambda S: (f(S)[0], 100 * f(S)[1]))}),
     _claim("newton_length_certified", "GDNP's certified Newton length search keeps every length within "
            "2^-T_s of the optimal one, as T_s bisection halvings of [-1, 1] would.", "<=", 0.0,
            newton_length_certified, label="prop-ex-newton",
            sabotages={"Newton search stopped at 1000 times the tolerance": injected(
-               newton_length_certified, "bnrates.experiments:newton_length",
+               newton_length_certified, "bnrates.empirical:newton_length",
                lambda f: lambda d, g0, C, tol, **k: f(d, g0, C, 1e3 * tol, **k))}),
     _claim("newton_length_curvature_negative_control", "Without its curvature term the Newton certificate "
            "accepts lengths far from the optimal one.", "<=", 0.0, newton_length_curvature_negative_control,
@@ -579,13 +577,13 @@ CLAIMS: tuple[Claim, ...] = (
            "({pass_mark:.0e}).", "<=", 0.0, bn_network_gradient, label="sec-ex-network", pass_mark=FD_BOUND,
            reason=FD,
            sabotages={"backward pass that ignores the batch statistics": injected(
-               bn_network_gradient, "bnrates.experiments:finite_difference_check",
+               bn_network_gradient, "bnrates.bn_network:finite_difference_check",
                lambda f: lambda *a, **k: f(*a, **{**k, "through_statistics": False}))}),
     _claim("bn_backward_negative_control", "A backward pass that ignores the batch statistics fails the "
            "same check.", "<=", 0.0, bn_backward_negative_control, negative_control=True, label="sec-ex-network",
            pass_mark=FD_BOUND, reason=FD,
            sabotages={"the through_statistics flag ignored": injected(
-               bn_backward_negative_control, "bnrates.experiments:finite_difference_check",
+               bn_backward_negative_control, "bnrates.bn_network:finite_difference_check",
                lambda f: lambda *a, through_statistics=True, **k: f(*a, **k))}),
     _claim("bn_network_trains", "Plain, BN and GDNP-style networks each lower the training loss at least "
            "{pass_mark:g}-fold on the digits.", ">=", 0.0, bn_network_trains, label="sec-ex-network",
@@ -593,24 +591,24 @@ CLAIMS: tuple[Claim, ...] = (
            reason="an observation, not a theorem: the quick profile's worst ratio over 20 base seeds is 4.27 "
                   "(mean 6.32, sd 0.88, make seeds), so the mark sits over 3 sd below the mean",
            sabotages={"SGD with the gradient's sign flipped": injected(
-               bn_network_trains, "bnrates.experiments:network_loss_grad", _ascent)}),
+               bn_network_trains, "bnrates.bn_network:network_loss_grad", _ascent)}),
     _claim("minibatch_statistics_rate", "Batch statistics approach the population reparametrization like "
            "b^-1/2 (slope within {tolerance:.0%}).", "≈", 0.2, minibatch_statistics_rate, source="S",
            label="sec-ex-minibatch",
            reason="a least-squares slope over a few batch sizes and finitely many draws",
            sabotages={"mean square instead of root mean square": injected(
-               minibatch_statistics_rate, "bnrates.experiments:minibatch_deviation", _squared_rms)}),
+               minibatch_statistics_rate, "bnrates.bn_network:minibatch_deviation", _squared_rms)}),
     _claim("bngd_any_learning_rate", "Vanilla BN-GD on OLS converges for every learning rate of w in "
            "[1e-1, 1e3] (Cai et al.): relative gap <= {pass_mark:.0e} after T steps.", "<=", 0.0,
            bngd_any_learning_rate, source="S", label="rem-ex-cai", pass_mark=1e-4,
            reason="four orders of magnitude below the start's relative gap of order 1",
            sabotages={"length step with the wrong sign": injected(
-               bngd_any_learning_rate, "bnrates.experiments:bngd_ols", _with_lr_g(lambda lr: -lr))}),
+               bngd_any_learning_rate, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: -lr))}),
     _claim("bngd_length_rate_negative_control", "With the length's learning rate {lr:g} > 1, BN-GD does not "
            "converge.", "<=", 0.0, bngd_length_rate_negative_control, negative_control=True, label="rem-ex-cai",
            pass_mark=1e-4, reason="as for bngd_any_learning_rate", fmt={"lr": LR_G_BROKEN},
            sabotages={"the length's learning rate not passed on (0.1 used)": injected(
-               bngd_length_rate_negative_control, "bnrates.experiments:bngd_ols", _with_lr_g(lambda lr: LR_G))}),
+               bngd_length_rate_negative_control, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: LR_G))}),
     _claim("benchopt_gdnp_matches_book", "GDNP's final squared gradient norm in the benchopt run of the "
            "breast-cancer data equals the book's own run of the same configuration (relative {pass_mark:.0e}).",
            "<=", 0.0, benchopt_gdnp_matches_book, label="sec-ex-benchopt", pass_mark=BENCHOPT_RTOL,

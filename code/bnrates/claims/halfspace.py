@@ -26,11 +26,12 @@ from ..halfspace import (
     logistic_minimizer,
     monte_carlo_grad,
 )
+from ..numerics import central_gradient, cosine
 from ..problems import random_spd, spectrum_bounds, value_wg
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..rayleigh import rayleigh_argmin, rayleigh_min
-from ..reparametrization import direction_projector, matvec, quad, reparametrize, s_norm
-from .core import Claim, Evidence, chapter_claims_factory, injected
+from ..reparametrization import direction_projector, matvec, quadratic_form, reparametrize, s_norm
+from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "halfspace"
 SIZES = {
@@ -46,11 +47,6 @@ RACE_T_S = 30
 """Bisection steps per GDNP iteration in the race: the length part is then ~4^-30, far below the tolerance."""
 
 
-def seeds_for(profile: str, seed: int) -> np.ndarray:
-    """Instance seeds: ``n_seeds`` consecutive integers from ``1000 seed``."""
-    return 1000 * seed + np.arange(SIZES[profile]["n_seeds"])
-
-
 def instance_batch(
     profile: str, seed: int, snrs: tuple[float, ...], kappas: tuple[float, ...], n_nodes: int | None = None
 ) -> tuple[GaussianHalfspace, pd.DataFrame]:
@@ -64,7 +60,7 @@ def instance_batch(
         ``B`` rows: ``snr``, ``kappa``, ``seed``.
     """
     size = SIZES[profile]
-    seeds = seeds_for(profile, seed)
+    seeds = seeds_for(SIZES, profile, seed)
     parts = [(halfspace_instances(size["d"], k, s, seeds), s, k) for s in snrs for k in kappas]
     S = np.concatenate([p.S for p, _, _ in parts])
     u = np.concatenate([p.u for p, _, _ in parts])
@@ -152,8 +148,7 @@ def race(profile: str, seed: int) -> Race:
 
 def _fd_grad(problem: GaussianHalfspace, wt: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Central differences of ``problem.value``, batched over instances, shape ``(B, d)``."""
-    eye = np.eye(wt.shape[-1])
-    return np.stack([(problem.value(wt + h * e) - problem.value(wt - h * e)) / (2 * h) for e in eye], axis=-1)
+    return central_gradient(problem.value, wt, h)
 
 
 def _probe_points(profile: str, seed: int) -> tuple[GaussianHalfspace, np.ndarray]:
@@ -214,10 +209,6 @@ def _bfgs_minimisers(problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.array(xs), np.array(norms)
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a @ b) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b))
-
-
 def critical_points_aligned(profile: str, seed: int) -> Evidence:
     """BFGS from random starts: every critical point lies on the line ``S^{-1} u``."""
     size = SIZES[profile]
@@ -227,7 +218,7 @@ def critical_points_aligned(profile: str, seed: int) -> Evidence:
     for b in range(len(labels)):
         problem = GaussianHalfspace(batch.S[b], batch.u[b])
         xs, gn = _bfgs_minimisers(problem, starts)
-        cosines.append(_cosine(xs, rayleigh_argmin(problem.S, problem.u)))
+        cosines.append(cosine(xs, rayleigh_argmin(problem.S, problem.u)))
         closed = logistic_minimizer(problem.S, problem.u)
         dist.append(np.linalg.norm(xs - closed, axis=-1) / np.linalg.norm(closed))
         norms.append(gn)
@@ -256,11 +247,11 @@ def non_gaussian_negative_control(profile: str, seed: int) -> Evidence:
     xs, gn = _bfgs_minimisers(problem, starts)
     symmetric = mixture_problem(seed, (1.0, 1.0))
     xs_sym, _ = _bfgs_minimisers(symmetric, starts[:1])
-    cos = float(_cosine(xs, rayleigh_argmin(problem.S, problem.u)).min())
+    cos = float(cosine(xs, rayleigh_argmin(problem.S, problem.u)).min())
     return Evidence(
         observed=cos, theory=1.0,
         extra={"max_grad_norm": float(gn.max()), "one_minus_cos": 1 - cos,
-               "equal_spread_deviation": float(1 - _cosine(xs_sym, rayleigh_argmin(symmetric.S, symmetric.u))[0])},
+               "equal_spread_deviation": float(1 - cosine(xs_sym, rayleigh_argmin(symmetric.S, symmetric.u))[0])},
     )
 
 
@@ -301,7 +292,7 @@ def _moments_of(problem: GaussianHalfspace, wt: np.ndarray) -> tuple[np.ndarray,
     """Mean ``u^T w~`` and standard deviation ``||w~||_{S - uu^T}`` of ``z^T w~``, shape ``(...)``."""
     m = np.einsum("...i,...i->...", np.broadcast_to(problem.u, wt.shape), wt)
     cov = np.broadcast_to(problem.cov, (*wt.shape, wt.shape[-1]))
-    return m, np.sqrt(np.maximum(quad(wt, cov), 0.0))
+    return m, np.sqrt(np.maximum(quadratic_form(wt, cov), 0.0))
 
 
 def c1_of(problem: GaussianHalfspace, wt: np.ndarray) -> np.ndarray:
@@ -311,9 +302,7 @@ def c1_of(problem: GaussianHalfspace, wt: np.ndarray) -> np.ndarray:
 
 def _fd_direction_grad(problem: GaussianHalfspace, w: np.ndarray, g: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Central differences of ``f(w, g)`` in ``w``, batched, shape ``(B, d)``."""
-    eye = np.eye(w.shape[-1])
-    return np.stack([(value_wg(problem, w + h * e, g) - value_wg(problem, w - h * e, g)) / (2 * h) for e in eye],
-                    axis=-1)
+    return central_gradient(lambda v: value_wg(problem, v, g), w, h)
 
 
 LONG_LENGTH = 30.0
@@ -503,7 +492,7 @@ def sigmoid_length_unbounded(profile: str, seed: int) -> Evidence:
     size = SIZES[profile]
     failures, total = 0, 0
     for snr in size["snrs"]:
-        problem = halfspace_instances(size["d"], KAPPA, snr, seeds_for(profile, seed), loss="sigmoid")
+        problem = halfspace_instances(size["d"], KAPPA, snr, seeds_for(SIZES, profile, seed), loss="sigmoid")
         w = random_directions(problem, seed)
         for b in range(len(w)):
             single = GaussianHalfspace(problem.S[b : b + 1], problem.u[b : b + 1], loss="sigmoid")

@@ -27,6 +27,7 @@ from ..mlp import (
     gdnp_unit,
     monte_carlo_grad,
 )
+from ..numerics import cosine
 from ..problems import spectrum_bounds
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..reparametrization import gradient_wg, reparametrize, s_norm
@@ -215,7 +216,7 @@ def logistic_counterexample(profile: str, seed: int) -> Evidence:
     ce = counterexample(profile, seed)
     ok = ce.grad_nonaligned < CRITICAL and ce.grad_aligned < CRITICAL
     s_inv_u = np.linalg.solve(ce.net.S, ce.net.u)
-    euclid = np.abs(ce.nonaligned @ s_inv_u) / (np.linalg.norm(ce.nonaligned, axis=1) * np.linalg.norm(s_inv_u))
+    euclid = cosine(ce.nonaligned, s_inv_u)
     return Evidence(
         observed=ce.value_nonaligned - ce.value_aligned if ok else np.inf, theory=None,
         extra={"value_aligned": ce.value_aligned, "value_nonaligned": ce.value_nonaligned,

@@ -26,7 +26,7 @@ from ..rates import (
 )
 from ..rayleigh import ols_objective_wg, optimal_length, rayleigh, rayleigh_min
 from ..reparametrization import reparametrize
-from .core import Claim, Evidence, chapter_claims_factory, injected
+from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "ols"
 SIZES = {
@@ -44,11 +44,6 @@ def steps_needed(kappa: float) -> int:
     ``rho(w_0) - rho* <= |rho*|`` because ``rho <= 0``, so ``T = log(FLOOR) / log((1 - 1/kappa)^2)``.
     """
     return int(np.ceil(np.log(FLOOR) / np.log(theory_factor(1.0, kappa)))) + 1
-
-
-def seeds_for(profile: str, seed: int) -> np.ndarray:
-    """The instance seeds of a profile: ``n_seeds`` consecutive integers from ``1000 seed``."""
-    return 1000 * seed + np.arange(SIZES[profile]["n_seeds"])
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ class GridRun:
 def grid_runs(profile: str, seed: int, rule: str = "theorem") -> GridRun:
     """Run GD on the Rayleigh quotient with step ``rule`` over the grid of ``profile``."""
     size = SIZES[profile]
-    seeds = seeds_for(profile, seed)
+    seeds = seeds_for(SIZES, profile, seed)
     rows, histories = [], []
     for d in size["dims"]:
         for kappa in size["kappas"]:
@@ -121,7 +116,7 @@ def worst_case_runs(profile: str, seed: int) -> pd.DataFrame:
         One row per instance: ``d, kappa, seed, bound, fitted_bn, fitted_gd``.
     """
     size = SIZES[profile]
-    seeds = seeds_for(profile, seed)
+    seeds = seeds_for(SIZES, profile, seed)
     rows = []
     for d in size["dims"]:
         for kappa in size["kappas"]:
@@ -144,7 +139,7 @@ def length_elimination(profile: str, seed: int) -> Evidence:
     size = SIZES[profile]
     errors = []
     for d in size["dims"]:
-        P = ols_instances(d, 10.0, seeds_for(profile, seed))
+        P = ols_instances(d, 10.0, seeds_for(SIZES, profile, seed))
         W = np.random.default_rng([seed, d, 7]).standard_normal((len(P.u), d))
         for S, u, w in zip(P.S, P.u, W, strict=True):
             best = minimize_scalar(lambda g, S=S, u=u, w=w: float(ols_objective_wg(w, g, S, u)))

@@ -11,9 +11,9 @@ from ..reparametrization import (
     batch_norm,
     inv_norm_sq,
     length_direction_split,
-    quad,
+    minibatch_gap,
+    quadratic_form,
     reparametrize,
-    s_norm,
     weight_norm,
 )
 from .core import Claim, Evidence, chapter_claims_factory, injected
@@ -115,11 +115,8 @@ def minibatch_errors(profile: str, seed: int) -> pd.DataFrame:
     rows = []
     for m in size["batch_sizes"]:
         X = rng.standard_normal((size["samples"] // m, m, d)) @ chol.T
-        Z = X @ W.T
-        mean, std = Z.mean(axis=1, keepdims=True), Z.std(axis=1, keepdims=True)
-        bn = g * (Z - mean) / std
-        pop = Z * (g / s_norm(W, S))
-        err = np.sqrt(np.mean((bn - pop) ** 2, axis=(0, 1)) / np.mean(pop**2, axis=(0, 1)))
+        gap, pop = minibatch_gap(X, W, S, g)
+        err = np.sqrt(np.mean(gap**2, axis=(0, 1)) / np.mean(pop**2, axis=(0, 1)))
         rows += [{"batch_size": int(m), "direction": k, "relative_rms_error": e} for k, e in enumerate(err)]
     return pd.DataFrame(rows)
 
@@ -143,7 +140,7 @@ def _split_gap(profile: str, seed: int, metric: str) -> Evidence:
     direction, length = length_direction_split(gw, gg, w, g, P.S)
     total = inv_norm_sq(full, P.S)
     if metric == "euclidean":
-        direction = quad(w, P.S) / g**2 * np.sum(gw**2, axis=-1)
+        direction = quadratic_form(w, P.S) / g**2 * np.sum(gw**2, axis=-1)
         total = np.sum(full**2, axis=-1)
     return Evidence(observed=float(np.max(np.abs(direction + length - total) / total)), theory=0.0)
 
@@ -165,7 +162,7 @@ ROUND_OFF = "an identity: exact in exact arithmetic; the pass mark allows float6
 
 def _euclidean_split(gw: np.ndarray, gg: np.ndarray, w: np.ndarray, g: np.ndarray, S: np.ndarray):
     """The split with the direction part in the Euclidean norm (a wrong implementation)."""
-    return quad(w, S) / np.asarray(g) ** 2 * np.sum(gw**2, axis=-1), np.asarray(gg) ** 2
+    return quadratic_form(w, S) / np.asarray(g) ** 2 * np.sum(gw**2, axis=-1), np.asarray(gg) ** 2
 
 
 def _uncentred_bn(f):

@@ -24,7 +24,7 @@ from typing import Literal
 
 import pandas as pd
 
-from . import claims
+from .. import claims
 
 
 class ErrataError(AssertionError):

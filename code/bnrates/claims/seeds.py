@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import claims
-from .__main__ import EX_USAGE, MAX_COUNT, run_safely
-from .claims.core import Outcome, check_profile
-from .parameters import SEED_MAX
+from .. import claims
+from ..__main__ import EX_USAGE, MAX_COUNT, run_safely
+from ..parameters import SEED_MAX
+from .core import Outcome, check_profile
 
 MIN_SEEDS = 20
 COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")
