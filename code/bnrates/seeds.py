@@ -23,8 +23,8 @@ import pandas as pd
 
 from . import claims
 from .__main__ import EX_USAGE, MAX_COUNT, run_safely
+from .book.parameters import SEED_MAX
 from .claims.core import Outcome, check_profile
-from .parameters import SEED_MAX
 
 MIN_SEEDS = 20
 COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")

@@ -12,8 +12,9 @@ import nbformat
 import pytest
 from conftest import BUILT_ARGS, ROOT, build, chapter_names, copy_book
 
-from bnrates.book import read_toc, stale_reason
-from bnrates.interactivecheck import raw_tex_in_text
+from bnrates.book.cache import stale_reason
+from bnrates.book.interactivecheck import raw_tex_in_text
+from bnrates.book.toc import read_toc
 
 BROKEN = """---
 jupytext:

@@ -1,4 +1,4 @@
-"""The book's interactive parts in headless Chromium: collapsed blocks opened (see bnrates.interactivecheck)."""
+"""The book's interactive parts in headless Chromium: collapsed blocks opened (see bnrates.book.interactivecheck)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from test_browser import require_chromium
 
-from bnrates.browsercheck import format_problems
-from bnrates.interactivecheck import check_collapsed, check_explorers, raw_tex_in_text
+from bnrates.book.browsercheck import format_problems
+from bnrates.book.interactivecheck import check_collapsed, check_explorers, raw_tex_in_text
 
 CHAPTERS_WITH_SOLUTIONS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
 

@@ -22,8 +22,9 @@ import nbformat
 import pytest
 from conftest import ROOT, build
 
-from bnrates import provenance
-from bnrates.book import read_toc, stale_reason
+from bnrates.book import provenance
+from bnrates.book.cache import stale_reason
+from bnrates.book.toc import read_toc
 
 HEADER = """---
 jupytext:
@@ -55,8 +56,9 @@ import time
 import pandas as pd
 from myst_nb import glue
 
-from bnrates import provenance
-from bnrates.book import read_toc, stale_reason
+from bnrates.book import provenance
+from bnrates.book.cache import stale_reason
+from bnrates.book.toc import read_toc
 from bnrates.claims.core import Claim, Evidence, run_claim
 
 time.sleep(pause)
@@ -193,7 +195,8 @@ def test_sigkill_during_the_render_then_a_plain_build_recovers(tiny: Path) -> No
 
 KILL_DURING_SWAP = textwrap.dedent("""
     import os, signal, sys
-    from bnrates import book, transaction
+    from bnrates.book import transaction
+    from bnrates.book.__main__ import main
     swap, calls = transaction.swap, []
     def dying_swap(new, final):
         calls.append(final)
@@ -203,7 +206,7 @@ KILL_DURING_SWAP = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         swap(new, final)
     transaction.swap = dying_swap
-    sys.exit(book.main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
 """)
 
 
