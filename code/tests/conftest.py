@@ -56,6 +56,20 @@ def chapter_names() -> list[str]:
     return [p.stem for p in (ROOT / "chapters").glob("*.md")]
 
 
+CHAPTER_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+"""The front matter of an executable chapter (a MyST text notebook), for the tests' own chapters."""
+
+
 BUILT_ARGS = ("--profile", "quick", "-p", "reparametrization", "seed", "3")
 """How the session's book is built; a rebuild with the same arguments has nothing to execute."""
 
@@ -83,6 +97,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 __all__ = [
-    "BUILT_ARGS", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances", "random_point",
-    "seeds",
+    "BUILT_ARGS", "CHAPTER_HEADER", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances",
+    "random_point", "seeds",
 ]
