@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks test test-all verify sabotage bench lab sweep benchopt publish clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks check test test-all verify sabotage bench lab sweep benchopt publish clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ student: $(STAMP)         ## the student edition without solutions: _build/html-
 
 notebooks: $(STAMP)       ## the student notebooks (no solutions, no outputs) for a course platform, as one zip under _build/notebooks
 	$(PY) -m bnrates.book notebooks
+
+# The inner loop, in well under a minute: lint, format check, types, and the tests that need no built
+# book, TeX or Chromium (marker `book`) and are not `slow`. `make test` stays the full gate.
+check: $(STAMP)           ## the contributor's fast loop: ruff, ruff format --check, mypy, the tests not marked book or slow
+	$(PY) -m ruff check code
+	$(PY) -m ruff format --check code
+	$(PY) -m mypy --config-file code/pyproject.toml code/bnrates
+	$(PY) -m pytest code/tests -m "not book and not slow" -q
 
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code
@@ -104,10 +112,10 @@ sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/s
 	$(PY) -m bnrates sabotage
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
-	$(PY) -m bnrates.launch lab $(LAB_ARGS)
+	$(PY) -m bnrates.book.launch lab $(LAB_ARGS)
 
 publish: book             ## build, check (clean tree, claims) and push _build/html to $(PUBLISH_BRANCH) of $(PUBLISH_REMOTE)
-	$(PY) -m bnrates.publish --profile $(PROFILE) --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH)
+	$(PY) -m bnrates.book.publish --profile $(PROFILE) --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH)
 
 clean:
 	rm -rf _build

@@ -1,6 +1,6 @@
 """bnrates: the shared code of the executable companion to Kohler et al. (AISTATS 2019).
 
-Modules by concept, named after the paper's vocabulary:
+Modules by concept, named after the paper's vocabulary; the machinery in two folders:
 
 - :mod:`bnrates.reparametrization` -- ``s_norm``, ``quadratic_form``, ``reparametrize``, the direction
   projector, gradients in ``(w, g)``, the length/direction split and the mini-batch gap;
@@ -24,17 +24,49 @@ Modules by concept, named after the paper's vocabulary:
 - :mod:`bnrates.validation` -- parameter checks with clear errors, before any compute;
 - :mod:`bnrates.sweeps` -- parameter sweeps stored task by task (``make sweep``);
 - :mod:`bnrates.exercises` -- the chapters' coding exercises that check themselves;
-- :mod:`bnrates.claims` -- the registry of checks each chapter shows, with their sabotages; with
-  :mod:`bnrates.claims.errata` (the errata and qualifications, with their numbers from the claims)
-  and :mod:`bnrates.claims.seeds` (do the claims hold at other seeds, ``python -m bnrates seeds``);
-- :mod:`bnrates.plotting` -- the book's figures and claim tables;
-- :mod:`bnrates.provenance` -- what each chapter saves (claims, tables, environment);
-- :mod:`bnrates.report` -- the reproducibility report;
-- :mod:`bnrates.book` -- the papermill + Jupyter Book pipeline;
-- :mod:`bnrates.bench` -- the benchmarks (``python -m bnrates bench``);
-- :mod:`bnrates.browsercheck` -- headless-browser checks of the rendered pages;
-- :mod:`bnrates.sphinxext` -- the Sphinx extension (local launch button, theme fixes);
-- :mod:`bnrates.launch` -- JupyterLab for the launch buttons (``make lab``).
+- :mod:`bnrates.claims` -- the registry of checks each chapter shows, with their sabotages:
+
+  - :mod:`bnrates.claims.core` -- the claim model: evidence, pass marks, outcomes, sabotages, seeds;
+  - :mod:`bnrates.claims.reparametrization`, :mod:`bnrates.claims.ols`, :mod:`bnrates.claims.halfspace`,
+    :mod:`bnrates.claims.acceleration`, :mod:`bnrates.claims.mlp`, :mod:`bnrates.claims.experiments` --
+    one module per chapter: the drivers of its experiments and its claims;
+  - :mod:`bnrates.claims.errata` -- the errata and qualifications, with their numbers from the claims;
+  - :mod:`bnrates.claims.seeds` -- do the claims hold at other seeds (``python -m bnrates seeds``);
+
+- :mod:`bnrates.plotting` -- the book's figures and claim tables:
+
+  - :mod:`bnrates.plotting.reparametrization`, :mod:`bnrates.plotting.ols`, :mod:`bnrates.plotting.halfspace`,
+    :mod:`bnrates.plotting.acceleration`, :mod:`bnrates.plotting.mlp`, :mod:`bnrates.plotting.experiments` --
+    each chapter's figures;
+  - :mod:`bnrates.plotting.explorers` -- a theorem's measured and theoretical rate under a slider;
+
+- :mod:`bnrates.book` -- the papermill + Jupyter Book pipeline (``python -m bnrates.book build``):
+
+  - :mod:`bnrates.book.toc` -- the table of contents and the one list of the book's files;
+  - :mod:`bnrates.book.parameters` -- the chapters' declared parameters and their ranges;
+  - :mod:`bnrates.book.execute` -- parameters checked, the kernel's environment, papermill;
+  - :mod:`bnrates.book.cache` -- what an executed chapter depends on, and why it is stale;
+  - :mod:`bnrates.book.build` -- staging, rendering, the build and ``make results``;
+  - :mod:`bnrates.book.transaction` -- the build lock, the journal, commit and recovery;
+  - :mod:`bnrates.book.cli` -- the command lines' shared options and errors;
+  - :mod:`bnrates.book.provenance` -- what each chapter saves (claims, tables, environment);
+  - :mod:`bnrates.book.report` -- the reproducibility report;
+  - :mod:`bnrates.book.chapter` -- the page helper: what opens and what closes every chapter;
+  - :mod:`bnrates.book.pages` -- what readers see of an executed chapter;
+  - :mod:`bnrates.book.edition` -- the student edition and its notebooks;
+  - :mod:`bnrates.book.sphinxext` -- the Sphinx extension (local launch button, theme fixes);
+  - :mod:`bnrates.book.launch` -- JupyterLab for the launch buttons (``make lab``);
+  - :mod:`bnrates.book.browsercheck` -- headless-browser checks of the rendered pages;
+  - :mod:`bnrates.book.interactivecheck` -- the collapsed blocks and explorers, opened in the browser;
+  - :mod:`bnrates.book.publish` -- the checked push of the HTML (``make publish``);
+
+- :mod:`bnrates.bench` -- the benchmarks (``python -m bnrates bench``):
+
+  - :mod:`bnrates.bench.measure` -- a measurement against its target, median timings;
+  - :mod:`bnrates.bench.processes` -- commands run with their peak memory sampled;
+  - :mod:`bnrates.bench.rebuild` -- P1, P2, P6: the rebuild against Jupyter Book's, incremental, parallel;
+  - :mod:`bnrates.bench.kernels` -- P3 to P5: the numerical kernels;
+  - :mod:`bnrates.bench.sweep_costs` -- S1: the sweeps' throughput and memory.
 """
 
 __version__ = "0.1.0"

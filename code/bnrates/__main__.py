@@ -33,8 +33,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import claims, provenance
-from .parameters import SEED_MAX
+from . import claims
+from .book import provenance
+from .book.parameters import SEED_MAX
 
 EX_USAGE = 64
 """Exit status for a bad argument (sysexits.h): distinct from any count of failed claims."""

@@ -219,7 +219,7 @@ def environment() -> dict[str, object]:
     """The environment columns: ``env_<package>`` versions, ``env_blas_threads``, ``env_commit``."""
     from threadpoolctl import threadpool_info
 
-    from .provenance import commit
+    from .book.provenance import commit
 
     env: dict[str, object] = {}
     for name in ENV_PACKAGES:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from bnrates.book import toc
 from bnrates.problems import ols_instances
 
 # `make mutation` runs each test once per mutant: few, fixed examples (HYPOTHESIS_PROFILE=mutation)
@@ -44,14 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def copy_book(target: Path) -> Path:
     """A private copy of the book sources (so tests never touch the working tree's _build)."""
-    for name in ("_config.yml", "_toc.yml", "references.bib", "index.md"):
-        shutil.copy2(ROOT / name, target / name)
-    shutil.copytree(ROOT / "chapters", target / "chapters", ignore=shutil.ignore_patterns("*.ipynb"))
-    shutil.copytree(ROOT / "data" / "sabotage", target / "data" / "sabotage")  # the report shows it
-    shutil.copytree(ROOT / "_static", target / "_static")
-    shutil.copytree(ROOT / "code" / "bnrates", target / "code" / "bnrates",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+    return toc.copy_book(ROOT, target)
 
 
 def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -61,6 +54,20 @@ def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def chapter_names() -> list[str]:
     return [p.stem for p in (ROOT / "chapters").glob("*.md")]
+
+
+CHAPTER_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+"""The front matter of an executable chapter (a MyST text notebook), for the tests' own chapters."""
 
 
 BUILT_ARGS = ("--profile", "quick", "-p", "reparametrization", "seed", "3")
@@ -77,7 +84,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+BOOK_FIXTURES = frozenset({"built", "pdf_book", "student_book", "repo", "tiny_built", "tiny", "lab"})
+"""Fixtures that build a book (the session's quick build, its PDF, the student edition) or start JupyterLab."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``book`` every test that uses a book-building fixture (``make check`` leaves them out)."""
+    for item in items:
+        if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.book)
+
+
 __all__ = [
-    "BUILT_ARGS", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances", "random_point",
-    "seeds",
+    "BUILT_ARGS", "CHAPTER_HEADER", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances",
+    "random_point", "seeds",
 ]

@@ -10,22 +10,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BUILT_ARGS, ROOT, build, chapter_names, copy_book
+from conftest import BUILT_ARGS, CHAPTER_HEADER, ROOT, build, chapter_names, copy_book
 
-from bnrates.book import read_toc, stale_reason
-from bnrates.interactivecheck import raw_tex_in_text
+from bnrates.book.cache import stale_reason
+from bnrates.book.interactivecheck import raw_tex_in_text
+from bnrates.book.toc import read_toc
 
-BROKEN = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+BROKEN = CHAPTER_HEADER + """
 # Broken
 
 ```{code-cell} ipython3

@@ -1,4 +1,4 @@
-"""The built book in headless Chromium: console, math, images, links and search (see bnrates.browsercheck)."""
+"""The built book in headless Chromium: console, math, images, links and search (see bnrates.book.browsercheck)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bnrates.browsercheck import (
+from bnrates.book.browsercheck import (
     DEFAULT_CHROMIUM,
     alt_problems,
     check_reading,
@@ -92,7 +92,7 @@ def test_pages_include_title_and_chapters_not_search(built: Path) -> None:
 def test_inline_scripts_named_none_and_empty_are_one_script() -> None:
     from sphinx.builders.html._assets import _JavaScript
 
-    from bnrates.sphinxext import unique_scripts
+    from bnrates.book.sphinxext import unique_scripts
 
     a, b = _JavaScript(None, body="const X = 1"), _JavaScript("", body="const X = 1")
     c = _JavaScript("", body="const Y = 2")

@@ -1,26 +1,35 @@
-"""The book's interactive parts in headless Chromium: collapsed blocks opened (see bnrates.interactivecheck)."""
+"""The book's interactive parts in headless Chromium: collapsed blocks opened (see bnrates.book.interactivecheck)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from test_browser import require_chromium
 
-from bnrates.browsercheck import format_problems
-from bnrates.interactivecheck import check_collapsed, check_explorers, raw_tex_in_text
+from bnrates.book.browsercheck import format_problems
+from bnrates.book.interactivecheck import check_collapsed, check_explorers, raw_tex_in_text
 
 CHAPTERS_WITH_SOLUTIONS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
 
 
-def test_every_collapsed_block_opens_with_its_math_typeset(built: Path) -> None:
-    require_chromium()
-    results = check_collapsed(built / "_build" / "html")
-    for chapter in CHAPTERS_WITH_SOLUTIONS:
-        opened, _ = results[f"chapters/{chapter}.html"]
-        assert opened >= 3, f"only {opened} collapsed blocks opened in {chapter}: solutions and the exercise code"
+def assert_every_chapter_found(results: dict[str, tuple[Any, list[str]]], chapters: Sequence[str],
+                               enough: Callable[[Any], bool], what: str) -> None:
+    """Each of ``chapters`` has ``enough`` of what the check found (``what`` says it), and no page has a problem."""
+    for chapter in chapters:
+        found, _ = results[f"chapters/{chapter}.html"]
+        assert enough(found), f"{what} in {chapter}: {found!r}"
     report = format_problems({page: problems for page, (_, problems) in results.items()})
     assert not report, report
+
+
+def test_every_collapsed_block_opens_with_its_math_typeset(built: Path) -> None:
+    require_chromium()
+    assert_every_chapter_found(check_collapsed(built / "_build" / "html"), CHAPTERS_WITH_SOLUTIONS,
+                               lambda opened: opened >= 3,
+                               "fewer than 3 collapsed blocks (solutions and the exercise code) opened")
 
 
 def planted_copy(html: Path, target: Path, page: str, old: str, new: str) -> None:
@@ -64,12 +73,8 @@ EXPLORER_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiment
 
 def test_every_explorer_slider_moves_its_curve_and_theory_line(built: Path) -> None:
     require_chromium()
-    results = check_explorers(built / "_build" / "html")
-    for chapter in EXPLORER_CHAPTERS:
-        names, _ = results[f"chapters/{chapter}.html"]
-        assert names, f"no explorer moved in {chapter}"
-    report = format_problems({page: problems for page, (_, problems) in results.items()})
-    assert not report, report
+    assert_every_chapter_found(check_explorers(built / "_build" / "html"), EXPLORER_CHAPTERS, bool,
+                               "no explorer moved")
 
 
 def test_the_explorer_check_sees_a_dead_slider_and_a_request_to_the_network(built: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The page helper that opens and closes every chapter (bnrates.chapter), without building the book."""
+"""The page helper that opens and closes every chapter (bnrates.book.chapter), without building the book."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bnrates import claims
-from bnrates.chapter import Page, claim_numbers, open_chapter, page_numbers, size_numbers
+from bnrates.book.chapter import Page, claim_numbers, open_chapter, page_numbers, size_numbers
 from bnrates.claims import Claim, Evidence, run_claim
 
 

@@ -1,4 +1,4 @@
-"""Self-checking coding exercises (bnrates.exercises) and the student edition's notebooks (bnrates.edition)."""
+"""Self-checking coding exercises (bnrates.exercises) and the student edition's notebooks (bnrates.book.edition)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from bnrates import edition
+from bnrates.book import edition
 from bnrates.exercises import EXERCISES, Verdict, check, get_exercise, relative_error
 
 THEOREM_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")

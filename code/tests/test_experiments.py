@@ -130,7 +130,7 @@ def test_the_halfspace_and_network_chapters_do_not_load_the_empirical_problem() 
     (``bnrates.empirical``, ``bnrates.bn_network``) must leave the halfspace, mlp and acceleration chapters alone."""
     code = ("import sys\n"
             "import bnrates.claims.halfspace, bnrates.claims.mlp, bnrates.claims.acceleration\n"
-            "import bnrates.plotting.halfspace, bnrates.plotting.mlp, bnrates.explorers, bnrates.exercises\n"
+            "import bnrates.plotting.halfspace, bnrates.plotting.mlp, bnrates.plotting.explorers, bnrates.exercises\n"
             "print(sorted(m for m in sys.modules if m in ('bnrates.empirical', 'bnrates.bn_network')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,4 +1,4 @@
-"""The chapters' launch button: its link on the built pages, and JupyterLab opening it (bnrates.launch)."""
+"""The chapters' launch button: its link on the built pages, and JupyterLab opening it (bnrates.book.launch)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import jupytext
 import pytest
 from conftest import ROOT, copy_book
 
-from bnrates.book import read_toc
-from bnrates.browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, html_pages
-from bnrates.launch import SETTINGS, configured_lab_url, lab_command
-from bnrates.sphinxext import DEFAULT_LAB_URL, LAUNCH_GROUP, add_launch_link, lab_url
+from bnrates.book.browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, html_pages
+from bnrates.book.launch import SETTINGS, configured_lab_url, lab_command
+from bnrates.book.sphinxext import DEFAULT_LAB_URL, LAUNCH_GROUP, add_launch_link, lab_url
+from bnrates.book.toc import read_toc
 
 LAB_LINK = re.compile(r'<a href="(https?://[^"]*/lab/tree/[^"]*)"')
 STARTUP_S = 45
@@ -89,7 +89,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[Path, int, str]]:
     root = copy_book(tmp_path / "book")
     shutil.copytree(ROOT / SETTINGS, root / SETTINGS)
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "bnrates.launch", "lab", "--root", str(root), "--port", str(port),
+    command = [sys.executable, "-m", "bnrates.book.launch", "lab", "--root", str(root), "--port", str(port),
                "--no-browser", *(["--allow-root"] if os.geteuid() == 0 else [])]
     log = tmp_path / "lab.log"
     with log.open("w") as out:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bnrates import empirical as ex
-from bnrates import provenance
+from bnrates.book import provenance
 from bnrates.claims.core import Claim, Evidence, run_claim
 from bnrates.gdnp import LengthSearch, agd, bisection, newton_length
 from bnrates.losses import get_loss

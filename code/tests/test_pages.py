@@ -1,4 +1,4 @@
-"""What readers see of an executed chapter: one parameters cell, no glue bookkeeping (bnrates.pages)."""
+"""What readers see of an executed chapter: one parameters cell, no glue bookkeeping (bnrates.book.pages)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from bnrates.book import read_toc
-from bnrates.pages import present, split_bookkeeping
+from bnrates.book.pages import present, split_bookkeeping
+from bnrates.book.toc import read_toc
 
 MIXED = '''from myst_nb import glue
 import numpy as np

@@ -9,8 +9,8 @@ import papermill
 import pytest
 from conftest import ROOT, copy_book
 
-from bnrates import book
-from bnrates.parameters import SEED_MAX, ParameterError, declarations, declare
+from bnrates.book import build, execute, toc
+from bnrates.book.parameters import SEED_MAX, ParameterError, declarations, declare
 
 BAD_TEXTS = ("'abc'", "[1, 2]", "-5", "-1", "0", "0.5", "1e999", "-1e999", "nan", "inf", "", " ",
              "1" + "0" * 400, "1e12", str(2**64), "True", "None", "/etc/passwd", "../data/results",
@@ -19,7 +19,7 @@ BAD_TEXTS = ("'abc'", "[1, 2]", "-5", "-1", "0", "0.5", "1e999", "-1e999", "nan"
 
 def _in_range(declaration, text: str) -> bool:
     """An independent judgement of whether ``text`` is an allowed value of ``declaration``."""
-    value = book.parse_value(text)
+    value = execute.parse_value(text)
     if isinstance(value, bool):
         return False
     if declaration.kind == "int":
@@ -28,10 +28,10 @@ def _in_range(declaration, text: str) -> bool:
 
 
 def test_every_chapter_declares_every_parameter_with_a_bound() -> None:
-    chapters = [c for c in book.read_toc(ROOT) if c.notebook]
+    chapters = [c for c in toc.read_toc(ROOT) if c.notebook]
     assert chapters
     for chapter in chapters:
-        declared = book.parameter_declarations(chapter, ROOT)
+        declared = execute.parameter_declarations(chapter, ROOT)
         assert set(declared) >= {"profile", "seed", "results_dir"}, chapter.name
         assert declared["seed"].low == 0 and declared["seed"].high == SEED_MAX, chapter.name
         for d in declared.values():
@@ -56,15 +56,15 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_fuzz_every_chapter_parameter_is_refused_before_any_kernel(tmp_path: Path, no_kernel: list[str]) -> None:
     root = copy_book(tmp_path)
     tried = 0
-    for chapter in (c for c in book.read_toc(root) if c.notebook):
-        for name, declaration in book.parameter_declarations(chapter, root).items():
-            if name in book.PIPELINE_PARAMETERS:
+    for chapter in (c for c in toc.read_toc(root) if c.notebook):
+        for name, declaration in execute.parameter_declarations(chapter, root).items():
+            if name in execute.PIPELINE_PARAMETERS:
                 continue
             for text in BAD_TEXTS:
                 if _in_range(declaration, text):
                     continue
-                with pytest.raises(book.BookError) as err:
-                    book.build(root, "quick", overrides=[(chapter.name, name, text)], log=lambda _: None)
+                with pytest.raises(toc.BookError) as err:
+                    build.build(root, "quick", overrides=[(chapter.name, name, text)], log=lambda _: None)
                 message = str(err.value)
                 assert declaration.describe() in message, (chapter.name, name, text, message)
                 assert "\n" not in message
@@ -76,8 +76,8 @@ def test_fuzz_every_chapter_parameter_is_refused_before_any_kernel(tmp_path: Pat
 
 def test_in_range_values_are_accepted_and_kappa_becomes_float(tmp_path: Path) -> None:
     root = copy_book(tmp_path)
-    chapters = book.read_toc(root)
-    checked = book.check_overrides(chapters, root, [("ols", "kappa_demo", "400"), ("ols", "seed", str(SEED_MAX))])
+    chapters = toc.read_toc(root)
+    checked = execute.check_overrides(chapters, root, [("ols", "kappa_demo", "400"), ("ols", "seed", str(SEED_MAX))])
     assert checked == {"ols": {"kappa_demo": 400.0, "seed": SEED_MAX}}
     assert isinstance(checked["ols"]["kappa_demo"], float)
 

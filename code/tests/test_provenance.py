@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bnrates import claims, provenance, report
+from bnrates import claims
+from bnrates.book import provenance, report
 
 
 def test_atomic_write_survives_an_interruption(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

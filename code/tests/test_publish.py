@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import BUILT_ARGS, ROOT, build
 
-from bnrates.book import site_config
+from bnrates.book.build import site_config
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org", "GIT_COMMITTER_NAME": "test",
            "GIT_COMMITTER_EMAIL": "test@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -94,7 +94,7 @@ def test_a_failed_build_is_not_published(repo: tuple[Path, Path]) -> None:
 
 
 def publish(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates.publish", "--root", str(root), "--profile", "quick"],
+    return subprocess.run([sys.executable, "-m", "bnrates.book.publish", "--root", str(root), "--profile", "quick"],
                           capture_output=True, text=True, check=False, env={**os.environ, **GIT_ENV})
 
 

@@ -20,32 +20,22 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, build
+from conftest import CHAPTER_HEADER, ROOT, build
 
-from bnrates import provenance
-from bnrates.book import read_toc, stale_reason
+from bnrates.book import provenance
+from bnrates.book.cache import stale_reason
+from bnrates.book.toc import copy_book, read_toc
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-TINY = HEADER + """
-# Tiny
-
-```{code-cell} ipython3
+PARAMETERS = """```{code-cell} ipython3
 :tags: [parameters]
 
 profile = "full"  # one of quick, full: set by the pipeline
 seed = 0  # in [0, 4294967295]: base seed
 results_dir = "../_build/results/interactive"  # a folder: set by the pipeline
+"""
+"""The parameters cell both tiny chapters open with (each adds its own parameter and closes it)."""
+
+TINY = CHAPTER_HEADER + "\n# Tiny\n\n" + PARAMETERS + """\
 pause = 0.0  # in [0, 60]: seconds to wait (a test kills the build meanwhile)
 ```
 
@@ -55,8 +45,9 @@ import time
 import pandas as pd
 from myst_nb import glue
 
-from bnrates import provenance
-from bnrates.book import read_toc, stale_reason
+from bnrates.book import provenance
+from bnrates.book.cache import stale_reason
+from bnrates.book.toc import read_toc
 from bnrates.claims.core import Claim, Evidence, run_claim
 
 time.sleep(pause)
@@ -69,15 +60,7 @@ glue("seed", seed, display=False)
 Seed **{glue:text}`seed`**.
 """
 
-LATER = HEADER + """
-# Later
-
-```{code-cell} ipython3
-:tags: [parameters]
-
-profile = "full"  # one of quick, full: set by the pipeline
-seed = 0  # in [0, 4294967295]: base seed
-results_dir = "../_build/results/interactive"  # a folder: set by the pipeline
+LATER = CHAPTER_HEADER + "\n# Later\n\n" + PARAMETERS + """\
 fail = 0  # in [0, 1]: 1 makes this chapter raise
 ```
 
@@ -91,15 +74,12 @@ TOC = "format: jb-book\nroot: index\nchapters:\n  - file: chapters/tiny\n  - fil
 
 
 def make_tiny_book(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy2(ROOT / name, root / name)
+    copy_book(ROOT, root, pages=())  # the configuration and the package; the pages are these
     (root / "_toc.yml").write_text(TOC)
     (root / "index.md").write_text("# A tiny book\n\nFor the recovery tests.\n")
     (root / "chapters").mkdir()
     (root / "chapters" / "tiny.md").write_text(TINY)
     (root / "chapters" / "later.md").write_text(LATER)
-    shutil.copytree(ROOT / "code" / "bnrates", root / "code" / "bnrates", ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -193,7 +173,8 @@ def test_sigkill_during_the_render_then_a_plain_build_recovers(tiny: Path) -> No
 
 KILL_DURING_SWAP = textwrap.dedent("""
     import os, signal, sys
-    from bnrates import book, transaction
+    from bnrates.book import transaction
+    from bnrates.book.__main__ import main
     swap, calls = transaction.swap, []
     def dying_swap(new, final):
         calls.append(final)
@@ -203,7 +184,7 @@ KILL_DURING_SWAP = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         swap(new, final)
     transaction.swap = dying_swap
-    sys.exit(book.main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
 """)
 
 
@@ -298,7 +279,7 @@ def test_a_readers_build_leaves_the_tracked_tree_clean(tiny: Path) -> None:
     result = build(tiny, "--profile", "full", "-p", "tiny", "seed", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert _git(tiny, "status", "--porcelain", "--untracked-files=all") == ""
-    assert not (tiny / "data").exists()
+    assert not (tiny / "data" / "results").exists()  # the book's own data (the sabotage record) is copied
     assert (tiny / "_build" / "results" / "full" / "tiny" / "claims.json").is_file()
 
 
@@ -314,7 +295,7 @@ def test_make_results_refuses_without_a_clean_commit(tiny: Path) -> None:
     (tiny / "index.md").write_text("# changed\n")
     dirty = _results(tiny)
     assert dirty.returncode == 1 and "modified (git status)" in dirty.stderr
-    assert "Traceback" not in dirty.stderr and not (tiny / "data").exists()
+    assert "Traceback" not in dirty.stderr and not (tiny / "data" / "results").exists()
 
 
 def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_path: Path) -> None:

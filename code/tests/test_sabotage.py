@@ -82,7 +82,7 @@ def test_injected_replaces_the_name_where_it_is_looked_up_and_restores_it() -> N
 
 
 def test_the_recorded_sabotage_runs_the_report_shows_match_the_registry(tmp_path: Path) -> None:
-    from bnrates import report
+    from bnrates.book import report
 
     table = report.load_sabotage(ROOT / "data" / "sabotage")
     assert list(table["id"]) == [c.id for c in claims.registry()]

@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from conftest import BUILT_ARGS, ROOT, build
 
-from bnrates import edition
-from bnrates.book import NOTEBOOKS_ZIP
+from bnrates.book import edition
+from bnrates.book.build import NOTEBOOKS_ZIP
 
 THEOREM_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
 FENCE = re.compile(r"^(`{3,}|:{3,})\{solution\}.*?^\1$", re.MULTILINE | re.DOTALL)
@@ -109,7 +109,7 @@ def test_a_wrong_official_solution_stops_the_teacher_build(built: Path, tmp_path
 def test_the_notebooks_bundle_is_clean_and_valid(built: Path, tmp_path: Path) -> None:
     root = tmp_path / "book"
     shutil.copytree(built, root, symlinks=True)
-    from bnrates.book import main
+    from bnrates.book.__main__ import main
 
     assert main(["notebooks", "--root", str(root)]) == 0
     with zipfile.ZipFile(root / NOTEBOOKS_ZIP) as bundle:

@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT
 
 from bnrates import __main__ as cli
-from bnrates import claims, provenance
+from bnrates import claims
+from bnrates.book import provenance
 from bnrates.claims.core import Claim, Evidence, run_claim
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import claims
 from ..__main__ import EX_USAGE, MAX_COUNT, run_safely
-from ..parameters import SEED_MAX
+from ..book.parameters import SEED_MAX
 from .core import Outcome, check_profile
 
 MIN_SEEDS = 20

@@ -1,6 +1,6 @@
 """Check the built HTML book in headless Chromium.
 
-``python -m bnrates.browsercheck PATH_TO_HTML_DIR [--chromium PATH]``
+``python -m bnrates.book.browsercheck PATH_TO_HTML_DIR [--chromium PATH]``
 
 The folder is served on ``127.0.0.1`` (an ephemeral port, :mod:`http.server` in a thread) and
 every page is opened in headless Chromium (Debian's package, driven by Playwright). Each page is
@@ -517,7 +517,7 @@ def format_problems(results: dict[str, list[str]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: check a built book, print its problems, exit 1 if there are any."""
-    parser = argparse.ArgumentParser(prog="python -m bnrates.browsercheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bnrates.book.browsercheck", description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--chromium", type=Path, default=DEFAULT_CHROMIUM, help="the Chromium executable")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Run the chapters in a local JupyterLab: ``python -m bnrates.launch lab [--port N] [--no-browser] [OPTION ...]``.
+"""Run the chapters in a local JupyterLab: ``python -m bnrates.book.launch lab [--port N] [--no-browser] [OPTION ...]``.
 
 ``make lab`` runs this from the book root. JupyterLab serves the book root (the nearest folder
 with ``_toc.yml``), listens on 127.0.0.1 only, keeps token authentication on, and runs the
@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .book import BookError, find_root
 from .sphinxext import DEFAULT_LAB_URL
+from .toc import BookError, find_root
 
 SETTINGS = Path(".jupyter", "lab", "settings")
 """The committed JupyterLab application settings folder, relative to the book root."""
@@ -116,7 +116,7 @@ def lab_environment(root: Path) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: replace this process by JupyterLab (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m bnrates.launch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bnrates.book.launch", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     lab = sub.add_parser("lab", help="start JupyterLab on the book, chapters open as notebooks")
     lab.add_argument("--port", type=int, default=None, help="port (default: the one of bnrates_lab_url)")

@@ -1,6 +1,6 @@
 """Publish the built book: push ``_build/html`` to a ``gh-pages`` branch with ghp-import.
 
-``python -m bnrates.publish [--profile full] [--remote origin] [--branch gh-pages]``
+``python -m bnrates.book.publish [--profile full] [--remote origin] [--branch gh-pages]``
 (``make publish`` builds the book first, then runs this).
 
 Nothing is pushed unless the book is worth publishing:
@@ -10,7 +10,7 @@ Nothing is pushed unless the book is worth publishing:
 * ``_build/html`` exists and every executable chapter's executed notebook is current for that
   profile (its recorded inputs match the sources now: the HTML is the book of this commit);
 * every registered claim was saved in the profile's results and none failed
-  (:func:`bnrates.report.check_complete`).
+  (:func:`bnrates.book.report.check_complete`).
 
 The branch gets the HTML and a ``.nojekyll`` file (GitHub Pages would otherwise hide
 ``_static`` and ``_images``), in one commit whose message names the source commit.
@@ -26,10 +26,12 @@ from pathlib import Path
 
 import nbformat
 
-from .book import BookError, find_root, read_toc, results_root, stale_reason
-from .claims.core import PROFILES
+from . import cli
+from .build import results_root
+from .cache import stale_reason
 from .provenance import load_claims
 from .report import ReportError, check_complete
+from .toc import BookError, read_toc
 
 
 def _git(root: Path, *args: str) -> str:
@@ -85,22 +87,19 @@ def publish(root: Path, profile: str = "full", remote: str = "origin", branch: s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bnrates.publish", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)} (default: full)")
+    parser = argparse.ArgumentParser(prog="python -m bnrates.book.publish", description=__doc__.split("\n\n")[0])
+    cli.add_profile(parser)
     parser.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
     parser.add_argument("--branch", default="gh-pages", help="branch that holds the pages (default: gh-pages)")
-    parser.add_argument("--root", type=Path, default=None, help="book root (default: nearest folder with _toc.yml)")
+    cli.add_root(parser)
     args = parser.parse_args(argv)
-    try:
-        if args.profile not in PROFILES:
-            raise BookError(f"--profile must be one of {', '.join(PROFILES)}; got {args.profile!r}")
-        root = find_root(args.root or Path.cwd()).resolve()
-        source = publish(root, args.profile, args.remote, args.branch)
-    except BookError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"published {root / '_build' / 'html'} (commit {source[:12]}) to {args.remote} {args.branch}")
-    return 0
+
+    def push() -> str:
+        root = cli.book_root(args)
+        source = publish(root, cli.profile(args.profile), args.remote, args.branch)
+        return f"published {root / '_build' / 'html'} (commit {source[:12]}) to {args.remote} {args.branch}"
+
+    return cli.run(push)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Browser checks of the book's interactive parts: collapsed blocks opened, explorers' sliders moved.
 
-``python -m bnrates.interactivecheck PATH_TO_HTML_DIR``
+``python -m bnrates.book.interactivecheck PATH_TO_HTML_DIR``
 
-Every page is served and opened as in :mod:`bnrates.browsercheck` (headless Chromium, requests
+Every page is served and opened as in :mod:`bnrates.book.browsercheck` (headless Chromium, requests
 to other hosts fail). On each page:
 
 * **collapsed blocks** -- every ``<details>`` element (hidden cells, ``hide-input`` code) is
@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..plotting.explorers import PLOTLY_JS
 from .browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, PAGE_TIMEOUT_MS, _watch, format_problems, html_pages, serve
-from .plotting.explorers import PLOTLY_JS
 
 T = TypeVar("T")
 
@@ -207,7 +207,7 @@ def _collapsed_problems(browser: Any, base: str, rel: str) -> tuple[int, list[st
 
 
 def launch(playwright: Any, chromium: Path) -> Any:
-    """Headless Chromium with the offline arguments of :mod:`bnrates.browsercheck`."""
+    """Headless Chromium with the offline arguments of :mod:`bnrates.book.browsercheck`."""
     if not chromium.is_file() or not os.access(chromium, os.X_OK):
         raise FileNotFoundError(f"chromium not found at {chromium}: install Debian's chromium package "
                                 "(apt-get install chromium)")
@@ -248,7 +248,7 @@ def check_collapsed(html_dir: str | os.PathLike[str], chromium: str | os.PathLik
         The Chromium executable.
     pages : iterable of str, optional
         Only these pages (relative to ``html_dir``); default every page of
-        :func:`~bnrates.browsercheck.html_pages`.
+        :func:`~bnrates.book.browsercheck.html_pages`.
 
     Returns
     -------
@@ -260,7 +260,8 @@ def check_collapsed(html_dir: str | os.PathLike[str], chromium: str | os.PathLik
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: check a built book's collapsed blocks, print problems, exit 1 if any."""
-    parser = argparse.ArgumentParser(prog="python -m bnrates.interactivecheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bnrates.book.interactivecheck",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("html_dir", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--chromium", type=Path, default=DEFAULT_CHROMIUM, help="the Chromium executable")
     args = parser.parse_args(argv)

@@ -11,11 +11,11 @@ Launch button: the theme's Binder/JupyterHub/Colab buttons need a public reposit
 the book does not have. Every page built from an executable chapter (a notebook: it has a
 kernelspec) gets a "launch" header dropdown (the theme's rocket group) with one entry, "JupyterLab
 (local)", linking to ``<bnrates_lab_url>/lab/tree/<page>.md``: the chapter's MyST source in the
-JupyterLab that ``make lab`` starts (see :mod:`bnrates.launch`), where it opens as a notebook.
+JupyterLab that ``make lab`` starts (see :mod:`bnrates.book.launch`), where it opens as a notebook.
 ``bnrates_lab_url`` is a Sphinx configuration value (``sphinx: config:`` in ``_config.yml``).
 If the theme made a launch group of its own, the entry joins it.
 
-Two JavaScript errors, found by :mod:`bnrates.browsercheck` on every page:
+Two JavaScript errors, found by :mod:`bnrates.book.browsercheck` on every page:
 
 1. Sphinx 7 ends up with sphinx-thebe's inline script twice in a page's script list, once with
    file name ``None`` and once with ``''`` (so the copies do not compare equal), and
@@ -31,7 +31,7 @@ LaTeX document, the title page's sections are unnumbered, and each chapter start
 chapter counter set to its number in the HTML (unnumbered if the HTML does not number it, like
 the bibliography), so chapters, theorems and figures agree between the two.
 
-One accessibility fault, found by axe-core (:func:`bnrates.browsercheck.check_reading`): Sphinx 7
+One accessibility fault, found by axe-core (:func:`bnrates.book.browsercheck.check_reading`): Sphinx 7
 writes the bibliography as ``role="list"`` holding entries of the deprecated role
 ``doc-biblioentry``, so the list has no ``listitem`` children (a critical violation); the entries
 get the role ``listitem`` instead.

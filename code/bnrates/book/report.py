@@ -1,6 +1,6 @@
 """The reproducibility report: every claim of the book, how each chapter ran, and on what.
 
-The report reads what the chapters saved (:mod:`bnrates.provenance`), so it shows the numbers
+The report reads what the chapters saved (:mod:`bnrates.book.provenance`), so it shows the numbers
 of the very run that built the book, and it fails if a claim is missing, unknown or failed.
 """
 
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from . import claims
-from .plotting import ClaimTable, claim_cell
+from .. import claims
+from ..plotting import ClaimTable, claim_cell
 
 
 class ReportError(AssertionError):
@@ -90,7 +91,7 @@ def execution_table(results_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def environment_table(metadata: dict[str, object]) -> pd.DataFrame:
+def environment_table(metadata: dict[str, Any]) -> pd.DataFrame:
     """Packages, Python, machine and commit as a two-column table."""
     rows = [(f"package {k}", v) for k, v in metadata["packages"].items()]
     machine = metadata["machine"]

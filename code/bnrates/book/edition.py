@@ -24,7 +24,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from .exercises import verdicts
+from ..exercises import verdicts
 
 SOLUTION_TAG = "exercise-solution"
 CHECK_TAG = "exercise-check"
@@ -80,7 +80,8 @@ def stub_source(source: str) -> str:
 
 def solution_bodies(source: str) -> list[str]:
     """The lines strictly between each ``# BEGIN SOLUTION`` and ``# END SOLUTION`` of ``source``."""
-    bodies, current = [], None
+    bodies: list[str] = []
+    current: list[str] | None = None
     for line in source.splitlines():
         if line.strip() == BEGIN:
             current = []

@@ -22,7 +22,7 @@ for the prose, every number a sentence may cite (:func:`page_numbers`):
 A sentence citing a number that no longer exists then fails the build (Sphinx runs with
 warnings as errors). Closing raises :class:`bnrates.claims.ClaimFailed` if a claim failed
 (before anything is saved), saves the outcomes, their tables and the parameters with
-:func:`bnrates.provenance.save_chapter`, and returns the chapter's claim table.
+:func:`bnrates.book.provenance.save_chapter`, and returns the chapter's claim table.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class Page:
         ----------
         tables
             Further named tables to save beside the claims' own (those behind figures that are
-            not a claim's data), as for :func:`bnrates.provenance.save_chapter`.
+            not a claim's data), as for :func:`bnrates.book.provenance.save_chapter`.
 
         Returns
         -------

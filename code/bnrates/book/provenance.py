@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .claims.core import Outcome
+from ..claims.core import Outcome
 
 PACKAGES = ("bnrates", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "jupyter-book",
             "papermill")

@@ -24,7 +24,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from .validation import check_int, check_real
+from ..validation import check_int, check_real
 
 SEED_MAX = 2**32 - 1
 """Largest base seed: streams derived as ``1000 * seed + k`` (int64 arrays) stay far from overflow."""
@@ -78,6 +78,8 @@ class Declaration:
         """``value`` if it is allowed (an ``int`` is accepted for a real), else :class:`ParameterError`."""
         try:
             if self.kind == "int":
+                if self.low is None or self.high is None:
+                    raise TypeError("an int parameter has both bounds")
                 return check_int(self.name, value, minimum=int(self.low), maximum=int(self.high))
             if self.kind == "real":
                 return check_real(self.name, value, minimum=self.low, maximum=self.high)
@@ -132,5 +134,5 @@ def declarations(source: str) -> dict[str, Declaration]:
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
-            found[name] = declare(name, ast.literal_eval(node.value), comments.get(node.end_lineno, ""))
+            found[name] = declare(name, ast.literal_eval(node.value), comments.get(node.end_lineno or node.lineno, ""))
     return found

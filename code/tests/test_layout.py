@@ -1,0 +1,81 @@
+"""The package's layout holds by test: the mathematics never loads the machinery, and the map is complete."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bnrates
+
+PACKAGE = Path(bnrates.__file__).parent
+LAYERS = ("bnrates.book", "bnrates.bench", "bnrates.claims", "bnrates.plotting")
+"""Packages no top-level module may load: the pipeline, the benchmarks, the claims, the figures."""
+
+
+def top_level_modules() -> list[str]:
+    """Every top-level module of ``bnrates`` (subpackages and ``__main__`` excluded)."""
+    return sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE)]) if not m.ispkg and m.name != "__main__")
+
+
+def loaded_layers(module: str) -> list[str]:
+    """The modules of :data:`LAYERS` in ``sys.modules`` after importing ``bnrates.<module>`` in a fresh interpreter."""
+    code = (f"import json, sys\nimport bnrates.{module}\nlayers = {LAYERS!r}\n"
+            "print(json.dumps(sorted(n for n in sys.modules if any(n == p or n.startswith(p + '.') for p in layers))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_top_level_holds_the_mathematics() -> None:
+    modules = top_level_modules()
+    assert {"reparametrization", "rayleigh", "gdnp", "halfspace"} <= set(modules)
+    assert not {"book", "bench", "provenance", "browsercheck", "sphinxext"} & set(modules)
+    assert not {"errata", "seeds", "explorers", "experiments"} & set(modules), "claims, figures or a chapter's name"
+
+
+@pytest.mark.parametrize("module", top_level_modules())
+def test_a_mathematical_module_loads_no_machinery(module: str) -> None:
+    assert loaded_layers(module) == []
+
+
+def test_the_layering_check_can_fail() -> None:
+    assert "bnrates.claims" in loaded_layers("claims.errata")  # the errata read the claims: caught
+
+
+MAP_ENTRY = re.compile(r":mod:`(bnrates(?:\.\w+)*)`")
+
+
+def package_map() -> list[str]:
+    """The modules the package docstring's map names, in order."""
+    return MAP_ENTRY.findall(bnrates.__doc__ or "")
+
+
+def module_files() -> list[str]:
+    """Every module and subpackage of ``bnrates``, as dotted names (``__main__`` excluded)."""
+    return sorted(m.name for m in pkgutil.walk_packages([str(PACKAGE)], "bnrates.")
+                  if not m.name.endswith("__main__"))
+
+
+def test_every_module_in_the_map_exists_and_is_documented() -> None:
+    named = package_map()
+    assert len(named) == len(set(named)), "a module is named twice in the map"
+    for name in named:
+        module = importlib.import_module(name)
+        assert (module.__doc__ or "").strip(), f"{name} has no module docstring"
+
+
+def test_every_module_is_in_the_map() -> None:
+    """Each top-level module and subpackage is named; so is each module of a subpackage whose modules are listed."""
+    named = set(package_map())
+    listed_packages = {n.rsplit(".", 1)[0] for n in named if n.count(".") == 2}
+    missing = [m for m in module_files()
+               if m.count(".") == 1 or m.rsplit(".", 1)[0] in listed_packages
+               if m not in named]
+    assert missing == [], f"modules missing from the map in bnrates/__init__.py: {missing}"
