@@ -226,3 +226,63 @@ def test_gdnp_accepts_zero_steps_and_scales_its_direction_step_by_one_over_L() -
     # the recorded width is that of the bracket the length search expanded: b0 - a0 (> 0, as a0 < 0 < b0)
     _, a0, b0 = bisection(lambda g: length_derivative_of(problem, w0, g), 30)
     assert gdnp(problem, w0, 0, 30).bracket_width[0, 0] == b0[0] - a0[0] > abs(b0[0] + a0[0])
+
+
+def test_iterations_and_steps_to_a_target_count_by_hand() -> None:
+    """Kills ``<= tol`` in ``iterations_to``, any other 'never' marker than -1, and reductions over the whole batch."""
+    from bnrates.gdnp import iterations_to
+    from bnrates.rates import steps_to_reduce
+
+    history = np.array([[1.0, 1.0], [0.5, 0.9], [0.25, 0.8]])  # two instances, T = 2
+    np.testing.assert_array_equal(iterations_to(history, 0.5), [2, -1])  # strictly below 0.5 at t = 2
+    np.testing.assert_array_equal(iterations_to(history, 0.3), [2, -1])
+    np.testing.assert_array_equal(steps_to_reduce(history, 0.5), [1, -1])  # gap_t <= 0.5 gap_0 at t = 1
+    np.testing.assert_array_equal(steps_to_reduce(history, 0.85), [1, 2])
+
+
+def test_gd_on_least_squares_steps_by_one_over_2L() -> None:
+    """Kills every change of ``w~ - (2u + 2 S w~) / (2L)`` and of the history's length (no test ran it)."""
+    from bnrates.algorithms import gd_least_squares
+
+    S = np.array([[[2.0, 0.0], [0.0, 1.0]]])
+    u, L = np.array([[1.0, -1.0]]), np.array([4.0])
+    ws = gd_least_squares(S, u, np.zeros((1, 2)), 2, L)
+    # w1 = -(2u) / 8 = (-1/4, 1/4); w2 = w1 - (2u + 2 S w1) / 8 = (-1/4, 1/4) - (1, -1.5) / 8
+    np.testing.assert_allclose(ws[:, 0], [[0.0, 0.0], [-0.25, 0.25], [-0.375, 0.4375]], rtol=0, atol=1e-15)
+    assert gd_least_squares(S, u, np.zeros((1, 2)), 0, L).shape == (1, 1, 2)
+
+
+def test_tidy_history_is_one_row_per_iteration_and_instance() -> None:
+    """Kills any change of the long table's index columns, label tiling or value order (no test ran it)."""
+    from bnrates.rates import tidy_history
+
+    table = tidy_history({"gap": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])}, {"kappa": np.array([10, 20])})
+    assert list(table.columns) == ["iteration", "instance", "kappa", "gap"]
+    assert table.to_numpy().tolist() == [[0, 0, 10, 1.0], [0, 1, 20, 2.0], [1, 0, 10, 3.0],
+                                         [1, 1, 20, 4.0], [2, 0, 10, 5.0], [2, 1, 20, 6.0]]
+
+
+def test_bngd_in_one_dimension_by_hand() -> None:
+    """Kills ``n_steps >= 1``, ``lr < 0`` for ``lr <= 0``, a wrong zero-direction check, a stored ``None`` and
+    ``<= tol`` in :func:`bngd`.
+
+    In one dimension with ``S = 1`` the direction is fixed (``w~ = g sign(w)``) and on ``w~^2 / 2``
+    the length follows ``g_{t+1} = (1 - lr_g) g_t``: 1, 1/2, 1/4, 1/8 for ``lr_g = 1/2``; the
+    squared gradients are 1, 1/4, 1/16, 1/64.
+    """
+    from bnrates.gdnp import bngd
+
+    problem = HalfSquare(np.zeros((1, 1)), np.ones((1, 1, 1)))
+    history = bngd(problem, np.array([[-3.0]]), 1.0, 3, 0.1, 0.5)
+    np.testing.assert_array_equal(history.wt[:, 0, 0], [-1.0, -0.5, -0.25, -0.125])
+    np.testing.assert_array_equal(history.value[:, 0], [0.5, 0.125, 0.03125, 0.0078125])
+    np.testing.assert_array_equal(history.grad_norm_sq[:, 0], [1.0, 0.25, 0.0625, 0.015625])
+    assert bngd(problem, np.array([[-3.0]]), 1.0, 0, 0.1, 0.5).wt.shape == (1, 1, 1)
+    assert len(bngd(problem, np.array([[-3.0]]), 1.0, 10, 0.1, 0.5, tol=1 / 16).wt) == 4
+    with pytest.raises(ValueError, match="positive"):
+        bngd(problem, np.array([[-3.0]]), 1.0, 3, 0.0, 0.5)
+    with pytest.raises(ValueError, match="nonzero"):
+        bngd(HalfSquare(np.zeros((2, 1)), np.ones((2, 1, 1))), np.array([[1.0], [0.0]]), 1.0, 3, 0.1, 0.5)
+    # a batch whose rows are nonzero although some entries vanish is accepted
+    assert bngd(HalfSquare(np.zeros((1, 2)), np.eye(2)[None]), np.array([[1.0, 0.0]]), 1.0, 1, 0.1, 0.5).wt.shape \
+        == (2, 1, 2)
