@@ -56,6 +56,10 @@ VOLATILE = ("seconds", "worker")
 """Columns that differ from run to run of the same task; compare tables without them."""
 
 SCHEDULER_TIMEOUT = 5.0
+# The most local worker processes ``--jobs`` / ``--local-cluster`` may start: each holds up to
+# about 0.5 GB at d = 2000 (benchmark S1), so 64 is already more memory than a workstation has;
+# more workers belong on a Dask cluster (``--scheduler``).
+MAX_LOCAL_WORKERS = 64
 """Seconds to wait for a Dask scheduler before reporting it unreachable."""
 
 
@@ -321,12 +325,21 @@ def connect(scheduler: str, timeout: float = SCHEDULER_TIMEOUT):
         raise ConnectionError(f"no Dask scheduler answers at {scheduler} within {timeout:g} s ({err})") from err
 
 
+def check_workers(option: str, n: object) -> int:
+    """``n`` as a number of local worker processes in ``[1, MAX_LOCAL_WORKERS]``, or a ``ValueError``.
+
+    ``option`` names the command-line option in the message (``--jobs``, ``--local-cluster``).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_LOCAL_WORKERS:
+        raise ValueError(f"{option} must be a number of worker processes in [1, {MAX_LOCAL_WORKERS}], got {n!r}")
+    return int(n)
+
+
 def local_cluster(n_workers: int):
     """An in-process :class:`distributed.LocalCluster`: ``n_workers`` processes of one thread each."""
     from distributed import LocalCluster
 
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"--local-cluster must be a positive number of workers, got {n_workers!r}")
+    check_workers("--local-cluster", n_workers)
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
@@ -395,8 +408,8 @@ def run_sweep(
         if stray:
             raise ValueError(f"task {stray[0]!r} is not in grid {grid!r} of sweep {sweep.name!r}")
         todo = chosen
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1):
-        raise ValueError(f"--jobs must be a positive number of worker processes, got {n_jobs!r}")
+    if n_jobs is not None:
+        check_workers("--jobs", n_jobs)
     with tempfile.TemporaryDirectory(prefix=f"sweep-{sweep.name}-") as scratch:
         grid_name = grid if isinstance(grid, str) else "custom"
         folder = store_dir(out if out is not None else scratch, sweep, grid_name)

@@ -232,14 +232,27 @@ def test_bad_scheduler_and_jobs_are_rejected_quickly(tmp_path):
     with pytest.raises(ConnectionError, match=rf"no Dask scheduler answers at tcp://127.0.0.1:{free} within 1 s"):
         sweeps.connect(f"tcp://127.0.0.1:{free}", timeout=1)
     assert time.monotonic() - start < 15
-    with pytest.raises(ValueError, match=r"--jobs must be a positive"):
-        sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=0)
+    for bad in (0, -1, sweeps.MAX_LOCAL_WORKERS + 1, 2.0, True):
+        with pytest.raises(ValueError, match=r"--jobs must be a number of worker processes in \[1, 64\]"):
+            sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=bad)
+    with pytest.raises(ValueError, match=r"--local-cluster must be a number of worker processes in \[1, 64\]"):
+        sweeps.local_cluster(0)
     with pytest.raises(ValueError, match=r"unknown sweep 'nope'"):
         sweeps.get_sweep("nope")
     cli = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
                           "--scheduler", "tcp://127.0.0.1:notaport", "--out", str(tmp_path)],
                          env=ENV, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 64 and "--scheduler must be tcp://HOST:PORT" in cli.stderr
+    assert not any(tmp_path.iterdir())
+    a_file = tmp_path.parent / f"{tmp_path.name}-a-file"
+    a_file.write_text("")
+    for argv, message in ((["--jobs", "65"], "--jobs must be a number of worker processes in [1, 64], got 65"),
+                          (["--local-cluster", "0"], "--local-cluster must be a number of worker processes in [1, 64]"),
+                          (["--out", str(a_file)], "--out must be a folder")):
+        out = [] if "--out" in argv else ["--out", str(tmp_path)]
+        cli = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick", *argv, *out],
+                             env=ENV, capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 64 and message in cli.stderr, cli.stderr
     assert not any(tmp_path.iterdir())
 
 
