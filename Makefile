@@ -52,15 +52,15 @@ notebooks: $(STAMP)       ## the student notebooks (no solutions, no outputs) fo
 
 # The inner loop, in well under a minute: lint, format check, types, and the tests that need no built
 # book, TeX or Chromium (marker `book`) and are not `slow`. `make test` stays the full gate.
-check: $(STAMP)           ## the contributor's fast loop: ruff, ruff format --check, mypy, the tests not marked book or slow
+check: $(STAMP)           ## the contributor's fast loop: ruff, ruff format --check, mypy, the tests not marked book, heavy or slow
 	$(PY) -m ruff check code
 	$(PY) -m ruff format --check code
 	$(PY) -m mypy --config-file code/pyproject.toml code/bnrates
-	$(PY) -m pytest code/tests -m "not book and not slow" -q
+	$(PY) -m pytest code/tests -m "not book and not heavy and not slow" -q
 
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code
-	$(PY) -m pytest code/tests -m "not slow"
+	$(PY) -m pytest code/tests -m "not slow" -n 2 --dist loadgroup --durations=25
 
 test-all: $(STAMP) system-deps ## lint, then every test, the slow ones included (about 5 min more than make test)
 	$(PY) -m ruff check code

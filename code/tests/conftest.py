@@ -88,12 +88,30 @@ BOOK_FIXTURES = frozenset({"built", "pdf_book", "student_book", "repo", "tiny_bu
 """Fixtures that build a book (the session's quick build, its PDF, the student edition) or start JupyterLab."""
 
 
+HEAVY_FILES = frozenset({"test_claims", "test_sabotage", "test_seeds", "test_errata", "test_verify", "test_benchopt",
+                         "test_sweeps"})
+"""Test files that run whole claims (every claim, each under every sabotage, at other seeds), sweeps on
+process pools and Dask clusters, or benchopt: seconds each, minutes in all."""
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``book`` every test that uses a book-building fixture (``make check`` leaves them out)."""
+    """Mark ``book`` every test that uses a book-building fixture, ``heavy`` those of :data:`HEAVY_FILES`.
+
+    ``make check`` leaves both out; ``make test`` (CI) runs them.
+    """
     for item in items:
-        if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if BOOK_FIXTURES & fixtures:
             item.add_marker(pytest.mark.book)
+        # ``make test`` runs on two workers (pytest-xdist, ``--dist loadgroup``): the tests of one
+        # book share its build on one worker; the rest spread over both
+        for fixture in ("built", "tiny_built"):
+            if fixture in fixtures:
+                item.add_marker(pytest.mark.xdist_group(fixture))
+                break
+        if item.path.stem in HEAVY_FILES:
+            item.add_marker(pytest.mark.heavy)
 
 
 __all__ = [

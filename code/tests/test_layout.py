@@ -79,3 +79,14 @@ def test_every_module_is_in_the_map() -> None:
                if m.count(".") == 1 or m.rsplit(".", 1)[0] in listed_packages
                if m not in named]
     assert missing == [], f"modules missing from the map in bnrates/__init__.py: {missing}"
+
+
+def test_the_claims_chapters_come_from_their_files_in_the_order_of_the_table_of_contents() -> None:
+    """Adding a chapter touches no list in code: its claims module is found and ordered by ``_toc.yml``."""
+    from bnrates import claims
+    from bnrates.book.toc import read_toc
+
+    files = {p.stem for p in (PACKAGE / "claims").glob("*.py")} - {"__init__", "core", "errata", "seeds"}
+    toc = [c.name for c in read_toc(PACKAGE.parents[1])]  # parsed as YAML, independently of the claims' reader
+    assert claims.CHAPTERS == tuple(name for name in toc if name in files)
+    assert set(claims.CHAPTERS) == files

@@ -11,6 +11,7 @@ claims run (the book pipeline relies on this to know which chapters a code chang
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -29,7 +30,25 @@ from .core import (
     select,
 )
 
-CHAPTERS = ("reparametrization", "ols", "halfspace", "acceleration", "mlp", "experiments")
+NOT_CHAPTERS = frozenset({"core", "errata", "seeds"})
+"""Modules of this package that hold no chapter's claims."""
+TOC = Path(__file__).resolve().parents[3] / "_toc.yml"
+"""The book's table of contents (next to ``code/`` in the repository): the reading order."""
+
+
+def _chapters() -> tuple[str, ...]:
+    """Every claims module of this package (found on disk, not imported), in the reading order of ``_toc.yml``.
+
+    A new chapter's claims module is picked up by its file alone; chapters missing from the
+    table of contents (or a package installed without the book) follow in alphabetical order.
+    """
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg and m.name not in NOT_CHAPTERS)
+    order = re.findall(r"^\s*-\s*file:\s*chapters/(\w+)\s*$", TOC.read_text(encoding="utf-8"), re.MULTILINE) \
+        if TOC.is_file() else []
+    return tuple(sorted(found, key=lambda name: (order.index(name) if name in order else len(order), name)))
+
+
+CHAPTERS = _chapters()
 """Chapters with claims, in reading order; ``bnrates.claims.<chapter>.CLAIMS`` holds them."""
 
 
