@@ -11,7 +11,7 @@ until ``||grad f(w~_t)||^2_{S^-1} < tol`` or ``cap`` iterations, and records the
   (:func:`~bnrates.gdnp.bngd`), from the same direction with ``g = 0`` (i.e. ``w~ = 0``);
 - ``L-BFGS`` (scipy, :func:`~bnrates.gdnp.lbfgs`) from ``w~ = 0``.
 
-The instance (``S``, ``u``, the start direction) depends only on ``d``, ``kappa``, ``snr``, the
+The instance (``S``, ``u``, the start direction) depends only on ``d``, ``kappa``, ``separability``, the
 loss and the replicate ``seed`` axis (the seed axes), so the five methods of a cell race on the
 same problem. ``S`` has the log-spaced spectrum of :func:`~bnrates.problems.random_spd` in
 ``[1/kappa, 1]``: ``L = 1`` and ``mu = 1/kappa`` exactly.
@@ -46,16 +46,17 @@ is one quadrature, most of GDNP's cost per iteration."""
 N_NODES = 1025
 """Quadrature nodes (the halfspace chapter's race uses the same)."""
 
-SNRS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+SEPARABILITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+"""Values of the separability ``u^T S^{-1} u`` in the full grid (``-> 1``: separable data)."""
 KAPPAS = (1.0, 6.0, 40.0, 250.0, 1600.0, 10000.0)
 
 GRIDS = {
-    "quick": {"d": (10,), "kappa": (1.0, 10.0, 10000.0), "snr": (0.3, 0.9), "loss": ("logistic",), "method": METHODS,
-              "seed": (0,), "cap": (200,)},
-    "full": {"d": (10, 100, 1000), "kappa": KAPPAS, "snr": SNRS, "loss": LOSSES, "method": METHODS, "seed": (0,),
-             "cap": (500,)},
+    "quick": {"d": (10,), "kappa": (1.0, 10.0, 10000.0), "separability": (0.3, 0.9), "loss": ("logistic",),
+              "method": METHODS, "seed": (0,), "cap": (200,)},
+    "full": {"d": (10, 100, 1000), "kappa": KAPPAS, "separability": SEPARABILITIES, "loss": LOSSES, "method": METHODS,
+             "seed": (0,), "cap": (500,)},
     "large": {"d": (10, 100, 1000, 2000), "kappa": tuple(float(k) for k in np.geomspace(1, 1e4, 12).round(1)),
-              "snr": tuple(float(s) for s in np.linspace(0.04, 0.96, 24).round(2)), "loss": LOSSES,
+              "separability": tuple(float(s) for s in np.linspace(0.04, 0.96, 24).round(2)), "loss": LOSSES,
               "method": METHODS, "seed": tuple(range(10)), "cap": (5000,)},
 }
 """``quick`` (30 tasks, seconds), ``full`` (2160 tasks, what the book shows), ``large`` (115 200 tasks)."""
@@ -109,14 +110,14 @@ class Instance:
 
 
 @lru_cache(maxsize=2)
-def instance(d: int, kappa: float, snr: float, loss: str, seed: int) -> Instance:
+def instance(d: int, kappa: float, separability: float, loss: str, seed: int) -> Instance:
     """The task's instance, kept for the next call.
 
     The grid's last axis is the method, so a worker usually receives the five methods of one
     instance in a row; at ``d = 1000`` building it (a Haar rotation, two eigenvalue checks, an
     inverse, three solves) takes about a second.
     """
-    base = halfspace_instances(d, kappa, snr, [seed], loss)
+    base = halfspace_instances(d, kappa, separability, [seed], loss)
     problem = SweepHalfspace(base.S, base.u, loss, N_NODES)
     w0 = random_starts(d, [seed])
     w0 = -np.sign(np.sum(problem.u * w0, axis=-1))[:, None] * w0
@@ -131,7 +132,8 @@ def instance(d: int, kappa: float, snr: float, loss: str, seed: int) -> Instance
 def optimal_length(problem: GaussianHalfspace) -> Array:
     """``g* = ||w~*||_S``: the root of ``d_g f`` along ``-S^{-1} u`` (60 halvings), shape ``(B,)``.
 
-    For the logistic loss it equals ``2 sqrt(snr) / (1 - snr)`` (:func:`~bnrates.halfspace.logistic_minimizer`).
+    For the logistic loss it equals ``2 sqrt(separability) / (1 - separability)``
+    (:func:`~bnrates.halfspace.logistic_minimizer`).
     """
     direction = -rayleigh_argmin(problem.S, problem.u)
     return bisection(partial(length_derivative_of, problem, direction), 60)[0]
@@ -148,8 +150,9 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
         (``rho(w_0) - rho*`` of the start direction), ``c2_star`` (``E[phi'']`` at the minimiser:
         GD's curvature along the solution, which vanishes as the data become separable).
     """
-    d, kappa, snr, loss, method, cap = (params[k] for k in ("d", "kappa", "snr", "loss", "method", "cap"))
-    inst = instance(d, kappa, snr, loss, seed)
+    d, kappa, separability = params["d"], params["kappa"], params["separability"]
+    loss, method, cap = params["loss"], params["method"], params["cap"]
+    inst = instance(d, kappa, separability, loss, seed)
     problem, w0 = inst.problem, inst.w0
     step = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
     wt0 = np.zeros_like(w0)
@@ -175,13 +178,19 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     }
 
 
+SEED_NAMES = {"separability": "snr"}
+"""The seed key's spelling of the ``separability`` axis: it was called ``snr`` when the seeds of the
+committed table ``data/sweeps/acceleration-full.parquet`` were fixed, and keeps that spelling in
+:func:`~bnrates.sweeps.task_seed` so that every task keeps its seed (:attr:`~bnrates.sweeps.Sweep.seed_names`)."""
+
 SWEEP = Sweep(
     name="acceleration",
-    axes=(integer_in("d", 2, 5000), real_in("kappa", 1.0, 1e6), real_in("snr", 0.0, 1.0, open_interval=True),
+    axes=(integer_in("d", 2, 5000), real_in("kappa", 1.0, 1e6), real_in("separability", 0.0, 1.0, open_interval=True),
           choice("loss", LOSSES), integer_in("seed", 0, 10**6), integer_in("cap", 1, 10**6),
           choice("method", METHODS)),
     grids=GRIDS,
-    seed_axes=("d", "kappa", "snr", "loss", "seed"),
+    seed_axes=("d", "kappa", "separability", "loss", "seed"),
+    seed_names=SEED_NAMES,
     task=acceleration_task,
     outcomes=("iterations", "censored", "final_grad_norm_sq", "g_star", "rate_factor", "rho_gap0", "c2_star"),
 )

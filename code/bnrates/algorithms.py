@@ -129,7 +129,7 @@ def bngd_ols(S: Array, u: Array, w0: Array, g0: Array, n_steps: int, lr_w: Array
     lr_w_arr = np.broadcast_to(check_array("lr_w", lr_w, ndim_min=0), g0.shape)
     if np.any(lr_w_arr <= 0):
         raise ValueError("lr_w must be positive")
-    snr = inv_norm_sq(u, S)
+    f_star_abs = inv_norm_sq(u, S)  # |f*| = u^T S^-1 u
     sol = np.linalg.solve(S, u[..., None])[..., 0]
     w, g = w0.copy(), g0.copy()
     gaps, norms, steps = [], [], []
@@ -138,7 +138,7 @@ def bngd_ols(S: Array, u: Array, w0: Array, g0: Array, n_steps: int, lr_w: Array
             nsq = quadratic_form(w, S)
             norm = np.sqrt(nsq)
             wt = (g / norm)[:, None] * w
-            gaps.append(quadratic_form(wt + sol, S) / snr)
+            gaps.append(quadratic_form(wt + sol, S) / f_star_abs)
             norms.append(np.sum(w * w, axis=-1))
             steps.append(lr_w_arr / nsq)
             if t == n_steps:

@@ -223,11 +223,11 @@ def load_digits_binary(
     return BinaryDataset(name, X, np.where(np.isin(target, digits), 1.0, -1.0), names, label)
 
 
-def simulated_halfspace(n: int, d: int, kappa: float, snr: float, seed: int) -> BinaryDataset:
+def simulated_halfspace(n: int, d: int, kappa: float, separability: float, seed: int) -> BinaryDataset:
     """A sample of ``n`` labelled points from the Gaussian halfspace population, Eq. (16).
 
     ``z_i ~ N(u, S - u u^T)`` for the instance of :func:`~bnrates.halfspace.halfspace_instances`
-    (``d``, ``kappa``, ``snr``, ``seed``), drawn from the stream ``[seed, 71]``; labels
+    (``d``, ``kappa``, ``separability``, ``seed``), drawn from the stream ``[seed, 71]``; labels
     ``y_i = +-1`` with equal probability (stream ``[seed, 72]``) and inputs ``x_i = -y_i z_i``, so
     that ``E[x] = 0``, ``z_i = -y_i x_i`` and ``E[x x^T] = S``: the empirical risk of the sample
     tends to the population risk as ``n`` grows (the large-``n`` dataset of the benchopt benchmark).
@@ -236,7 +236,7 @@ def simulated_halfspace(n: int, d: int, kappa: float, snr: float, seed: int) -> 
     ----------
     n : int
         Sample size, ``n >= 2``.
-    d, kappa, snr, seed
+    d, kappa, separability, seed
         As for :func:`~bnrates.halfspace.halfspace_instances`.
 
     Returns
@@ -246,7 +246,7 @@ def simulated_halfspace(n: int, d: int, kappa: float, snr: float, seed: int) -> 
     """
     n = check_int("n", n, minimum=2)
     seed = check_int("seed", seed, minimum=0)
-    population = halfspace_instances(d, kappa, snr, [seed])
+    population = halfspace_instances(d, kappa, separability, [seed])
     z = population.sample(n, np.random.default_rng([seed, 71]))[:, 0]
     y = np.where(np.random.default_rng([seed, 72]).random(n) < 0.5, -1.0, 1.0)
     names = tuple(f"x_{i}" for i in range(d))

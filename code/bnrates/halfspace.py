@@ -10,9 +10,9 @@ Stein's lemma gives the gradient (paper Sec. 4, book: thm-gdnp, Lemma)::
     grad f(w~) = c1 u + c2 S w~,   c1 = E[phi'] - E[phi''] u^T w~,   c2 = E[phi''],
 
 so every critical point lies on the line ``w~ ~ S^{-1} u``. For the logistic loss the
-minimiser is known in closed form (derived here, [D]): ``w~* = -2 S^{-1} u / (1 - snr)`` with
-``snr = u^T S^{-1} u``, i.e. the optimal length is ``g* = ||w~*||_S = 2 sqrt(snr) / (1 - snr)``
-(see :func:`logistic_minimizer`).
+minimiser is known in closed form (derived here, [D]): ``w~* = -2 S^{-1} u / (1 - sep)`` with
+the separability ``sep = u^T S^{-1} u``, i.e. the optimal length is
+``g* = ||w~*||_S = 2 sqrt(sep) / (1 - sep)`` (see :func:`logistic_minimizer`).
 
 Shapes: ``S`` is ``(..., d, d)``, ``u`` and ``w~`` are ``(..., d)``, values ``(...)``.
 """
@@ -46,7 +46,7 @@ error is at round-off (<= 5e-15) while ``s h <= 0.5``, about 4e-11 at ``s h = 0.
 ``s h = 1`` (the integrand has poles at imaginary distance ``pi / s`` from the real axis, so
 the trapezoid error decays like ``exp(-2 pi^2 / (s h))``). 4097 nodes are therefore exact to
 round-off for ``s <= 0.45 / h = 65.8`` (:data:`RESOLUTION`); at the logistic optimum
-``s* = 2 sqrt(snr / (1 - snr))``, which is 8.7 at ``snr = 0.95`` and 20 at ``snr = 0.99``.
+``s* = 2 sqrt(sep / (1 - sep))``, which is 8.7 at separability ``sep = 0.95`` and 20 at ``sep = 0.99``.
 The rule is :func:`~bnrates.quadrature.trapezoid_rule`. Larger ``s`` use the kink-centred rule
 of :func:`kink_rule`. A rule of "tens of thousands of nodes" would be more than needed.
 """
@@ -195,11 +195,11 @@ class GaussianHalfspace:
     def __init__(self, S: ArrayLike, u: ArrayLike, loss: str | Loss = "logistic", n_nodes: int = N_NODES):
         S_arr = check_spd("S", S)
         u_arr = check_vector_for("u", u, S_arr)
-        snr = inv_norm_sq(u_arr, S_arr)
-        if np.any(snr >= 1):
+        separability = inv_norm_sq(u_arr, S_arr)
+        if np.any(separability >= 1):
             raise ValueError(
                 "u must satisfy u^T S^-1 u < 1 (z ~ N(u, S - u u^T) needs S - u u^T positive "
-                f"definite), i.e. u^T S^-1 u in [0, 1); got max u^T S^-1 u = {np.max(snr):.6g}"
+                f"definite), i.e. u^T S^-1 u in [0, 1); got max u^T S^-1 u = {np.max(separability):.6g}"
             )
         object.__setattr__(self, "S", S_arr)
         object.__setattr__(self, "u", u_arr)
@@ -208,8 +208,8 @@ class GaussianHalfspace:
         object.__setattr__(self, "cov", S_arr - u_arr[..., :, None] * u_arr[..., None, :])
 
     @property
-    def snr(self) -> Array:
-        """``u^T S^{-1} u`` in ``[0, 1)``, shape ``(...)``."""
+    def separability(self) -> Array:
+        """The separability ``u^T S^{-1} u`` in ``[0, 1)`` (``-> 1``: separable), shape ``(...)``."""
         return inv_norm_sq(self.u, self.S)
 
     def _moments(self, wt: Array) -> tuple[Array, Array]:
@@ -293,11 +293,11 @@ def halfspace_smoothness(problem: GaussianHalfspace | EmpiricalHalfspace) -> Arr
 def logistic_minimizer(S: ArrayLike, u: ArrayLike) -> Array:
     """The minimiser of the logistic Gaussian problem: ``w~* = -2 S^{-1} u / (1 - u^T S^{-1} u)``.
 
-    Derivation [D]: on the line ``w~ = -g S^{-1} u / sqrt(snr)`` (``||w~||_S = g``),
-    ``X = z^T w~ ~ N(-g sqrt(snr), g^2 (1 - snr))``. A normal law with mean ``-var / 2``
-    satisfies ``p(-x) = e^x p(x)``, hence ``E[expit(X) X] = 0``, i.e. ``d_g f = 0``. So
-    ``g sqrt(snr) = g^2 (1 - snr) / 2``: ``g* = 2 sqrt(snr) / (1 - snr)``,
-    and ``s* = 2 sqrt(snr / (1 - snr))``.
+    Derivation [D]: with the separability ``sep = u^T S^{-1} u``, on the line
+    ``w~ = -g S^{-1} u / sqrt(sep)`` (``||w~||_S = g``), ``X = z^T w~ ~ N(-g sqrt(sep), g^2 (1 - sep))``.
+    A normal law with mean ``-var / 2`` satisfies ``p(-x) = e^x p(x)``, hence ``E[expit(X) X] = 0``,
+    i.e. ``d_g f = 0``. So ``g sqrt(sep) = g^2 (1 - sep) / 2``: ``g* = 2 sqrt(sep) / (1 - sep)``,
+    and ``s* = 2 sqrt(sep / (1 - sep))``.
 
     Returns
     -------
@@ -306,25 +306,25 @@ def logistic_minimizer(S: ArrayLike, u: ArrayLike) -> Array:
     S_arr = check_spd("S", S)
     u_arr = check_vector_for("u", u, S_arr)
     v = np.linalg.solve(S_arr, u_arr[..., None])[..., 0]
-    snr = np.einsum("...i,...i->...", u_arr, v)
-    return -2 * v / (1 - snr)[..., None]
+    separability = np.einsum("...i,...i->...", u_arr, v)
+    return -2 * v / (1 - separability)[..., None]
 
 
 def halfspace_instances(
-    d: int, kappa: float, snr: float, seeds: ArrayLike, loss: str | Loss = "logistic"
+    d: int, kappa: float, separability: float, seeds: ArrayLike, loss: str | Loss = "logistic"
 ) -> GaussianHalfspace:
     """A batch of Gaussian halfspace problems with a given separability.
 
     ``S`` comes from :func:`random_spd` (log-spaced spectrum in ``[1/kappa, 1]``, ``L = 1``),
     ``u = c v`` with ``v ~ N(0, I)`` (own seed stream ``[seed, 2]``) scaled so that
-    ``u^T S^{-1} u = snr``.
+    ``u^T S^{-1} u = separability``.
 
-    The knob ``snr`` in ``(0, 1)``: the best direction ``w ~ S^{-1} u`` sees
-    ``z^T w ~ N(-sqrt(snr), 1 - snr)`` in S-norm units, so the projected data have
-    signal-to-noise ratio ``t = sqrt(snr / (1 - snr))`` and the Bayes error
-    ``P(z^T w > 0) = Phi(-t)``: snr 0.1 -> t 0.33 (37 %), 0.5 -> 1 (16 %), 0.9 -> 3 (0.13 %),
-    0.95 -> 4.36 (6.5e-6); ``snr -> 1`` is separable. For the logistic loss the optimal length
-    is ``g* = 2 sqrt(snr) / (1 - snr)`` (0.70, 2.83, 19.0, 39.0 at those values), independent
+    The knob ``sep = separability`` in ``(0, 1)``: the best direction ``w ~ S^{-1} u`` sees
+    ``z^T w ~ N(-sqrt(sep), 1 - sep)`` in S-norm units, so the projected data have
+    signal-to-noise ratio ``t = sqrt(sep / (1 - sep))`` and the Bayes error
+    ``P(z^T w > 0) = Phi(-t)``: separability 0.1 -> t 0.33 (37 %), 0.5 -> 1 (16 %), 0.9 -> 3 (0.13 %),
+    0.95 -> 4.36 (6.5e-6); ``sep -> 1`` is separable. For the logistic loss the optimal length
+    is ``g* = 2 sqrt(sep) / (1 - sep)`` (0.70, 2.83, 19.0, 39.0 at those values), independent
     of ``d``, ``kappa`` and the seed.
 
     Parameters
@@ -332,7 +332,7 @@ def halfspace_instances(
     d : int
     kappa : float
         Condition number of ``S``, ``>= 1``.
-    snr : float
+    separability : float
         ``u^T S^{-1} u``, in the open interval ``(0, 1)``.
     seeds : array of int, shape ``(B,)``
     loss : str or Loss
@@ -342,12 +342,12 @@ def halfspace_instances(
     GaussianHalfspace
         With ``S`` of shape ``(B, d, d)`` and ``u`` of shape ``(B, d)``.
     """
-    snr = check_real("snr", snr, minimum=0.0, maximum=1.0, strict=True)
+    separability = check_real("separability", separability, minimum=0.0, maximum=1.0, strict=True)
     seeds = check_seeds(seeds)
     loss = get_loss(loss)
     S = random_spd(d, kappa, seeds)
     v = np.stack([np.random.default_rng([int(s), 2]).standard_normal(d) for s in seeds])
-    u = v * np.sqrt(snr / inv_norm_sq(v, S))[:, None]
+    u = v * np.sqrt(separability / inv_norm_sq(v, S))[:, None]
     return GaussianHalfspace(S, u, loss)
 
 

@@ -162,9 +162,10 @@ class OneHiddenLayer:
                  resolution: float = RESOLUTION) -> None:
         S_arr = check_spd("S", S)
         u_arr = check_vector_for("u", u, S_arr)
-        snr = inv_norm_sq(u_arr, S_arr)
-        if np.any(snr >= 1):
-            raise ValueError(f"u must satisfy u^T S^-1 u in [0, 1) (z ~ N(u, S - u u^T)); got max {np.max(snr):.6g}")
+        separability = inv_norm_sq(u_arr, S_arr)
+        if np.any(separability >= 1):
+            raise ValueError("u must satisfy u^T S^-1 u in [0, 1) (z ~ N(u, S - u u^T)); "
+                             f"got max {np.max(separability):.6g}")
         theta_arr = check_array("theta", theta)
         if theta_arr.ndim != 1:
             raise ValueError(f"theta must be a 1-D array of output weights, shape (m,), got shape {theta_arr.shape}")
@@ -184,8 +185,8 @@ class OneHiddenLayer:
         return len(self.theta)
 
     @property
-    def snr(self) -> Array:
-        """``u^T S^-1 u``, shape ``(...)``."""
+    def separability(self) -> Array:
+        """The separability ``u^T S^-1 u``, shape ``(...)``."""
         return inv_norm_sq(self.u, self.S)
 
     def check_weights(self, wt: ArrayLike) -> Array:
@@ -371,7 +372,7 @@ class UnitProblem:
         c2 = self.net.theta[i] * e.beta[..., i, i]
         s_inv_u = np.linalg.solve(self.S, self.u[..., None])[..., 0]
         uw = np.einsum("...d,...d->...", self.u, wt)
-        c1 = (np.einsum("...d,...d->...", s_inv_u, grad) - c2 * uw) / self.net.snr
+        c1 = (np.einsum("...d,...d->...", s_inv_u, grad) - c2 * uw) / self.net.separability
         return c1, c2
 
 

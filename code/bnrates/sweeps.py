@@ -122,6 +122,10 @@ class Sweep:
     seed_axes : tuple of str
         Axes whose values key the seed (:func:`task_seed`); tasks that differ only in the other
         axes (e.g. the method) share their seed, hence their random instance.
+    seed_names : mapping
+        Seed axis -> the name under which its value enters the seed key, for an axis renamed
+        after its seeds were fixed: the seeds, hence the committed tables' rows, stay what they
+        were. Axes not listed enter under their own name.
     task : callable
         ``task(params, seed) -> {outcome: value}`` of a module-level function (picklable by
         reference, so a worker imports it instead of receiving its code).
@@ -138,6 +142,7 @@ class Sweep:
     task: Task
     outcomes: tuple[str, ...]
     volatile: tuple[str, ...] = field(default=VOLATILE)
+    seed_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def axis_names(self) -> tuple[str, ...]:
@@ -211,10 +216,10 @@ def task_seed(sweep: Sweep, params: Mapping[str, object]) -> int:
     """The task's seed: a :class:`~numpy.random.SeedSequence` keyed on its seed axes.
 
     The entropy is the SHA-256 of the sweep's name and the values of :attr:`Sweep.seed_axes`
-    (as JSON), so the seed is the same in every process, order and worker. Returns a
-    non-negative integer below ``2**63``.
+    (as JSON, each under its name in :attr:`Sweep.seed_names`, by default its own), so the seed is
+    the same in every process, order and worker. Returns a non-negative integer below ``2**63``.
     """
-    key = {"sweep": sweep.name, **{a: _plain(params[a]) for a in sweep.seed_axes}}
+    key = {"sweep": sweep.name, **{sweep.seed_names.get(a, a): _plain(params[a]) for a in sweep.seed_axes}}
     entropy = int.from_bytes(_digest(key), "big")
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 

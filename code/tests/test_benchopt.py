@@ -31,8 +31,8 @@ from bnrates.reparametrization import s_norm  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "benchmarks" / "halfspace"
 SOLVERS = ("GD", "AGD", "GDNP", "BN-GD", "sklearn-lbfgs")
-DATASETS = {"gaussian": {"d": 5, "kappa": 10.0, "snr": 0.5, "seed": 0}, "breast_cancer": {"seed": 0},
-            "digits": {"seed": 0}, "simulated": {"n": 2000, "d": 5, "kappa": 10.0, "snr": 0.5, "seed": 0}}
+DATASETS = {"gaussian": {"d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0}, "breast_cancer": {"seed": 0},
+            "digits": {"seed": 0}, "simulated": {"n": 2000, "d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0}}
 N_ITER = 4
 
 
@@ -128,7 +128,7 @@ def test_wrappers_give_the_iterates_of_bnrates(bench, objectives) -> None:
 
 def test_gdnp_wrapper_on_the_population_problem(bench, objectives) -> None:
     params = DATASETS["gaussian"]
-    base = halfspace_instances(params["d"], params["kappa"], params["snr"], [params["seed"]])
+    base = halfspace_instances(params["d"], params["kappa"], params["separability"], [params["seed"]])
     problem = GaussianHalfspace(base.S, base.u, "logistic", 1025)
     w0 = random_starts(params["d"], [params["seed"]])
     w0 = -np.sign(np.sum(problem.u * w0, axis=-1))[:, None] * w0

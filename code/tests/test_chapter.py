@@ -34,10 +34,10 @@ def test_claim_numbers_name_observed_extras_theory_and_pass_mark() -> None:
 
 
 def test_size_numbers_keep_numbers_and_bound_sequences() -> None:
-    sizes = {"d": 8, "tol": 1e-10, "snrs": (0.1, 0.8, 0.5), "batch": 2 ** np.arange(3, 6), "flag": True,
+    sizes = {"d": 8, "tol": 1e-10, "separabilities": (0.1, 0.8, 0.5), "batch": 2 ** np.arange(3, 6), "flag": True,
              "name": "x", "empty": ()}
-    assert size_numbers("hs", sizes) == {"hs.size.d": 8.0, "hs.size.tol": 1e-10, "hs.size.snrs.min": 0.1,
-                                         "hs.size.snrs.max": 0.8, "hs.size.batch.min": 8.0,
+    assert size_numbers("hs", sizes) == {"hs.size.d": 8.0, "hs.size.tol": 1e-10, "hs.size.separabilities.min": 0.1,
+                                         "hs.size.separabilities.max": 0.8, "hs.size.batch.min": 8.0,
                                          "hs.size.batch.max": 32.0}
 
 

@@ -50,15 +50,15 @@ def test_bisection_error_halves_per_step() -> None:
 
 
 def test_bisection_finds_the_optimal_logistic_length() -> None:
-    snr = np.array([0.1, 0.5, 0.9, 0.95])
-    P = [halfspace_instances(5, 10.0, s, [int(100 * s)]) for s in snr]
+    separability = np.array([0.1, 0.5, 0.9, 0.95])
+    P = [halfspace_instances(5, 10.0, s, [int(100 * s)]) for s in separability]
     S = np.concatenate([p.S for p in P])
     u = np.concatenate([p.u for p in P])
     Q = GaussianHalfspace(S, u)
     w = -rayleigh_argmin(S, u)  # the optimal direction, g* > 0
     g, a0, b0 = bisection(partial(length_derivative_of, Q, w), 45)
-    np.testing.assert_allclose(g, 2 * np.sqrt(snr) / (1 - snr), rtol=1e-11)
-    assert np.all(b0 - a0 <= 4 * (2 * np.sqrt(snr) / (1 - snr)) + 2)
+    np.testing.assert_allclose(g, 2 * np.sqrt(separability) / (1 - separability), rtol=1e-11)
+    assert np.all(b0 - a0 <= 4 * (2 * np.sqrt(separability) / (1 - separability)) + 2)
 
 
 def testlength_derivative_of_matches_the_chain_rule() -> None:
@@ -157,12 +157,12 @@ def test_bisection_rejects_bad_brackets() -> None:
 @FAST
 @given(
     seed=st.integers(0, 10_000),
-    snr=st.floats(0.05, 0.95),
+    separability=st.floats(0.05, 0.95),
     g=st.floats(-20, 20).filter(lambda x: abs(x) > 1e-3),
 )
-def test_decoupling_identity(seed: int, snr: float, g: float) -> None:
+def test_decoupling_identity(seed: int, separability: float, g: float) -> None:
     """``grad_w f = (g c1 / ||w||_S) P_w u = -(g c1 ||w||_S / (2 u^T w)) grad rho(w)``."""
-    P = halfspace_instances(5, 10.0, snr, [seed])
+    P = halfspace_instances(5, 10.0, separability, [seed])
     w = _start(P, seed)
     grad_w, _ = grad_wg(P, w, g)
     c1, _ = P.stein_coefficients(reparametrize(w, g, P.S))
@@ -186,9 +186,9 @@ def test_direction_identity_and_split() -> None:
 # ---------------------------------------------------------------- GDNP
 
 
-@pytest.mark.parametrize("snr", [0.2, 0.9])
-def test_gdnp_equals_rayleigh_gradient_descent(snr: float) -> None:
-    P = halfspace_instances(6, 30.0, snr, [0, 1, 2, 3])
+@pytest.mark.parametrize("separability", [0.2, 0.9])
+def test_gdnp_equals_rayleigh_gradient_descent(separability: float) -> None:
+    P = halfspace_instances(6, 30.0, separability, [0, 1, 2, 3])
     w0 = _start(P)
     H = gdnp(P, w0, 25, 25)
     ws = gd_rayleigh(P.S, P.u, w0, 25, spectrum_bounds(P.S)[1])
@@ -255,7 +255,7 @@ def test_gd_and_agd_converge_with_step_one_over_zeta() -> None:
     assert np.all(np.diff(Hg.value, axis=0) <= 1e-15)  # GD with 1/zeta is monotone
     assert np.all(iterations_to(Hg.grad_norm_sq, 1e-12) > 0)
     assert np.all(iterations_to(Ha.grad_norm_sq, 1e-12) > 0)
-    np.testing.assert_allclose(Hg.grad_norm_sq[0], 0.3 / 4, rtol=1e-12)  # ||u/2||^2_{S^-1} = snr/4
+    np.testing.assert_allclose(Hg.grad_norm_sq[0], 0.3 / 4, rtol=1e-12)  # ||u/2||^2_{S^-1} = separability/4
 
 
 def test_gd_rejects_bad_inputs() -> None:

@@ -90,10 +90,10 @@ def test_unknown_loss_name() -> None:
 
 def test_quadrature_matches_a_much_finer_rule() -> None:
     for loss in LOSSES:
-        for snr in (0.1, 0.5, 0.95):
-            coarse = halfspace_instances(6, 10.0, snr, [0, 1, 2], loss=loss)
+        for separability in (0.1, 0.5, 0.95):
+            coarse = halfspace_instances(6, 10.0, separability, [0, 1, 2], loss=loss)
             fine = GaussianHalfspace(coarse.S, coarse.u, loss, n_nodes=65537)
-            g_star = 2 * np.sqrt(snr) / (1 - snr)
+            g_star = 2 * np.sqrt(separability) / (1 - separability)
             for scale in (0.1, 1.0, 2 * g_star):
                 wt = _points(coarse, scale, 3)
                 for a, b in ((coarse.value(wt), fine.value(wt)), (coarse.grad(wt), fine.grad(wt))):
@@ -140,12 +140,12 @@ def test_batch_equals_single_instances() -> None:
 @FAST
 @given(
     seed=st.integers(0, 10_000),
-    snr=st.floats(0.05, 0.95),
+    separability=st.floats(0.05, 0.95),
     scale=st.floats(0.05, 20.0),
     loss=st.sampled_from(sorted(LOSSES)),
 )
-def test_gradient_matches_central_differences(seed: int, snr: float, scale: float, loss: str) -> None:
-    P = halfspace_instances(4, 10.0, snr, [seed], loss=loss)
+def test_gradient_matches_central_differences(seed: int, separability: float, scale: float, loss: str) -> None:
+    P = halfspace_instances(4, 10.0, separability, [seed], loss=loss)
     wt = _points(P, scale, seed + 1)
     fd = central_gradient(P.value, wt, 1e-5 * max(scale, 1.0))
     grad = P.grad(wt)
@@ -193,9 +193,9 @@ def test_sample_moments() -> None:
 # ---------------------------------------------------------------- structure
 
 
-def test_instances_have_the_requested_snr_and_spectrum() -> None:
+def test_instances_have_the_requested_separability_and_spectrum() -> None:
     P = halfspace_instances(8, 50.0, 0.9, [0, 1, 2, 3])
-    np.testing.assert_allclose(P.snr, 0.9, rtol=1e-12)
+    np.testing.assert_allclose(P.separability, 0.9, rtol=1e-12)
     eig = np.linalg.eigvalsh(P.S)
     np.testing.assert_allclose(eig[:, -1], 1.0, rtol=1e-12)
     np.testing.assert_allclose(eig[:, 0], 1 / 50, rtol=1e-10)
@@ -214,13 +214,13 @@ def test_critical_point_is_aligned_with_S_inv_u() -> None:
     np.testing.assert_allclose(wt, logistic_minimizer(S, u), rtol=1e-7)
 
 
-@pytest.mark.parametrize("snr", [0.1, 0.5, 0.9, 0.99])
-def test_logistic_minimizer_is_stationary(snr: float) -> None:
-    P = halfspace_instances(6, 100.0, snr, [0, 1])
+@pytest.mark.parametrize("separability", [0.1, 0.5, 0.9, 0.99])
+def test_logistic_minimizer_is_stationary(separability: float) -> None:
+    P = halfspace_instances(6, 100.0, separability, [0, 1])
     wt = logistic_minimizer(P.S, P.u)
     g = P.grad(wt)
     assert np.max(np.abs(g)) <= 1e-12 * max(1.0, np.max(np.abs(wt)))
-    np.testing.assert_allclose(s_norm(wt, P.S), 2 * np.sqrt(snr) / (1 - snr), rtol=1e-12)
+    np.testing.assert_allclose(s_norm(wt, P.S), 2 * np.sqrt(separability) / (1 - separability), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- empirical data
@@ -256,9 +256,9 @@ def test_empirical_monte_carlo_resampling() -> None:
 
 
 def test_bad_inputs_raise_clear_errors() -> None:
-    with pytest.raises(ValueError, match=r"snr must lie in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"separability must lie in \(0, 1\)"):
         halfspace_instances(3, 2.0, 1.0, [0])
-    with pytest.raises(ValueError, match=r"snr must lie in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"separability must lie in \(0, 1\)"):
         halfspace_instances(3, 2.0, 0.0, [0])
     S = np.eye(3)
     with pytest.raises(ValueError, match=r"u must satisfy u\^T S\^-1 u < 1"):

@@ -19,8 +19,8 @@ from bnrates.reparametrization import s_norm
 FAST = settings(max_examples=8, deadline=None)
 
 
-def _net(seed: int, outer: str, d: int = 5, snr: float = 0.3, theta=(1.0, 0.6)) -> OneHiddenLayer:
-    p = halfspace_instances(d, 10.0, snr, [seed])
+def _net(seed: int, outer: str, d: int = 5, separability: float = 0.3, theta=(1.0, 0.6)) -> OneHiddenLayer:
+    p = halfspace_instances(d, 10.0, separability, [seed])
     return OneHiddenLayer(p.S[0], p.u[0], theta, outer)
 
 
@@ -77,13 +77,13 @@ def test_logistic_counterexample_reproduces() -> None:
     assert aligned_cosines(ce.nonaligned, ce.net.S, ce.net.u).min() < 0.999
 
 
-def test_counterexample_depends_on_snr_only() -> None:
+def test_counterexample_depends_on_separability_only() -> None:
     """The loss is invariant under the instance: a different d, kappa and seed give the same aligned value."""
-    p = halfspace_instances(4, 50.0, claims_mlp.SNR_COUNTEREXAMPLE, [7])
+    p = halfspace_instances(4, 50.0, claims_mlp.SEPARABILITY_COUNTEREXAMPLE, [7])
     net = OneHiddenLayer(p.S[0], p.u[0], claims_mlp.THETA, "logistic")
     v = np.linalg.solve(net.S, net.u)
     t = claims_mlp.counterexample("quick", 0).aligned @ claims_mlp.counterexample("quick", 0).net.u
-    wt = np.outer(t / net.snr, v)
+    wt = np.outer(t / net.separability, v)
     assert net.value(wt) == pytest.approx(0.5116507, abs=5e-8)
 
 
@@ -94,7 +94,7 @@ def test_per_unit_rate_with_other_unit_zero() -> None:
     w0 *= -np.sign(np.sum(w0 * p.u, axis=-1))[:, None]
     hist = gdnp_unit(net, np.zeros((2, 2, 6)), 0, w0, 12, 25)
     mu, L = spectrum_bounds(p.S)
-    ratios = contraction_ratios(hist.rayleigh_gap, 1e-9 * net.snr) / theory_factor(mu, L)
+    ratios = contraction_ratios(hist.rayleigh_gap, 1e-9 * net.separability) / theory_factor(mu, L)
     assert np.nanmax(ratios) <= 1 + 1e-9
 
 

@@ -15,9 +15,9 @@ from bnrates.empirical import halfspace_on_data
 class Dataset(BaseDataset):
     name = "simulated"
     requirements = []
-    parameters = {"n": [100_000], "d": [20], "kappa": [10.0], "snr": [0.7], "seed": [0]}
-    test_parameters = {"n": [2000], "d": [5], "kappa": [10.0], "snr": [0.5], "seed": [0]}
+    parameters = {"n": [100_000], "d": [20], "kappa": [10.0], "separability": [0.7], "seed": [0]}
+    test_parameters = {"n": [2000], "d": [5], "kappa": [10.0], "separability": [0.5], "seed": [0]}
 
     def get_data(self):
-        data = simulated_halfspace(self.n, self.d, self.kappa, self.snr, self.seed)
+        data = simulated_halfspace(self.n, self.d, self.kappa, self.separability, self.seed)
         return halfspace_on_data(data, self.seed, standardized=False)

@@ -27,13 +27,13 @@ from .core import Claim, Evidence, chapter_claims_factory, injected
 CHAPTER = "acceleration"
 TABLE = Path(__file__).resolve().parents[3] / "data" / "sweeps" / "acceleration-full.parquet"
 """The committed full-grid table (``make sweep``)."""
-INSTANCE = ("d", "kappa", "snr", "loss", "seed")
+INSTANCE = ("d", "kappa", "separability", "loss", "seed")
 """The axes that make an instance (the seed axes of the sweep)."""
 RERUN = {"quick": 4, "full": 6}
 """Tasks of the table re-run by :func:`rerun_matches`."""
 RERUN_MAX_D = 100
 """Re-run only tasks with ``d <= RERUN_MAX_D`` (a censored GDNP run at ``d = 1000`` takes ~10 s)."""
-SEPARABLE = {"snr_min": 0.8, "kappa_max": 40.0}
+SEPARABLE = {"separability_min": 0.8, "kappa_max": 40.0}
 """The corner where decoupling should pay off: strong signal, moderate conditioning."""
 ILL_CONDITIONED = 250.0
 """``kappa >= ILL_CONDITIONED``: ``(1 - mu/L)^2 >= 0.992``, the theorem promises little."""
@@ -59,9 +59,8 @@ def sweep_table(profile: str) -> pd.DataFrame:
 
 
 def iterations(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per instance (``d, kappa, snr, loss, seed``), one column per method: iterations."""
-    return table.pivot_table(index=["d", "kappa", "snr", "loss", "seed"], columns="method", values="iterations",
-                             aggfunc="first")
+    """One row per instance (``d, kappa, separability, loss, seed``), one column per method: iterations."""
+    return table.pivot_table(index=list(INSTANCE), columns="method", values="iterations", aggfunc="first")
 
 
 def speedups(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
@@ -70,7 +69,7 @@ def speedups(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``d, kappa, snr, loss, seed, speedup, lower_bound, both_censored``.
+        Columns ``d, kappa, separability, loss, seed, speedup, lower_bound, both_censored``.
     """
     its = iterations(table)
     cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
@@ -94,7 +93,8 @@ def winners(table: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
 
 def _corner(frame: pd.DataFrame, corner: str) -> pd.DataFrame:
     if corner == "separable":
-        return frame[(frame["snr"] >= SEPARABLE["snr_min"]) & (frame["kappa"] <= SEPARABLE["kappa_max"])]
+        return frame[(frame["separability"] >= SEPARABLE["separability_min"])
+                     & (frame["kappa"] <= SEPARABLE["kappa_max"])]
     return frame[frame["kappa"] >= ILL_CONDITIONED]
 
 
@@ -133,7 +133,7 @@ def gdnp_within_rate(exponent: float):
         runs["predicted"] = predicted_gdnp_iterations(runs, exponent)
         ratio = (runs["iterations"] - 1) / runs["predicted"]
         return Evidence(observed=float(ratio.max()), theory=1.0,
-                        data=runs[["d", "kappa", "snr", "loss", "iterations", "predicted", "rho_gap0"]],
+                        data=runs[["d", "kappa", "separability", "loss", "iterations", "predicted", "rho_gap0"]],
                         extra={"runs": float(len(runs)), "median_ratio": float(ratio.median())})
 
     return compute
@@ -151,7 +151,7 @@ def length_correlation(method: str):
         runs = table[(table["method"] == method) & (table["kappa"] <= 10) & ((table["kappa"] > 1) | (method == "GD"))]
         rhos = [spearmanr(g["g_star"], g["iterations"]).statistic for _, g in runs.groupby(["d", "kappa", "loss"])]
         return Evidence(observed=float(np.median(rhos)), theory=None,
-                        data=runs[["d", "kappa", "snr", "loss", "g_star", "iterations", "censored"]],
+                        data=runs[["d", "kappa", "separability", "loss", "g_star", "iterations", "censored"]],
                         extra={"groups": float(len(rhos))})
 
     return compute
@@ -248,9 +248,9 @@ def _seed_shift(shift: int):
 CLAIMS: tuple[Claim, ...] = (
     *(claim for baseline in ("GD", "AGD", "BN-GD") for claim in (
         _claim(f"speedup_over_{baseline.lower().replace('-', '')}_when_separable",
-               f"Where the data are nearly separable (u^T S^-1 u >= {SEPARABLE['snr_min']}) and S is moderately "
-               f"conditioned (kappa <= {SEPARABLE['kappa_max']:g}), GDNP needs at least {{pass_mark:g}} times "
-               f"fewer iterations than {baseline} (median over the map's instances).",
+               f"Where the data are nearly separable (u^T S^-1 u >= {SEPARABLE['separability_min']}) and S is "
+               f"moderately conditioned (kappa <= {SEPARABLE['kappa_max']:g}), GDNP needs at least {{pass_mark:g}} "
+               f"times fewer iterations than {baseline} (median over the map's instances).",
                ">=", 0.0, speedup_in(baseline, "separable"), label="sec-acc-speedup", pass_mark=SPEEDUP,
                reason=f"{MAP}; a speed-up of {SPEEDUP:g} is well below the measured median",
                sabotages={"the speed-up inverted (GDNP's count over the baseline's)": injected(

@@ -209,7 +209,7 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     star_g = logistic_minimizer(problem.S, problem.u)
     return Evidence(
         observed=float(1 - s_cosine(ref.wt, line, problem.S)), theory=None,
-        extra={"snr": float(surrogate.snr), "surrogate_value": float(surrogate.value(star_g)),
+        extra={"separability": float(surrogate.separability), "surrogate_value": float(surrogate.value(star_g)),
                "surrogate_distance": float(np.linalg.norm(star_g - ref.wt) / np.linalg.norm(ref.wt)),
                "surrogate_grad_on_data": float(np.linalg.norm(problem.grad(star_g))),
                "kappa": float(np.divide(*spectrum_bounds(problem.S)[::-1]))},

@@ -35,9 +35,9 @@ from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "halfspace"
 SIZES = {
-    "quick": {"d": 8, "n_seeds": 3, "snrs": (0.1, 0.5, 0.8), "kappas": (10.0, 100.0), "tol": 1e-10,
+    "quick": {"d": 8, "n_seeds": 3, "separabilities": (0.1, 0.5, 0.8), "kappas": (10.0, 100.0), "tol": 1e-10,
               "cap": 2500, "t_d": 60, "t_d_race": 1000, "t_s": 40, "n_mc": 50_000, "n_nodes": 1025},
-    "full": {"d": 20, "n_seeds": 5, "snrs": (0.1, 0.3, 0.5, 0.7, 0.8, 0.9), "kappas": (10.0, 30.0, 100.0),
+    "full": {"d": 20, "n_seeds": 5, "separabilities": (0.1, 0.3, 0.5, 0.7, 0.8, 0.9), "kappas": (10.0, 30.0, 100.0),
              "tol": 1e-12, "cap": 5000, "t_d": 120, "t_d_race": 1200, "t_s": 50, "n_mc": 100_000, "n_nodes": 1025},
 }
 KAPPA = 10.0
@@ -48,24 +48,24 @@ RACE_T_S = 30
 
 
 def instance_batch(
-    profile: str, seed: int, snrs: tuple[float, ...], kappas: tuple[float, ...], n_nodes: int | None = None
+    profile: str, seed: int, separabilities: tuple[float, ...], kappas: tuple[float, ...], n_nodes: int | None = None
 ) -> tuple[GaussianHalfspace, pd.DataFrame]:
-    """Every ``(snr, kappa, seed)`` combination as one batched problem, with its labels.
+    """Every ``(separability, kappa, seed)`` combination as one batched problem, with its labels.
 
     Returns
     -------
     problem : GaussianHalfspace
-        ``S`` of shape ``(B, d, d)``, ``B = len(snrs) len(kappas) n_seeds``.
+        ``S`` of shape ``(B, d, d)``, ``B = len(separabilities) len(kappas) n_seeds``.
     labels : DataFrame
-        ``B`` rows: ``snr``, ``kappa``, ``seed``.
+        ``B`` rows: ``separability``, ``kappa``, ``seed``.
     """
     size = SIZES[profile]
     seeds = seeds_for(SIZES, profile, seed)
-    parts = [(halfspace_instances(size["d"], k, s, seeds), s, k) for s in snrs for k in kappas]
+    parts = [(halfspace_instances(size["d"], k, s, seeds), s, k) for s in separabilities for k in kappas]
     S = np.concatenate([p.S for p, _, _ in parts])
     u = np.concatenate([p.u for p, _, _ in parts])
     labels = pd.DataFrame({
-        "snr": np.repeat([s for _, s, _ in parts], len(seeds)),
+        "separability": np.repeat([s for _, s, _ in parts], len(seeds)),
         "kappa": np.repeat([k for _, _, k in parts], len(seeds)),
         "seed": np.tile(seeds, len(parts)),
     })
@@ -95,7 +95,7 @@ class GDNPRuns:
 def gdnp_runs(profile: str, seed: int) -> GDNPRuns:
     """GDNP (both forms of ``h``) and GD on the Rayleigh quotient from the same ``w_0``."""
     size = SIZES[profile]
-    problem, labels = instance_batch(profile, seed, size["snrs"], (KAPPA,))
+    problem, labels = instance_batch(profile, seed, size["separabilities"], (KAPPA,))
     mu, L = spectrum_bounds(problem.S)
     w0 = random_directions(problem, seed)
     stein = gdnp(problem, w0, size["t_d"], size["t_s"])
@@ -120,10 +120,11 @@ def race(profile: str, seed: int) -> Race:
     tolerance within the cap are recorded at the cap with ``censored = True``.
     """
     size = SIZES[profile]
-    sweeps = {"separability": (size["snrs"], (KAPPA,)), "conditioning": ((size["snrs"][0],), size["kappas"])}
+    sweeps = {"separability": (size["separabilities"], (KAPPA,)),
+              "conditioning": ((size["separabilities"][0],), size["kappas"])}
     rows, histories = [], []
-    for sweep, (snrs, kappas) in sweeps.items():
-        problem, labels = instance_batch(profile, seed, snrs, kappas)
+    for sweep, (separabilities, kappas) in sweeps.items():
+        problem, labels = instance_batch(profile, seed, separabilities, kappas)
         step = 1 / halfspace_smoothness(problem)
         wt0 = np.zeros_like(problem.u)
         tol = size["tol"]
@@ -141,7 +142,7 @@ def race(profile: str, seed: int) -> Race:
                 first = (labels["seed"] == labels["seed"].min()).to_numpy()
                 reached = np.arange(gns.shape[0])[:, None] > np.where(its < 0, cap, its)[None, :]
                 shown = np.where(reached, np.nan, gns)[:, first]
-                hist = tidy_history({"grad_norm_sq": shown}, {"snr": labels["snr"][first]}).dropna()
+                hist = tidy_history({"grad_norm_sq": shown}, {"separability": labels["separability"][first]}).dropna()
                 histories.append(hist.assign(method=method).drop(columns="instance"))
     return Race(pd.concat(rows, ignore_index=True), pd.concat(histories, ignore_index=True))
 
@@ -152,7 +153,7 @@ def _fd_grad(problem: GaussianHalfspace, wt: np.ndarray, h: float = 1e-5) -> np.
 
 
 def _probe_points(profile: str, seed: int) -> tuple[GaussianHalfspace, np.ndarray]:
-    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,), n_nodes=4097)
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["separabilities"], (KAPPA,), n_nodes=4097)
     wt = np.random.default_rng([seed, 32]).standard_normal(problem.u.shape)
     return problem, wt * 2 / s_norm(wt, problem.S)[:, None]
 
@@ -212,7 +213,7 @@ def _bfgs_minimisers(problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def critical_points_aligned(profile: str, seed: int) -> Evidence:
     """BFGS from random starts: every critical point lies on the line ``S^{-1} u``."""
     size = SIZES[profile]
-    batch, labels = instance_batch(profile, seed, size["snrs"], (KAPPA,), n_nodes=4097)
+    batch, labels = instance_batch(profile, seed, size["separabilities"], (KAPPA,), n_nodes=4097)
     starts = np.random.default_rng([seed, 33]).standard_normal((3, size["d"]))
     cosines, dist, norms = [], [], []
     for b in range(len(labels)):
@@ -317,7 +318,7 @@ def decoupling(profile: str, seed: int) -> Evidence:
     the largest relative difference over random ``(w, g)``. Reported: the largest ``|c1|`` there and
     at ``w~ = LONG_LENGTH`` times the ``S``-unit vector along ``+S^-1 u``.
     """
-    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,), n_nodes=4097)
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["separabilities"], (KAPPA,), n_nodes=4097)
     rng = np.random.default_rng([seed, 36])
     w = rng.standard_normal(problem.u.shape)
     g = rng.uniform(0.3, 5.0, len(w)) * rng.choice([-1.0, 1.0], len(w))
@@ -416,7 +417,7 @@ def bisection_errors(profile: str, seed: int) -> pd.DataFrame:
 
     ``g*`` is computed independently (:func:`optimal_lengths_by_brentq`) inside the bracket ``[a0, b0]``.
     """
-    problem, _ = instance_batch(profile, seed, SIZES[profile]["snrs"], (KAPPA,))
+    problem, _ = instance_batch(profile, seed, SIZES[profile]["separabilities"], (KAPPA,))
     w = random_directions(problem, seed)
 
     def dg(g: np.ndarray) -> np.ndarray:
@@ -446,7 +447,7 @@ def gdnp_bound(profile: str, seed: int) -> Evidence:
     squared length derivative falls per halving, from ``T_s = 10`` to ``20`` (``length_decay_per_halving``).
     """
     size = SIZES[profile]
-    problem, _ = instance_batch(profile, seed, size["snrs"], (KAPPA,))
+    problem, _ = instance_batch(profile, seed, size["separabilities"], (KAPPA,))
     mu, L = spectrum_bounds(problem.S)
     zeta = halfspace_smoothness(problem)
     w0 = random_directions(problem, seed)
@@ -467,7 +468,7 @@ def gdnp_bound(profile: str, seed: int) -> Evidence:
 def acceleration_regime(profile: str, seed: int) -> Evidence:
     """GDNP's iteration count is roughly flat in the separability: max/min of the medians <= 2."""
     its = race(profile, seed).iterations
-    sep = its[its["sweep"] == "separability"].groupby(["method", "snr"])["iterations"].median()
+    sep = its[its["sweep"] == "separability"].groupby(["method", "separability"])["iterations"].median()
     spread = sep["GDNP"].max() / sep["GDNP"].min()
     return Evidence(observed=float(spread), theory=1.0, data=its,
                     extra={"gd_growth": float(sep["GD"].iloc[-1] / sep["GD"].iloc[0]),
@@ -491,8 +492,8 @@ def sigmoid_length_unbounded(profile: str, seed: int) -> Evidence:
     """For the sigmoid loss the bracket search fails: fraction of instances without a bracket."""
     size = SIZES[profile]
     failures, total = 0, 0
-    for snr in size["snrs"]:
-        problem = halfspace_instances(size["d"], KAPPA, snr, seeds_for(SIZES, profile, seed), loss="sigmoid")
+    for separability in size["separabilities"]:
+        problem = halfspace_instances(size["d"], KAPPA, separability, seeds_for(SIZES, profile, seed), loss="sigmoid")
         w = random_directions(problem, seed)
         for b in range(len(w)):
             single = GaussianHalfspace(problem.S[b : b + 1], problem.u[b : b + 1], loss="sigmoid")

@@ -2,7 +2,7 @@
 
 The objective depends on an instance ``(S, u)`` only through ``u^T S^-1 u`` (whiten ``z`` by
 ``C^{1/2}``: the model is rotation invariant), so the counterexample is a value of the
-separability, :data:`SNR_COUNTEREXAMPLE`, not a lucky seed; ``S`` and ``u`` come from
+separability, :data:`SEPARABILITY_COUNTEREXAMPLE`, not a lucky seed; ``S`` and ``u`` come from
 :func:`bnrates.halfspace.halfspace_instances` (``d = 6``, ``kappa = 10``).
 """
 
@@ -43,22 +43,23 @@ SIZES = {
 THETA = (1.0, 0.6)
 """Output weights of the counterexample."""
 KAPPA = 10.0
-SNR_COUNTEREXAMPLE = 0.3280713677157696
+SEPARABILITY_COUNTEREXAMPLE = 0.3280713677157696
 """``u^T S^-1 u`` at which the best aligned loss is 0.5116507 (found by root finding)."""
-SNR_PROBE = 0.3
+SEPARABILITY_PROBE = 0.3
 """Separability of the gradient checks and the unit runs."""
 
 
-def instances(profile: str, seed: int, snr: float, outer: str = "logistic", n: int | None = None) -> OneHiddenLayer:
-    """``n`` (default ``n_seeds``) instances ``S`` ``(B, d, d)``, ``u`` ``(B, d)`` with ``u^T S^-1 u = snr``."""
+def instances(profile: str, seed: int, separability: float, outer: str = "logistic",
+              n: int | None = None) -> OneHiddenLayer:
+    """``n`` (default ``n_seeds``) instances ``S`` ``(B, d, d)``, ``u`` ``(B, d)``, ``u^T S^-1 u = separability``."""
     size = SIZES[profile]
     seeds = 1000 * seed + np.arange(n or size["n_seeds"])
-    p = halfspace_instances(size["d"], KAPPA, snr, seeds)
+    p = halfspace_instances(size["d"], KAPPA, separability, seeds)
     return OneHiddenLayer(p.S, p.u, THETA, outer)
 
 
 def _probe(profile: str, seed: int, outer: str) -> tuple[OneHiddenLayer, np.ndarray]:
-    net = instances(profile, seed, SNR_PROBE, outer)
+    net = instances(profile, seed, SEPARABILITY_PROBE, outer)
     w = np.random.default_rng([seed, 41]).standard_normal((*net.u.shape[:-1], net.m, net.u.shape[-1]))
     return net, 1.5 * w / s_norm(w, net.S[:, None])[..., None]
 
@@ -118,7 +119,7 @@ def _direction_minimum(net: OneHiddenLayer, g: np.ndarray, w0: np.ndarray) -> tu
 def aligned_linear_loss(profile: str, seed: int) -> Evidence:
     """Linear outer loss: every critical point in the directions (lengths fixed) has aligned units."""
     size = SIZES[profile]
-    batch = instances(profile, seed, SNR_PROBE, "linear")
+    batch = instances(profile, seed, SEPARABILITY_PROBE, "linear")
     rng = np.random.default_rng([seed, 42])
     cosines, norms = [], []
     for b in range(len(batch.u)):
@@ -170,7 +171,7 @@ def counterexample(profile: str, seed: int) -> Counterexample:
 
     The second search starts from the aligned point moved along the Hessian's most negative eigenvector.
     """
-    batch = instances(profile, seed, SNR_COUNTEREXAMPLE, n=1)
+    batch = instances(profile, seed, SEPARABILITY_COUNTEREXAMPLE, n=1)
     net = OneHiddenLayer(batch.S[0], batch.u[0], THETA, "logistic")
     v = np.linalg.solve(net.S, net.u)
     v /= s_norm(v, net.S)
@@ -222,7 +223,7 @@ def logistic_counterexample(profile: str, seed: int) -> Evidence:
         extra={"value_aligned": ce.value_aligned, "value_nonaligned": ce.value_nonaligned,
                "loss_drop": ce.value_aligned - ce.value_nonaligned,
                "grad_aligned": ce.grad_aligned, "euclid_cos_1": float(euclid[0]), "euclid_cos_2": float(euclid[1]),
-               "snr": SNR_COUNTEREXAMPLE, "lengths": float(s_norm(ce.aligned, ce.net.S)[0]),
+               "separability": SEPARABILITY_COUNTEREXAMPLE, "lengths": float(s_norm(ce.aligned, ce.net.S)[0]),
                "min_eig_nonaligned": float(ce.eig_nonaligned.min()),
                "near_zero_nonaligned": float(np.sum(np.abs(ce.eig_nonaligned) < 1e-8))})
 
@@ -255,7 +256,7 @@ def _starts(net: OneHiddenLayer, seed: int) -> np.ndarray:
 def unit_runs(profile: str, seed: int) -> UnitRuns:
     """The three settings of :class:`UnitRuns` and, along the third, the direction cosines for both losses."""
     size = SIZES[profile]
-    net = instances(profile, seed, SNR_PROBE)
+    net = instances(profile, seed, SEPARABILITY_PROBE)
     mu, L = spectrum_bounds(net.S)
     w0 = _starts(net, seed)
     zero = np.zeros_like(w0)
@@ -276,7 +277,7 @@ def unit_runs(profile: str, seed: int) -> UnitRuns:
     linear = OneHiddenLayer(net.S, net.u, THETA, "linear")
     cos_lin = direction_cosine(linear, points, 1, h.w)
     cos_log = direction_cosine(net, points, 1, h.w)
-    return UnitRuns(theory_factor(mu, L), 1e-9 * net.snr, runs, cos_lin, cos_log)
+    return UnitRuns(theory_factor(mu, L), 1e-9 * net.separability, runs, cos_lin, cos_log)
 
 
 def _max_ratio(runs: UnitRuns, key: str) -> float:
@@ -324,7 +325,7 @@ def linear_decoupling(profile: str, seed: int) -> Evidence:
 def rounds(profile: str, seed: int) -> RoundsHistory:
     """Alternating rounds from ``g = 0`` at the counterexample's separability."""
     size = SIZES[profile]
-    net = instances(profile, seed, SNR_COUNTEREXAMPLE, n=size["round_seeds"])
+    net = instances(profile, seed, SEPARABILITY_COUNTEREXAMPLE, n=size["round_seeds"])
     return alternating_rounds(net, _starts(net, seed), size["rounds"], size["round_t_d"], size["round_t_s"])
 
 
@@ -353,7 +354,7 @@ def rounds_converge(profile: str, seed: int) -> Evidence:
 
 def rounds_net(profile: str, seed: int) -> OneHiddenLayer:
     """The instances of :func:`rounds`."""
-    return instances(profile, seed, SNR_COUNTEREXAMPLE, n=SIZES[profile]["round_seeds"])
+    return instances(profile, seed, SEPARABILITY_COUNTEREXAMPLE, n=SIZES[profile]["round_seeds"])
 
 
 def path(profile: str, seed: int, n_points: int = 41) -> pd.DataFrame:

@@ -16,7 +16,7 @@ WINNER_COLOURS = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868", "BN-GD":
 
 def _grid(data: pd.DataFrame, value: str) -> pd.DataFrame:
     """``value`` as a (kappa x separability) table, largest kappa on top, averaged over seeds."""
-    table = data.pivot_table(index="kappa", columns="snr", values=value, aggfunc="median")
+    table = data.pivot_table(index="kappa", columns="separability", values=value, aggfunc="median")
     return table.sort_index(ascending=False)
 
 
@@ -75,7 +75,7 @@ def frontier_figure(races: dict[str, pd.DataFrame], loss: str = "logistic") -> F
         for col, d in enumerate(ds):
             sub = winners[(winners["d"] == d) & (winners["loss"] == loss)]
             codes = sub.assign(code=sub["winner"].map(names.index))
-            table = codes.pivot_table(index="kappa", columns="snr", values="code", aggfunc="first").sort_index(
+            table = codes.pivot_table(index="kappa", columns="separability", values="code", aggfunc="first").sort_index(
                 ascending=False)
             ax = axes[row, col]
             sns.heatmap(table, ax=ax, cmap=cmap, norm=norm, cbar=False, linewidths=0.3, linecolor="white")
@@ -119,7 +119,7 @@ def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: st
     Returns
     -------
     dict
-        Counts (``n_grid``, ``n_tasks``, ``n_instances``, ``n_snr``, ``n_kappa``, ``bngd_decided``), the
+        Counts (``n_grid``, ``n_tasks``, ``n_instances``, ``n_separability``, ``n_kappa``, ``bngd_decided``), the
         grid's ``d_min``, ``d_max``, ``kappa_max``, ``cap``, ``tol``, ``t_s``; fractions of the instances
         (``coverage`` of the grid run, ``gdnp_beaten`` by a first-order method, ``lbfgs_beats`` GDNP,
         ``gdnp_censored`` runs); medians (``gdnp_ms``, ``gd_ms`` per iteration in ms, ``time_sp_gd``
@@ -130,7 +130,7 @@ def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: st
     from .. import acceleration, sweeps
     from ..claims import acceleration as ac
 
-    instance = ["d", "kappa", "snr", "loss", "seed"]
+    instance = ["d", "kappa", "separability", "loss", "seed"]
     its = ac.iterations(table)
     first_order = [m for m in acceleration.METHODS if m not in ("GDNP", "L-BFGS")]
     beaten = np.minimum.reduce([its[m] for m in first_order]) < its["GDNP"]
@@ -143,7 +143,8 @@ def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: st
     n_grid = len(sweeps.tasks(acceleration.SWEEP, sweeps.check_grid(acceleration.SWEEP, profile)))
     numbers = {
         "n_grid": n_grid, "coverage": len(table) / n_grid, "n_tasks": len(table), "n_instances": len(its),
-        "n_snr": table["snr"].nunique(), "n_kappa": table["kappa"].nunique(), "kappa_max": table["kappa"].max(),
+        "n_separability": table["separability"].nunique(), "n_kappa": table["kappa"].nunique(),
+        "kappa_max": table["kappa"].max(),
         "cap": table["cap"].max(), "tol": acceleration.TOL, "t_s": acceleration.T_S,
         "d_min": table["d"].min(), "d_max": table["d"].max(),
         "sp_gd_dmin": gd_sep[gd_sep["d"] == gd_sep["d"].min()]["speedup"].median(),

@@ -190,13 +190,13 @@ def ols_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.
                     start=start)
 
 
-def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), snr: float = 0.5, d: int = 8,
+def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), separability: float = 0.5, d: int = 8,
                n_steps: int = 150, n_bisection: int = 20, seed: int = 0, start: int = 2) -> Explorer:
     """GDNP theorem on Gaussian halfspaces: relative Rayleigh gap of the directions against the bound, per ``kappa``."""
     from ..gdnp import gdnp
     from ..halfspace import GaussianHalfspace, halfspace_instances
 
-    parts = [halfspace_instances(d, kappa, snr, [seed]) for kappa in kappas]
+    parts = [halfspace_instances(d, kappa, separability, [seed]) for kappa in kappas]
     problem = GaussianHalfspace(np.concatenate([p.S for p in parts]), np.concatenate([p.u for p in parts]))
     w0 = np.random.default_rng([seed, 31]).standard_normal(problem.u.shape)
     w0 *= -np.sign(np.einsum("bi,bi->b", problem.u, w0))[:, None]
@@ -217,7 +217,7 @@ def _gap_curves(kappas: Sequence[float], gap: Array, S: Array) -> pd.DataFrame:
                         [factor[b] ** t for b in range(len(kappas))], floor=GAP_FLOOR)
 
 
-def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), snr: float = 0.3, d: int = 6,
+def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), separability: float = 0.3, d: int = 6,
                n_steps: int = 60, n_bisection: int = 20, seed: int = 0, start: int = 2) -> Explorer:
     """Per-unit GDNP in the one-hidden-layer network (the other unit at zero), per ``kappa``.
 
@@ -228,7 +228,7 @@ def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), snr: floa
     from ..halfspace import halfspace_instances
     from ..mlp import OneHiddenLayer, gdnp_unit
 
-    parts = [halfspace_instances(d, kappa, snr, [seed]) for kappa in kappas]
+    parts = [halfspace_instances(d, kappa, separability, [seed]) for kappa in kappas]
     net = OneHiddenLayer(np.concatenate([p.S for p in parts]), np.concatenate([p.u for p in parts]), (1.0, 0.6))
     w0 = np.random.default_rng([seed, 43]).standard_normal(net.u.shape)
     w0 *= -np.sign(np.einsum("bi,bi->b", net.u, w0))[:, None]

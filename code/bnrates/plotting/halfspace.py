@@ -13,9 +13,9 @@ from . import METHOD_PALETTE
 
 def race_figure(history: pd.DataFrame) -> Figure:
     """``||grad f||^2_{S^-1}`` per iteration for GD, AGD and GDNP, weakest and strongest signal."""
-    snrs = sorted(history["snr"].unique())
-    data = history[history["snr"].isin([snrs[0], snrs[-1]])]
-    grid = sns.relplot(data=data, x="iteration", y="grad_norm_sq", hue="method", col="snr", kind="line",
+    separabilities = sorted(history["separability"].unique())
+    data = history[history["separability"].isin([separabilities[0], separabilities[-1]])]
+    grid = sns.relplot(data=data, x="iteration", y="grad_norm_sq", hue="method", col="separability", kind="line",
                        palette=METHOD_PALETTE, height=3.4, aspect=1.0, facet_kws={"sharex": False})
     grid.set(yscale="log")
     grid.set_axis_labels("iteration $t$", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")
@@ -26,7 +26,8 @@ def race_figure(history: pd.DataFrame) -> Figure:
 def iterations_figure(iterations: pd.DataFrame) -> Figure:
     """Iterations to the gradient tolerance against separability (left) and ``kappa(S)`` (right)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), sharey=True, layout="constrained")
-    for ax, sweep, x, label in ((left, "separability", "snr", r"separability $u^\top S^{-1} u$ ($\kappa = 10$)"),
+    sep_label = r"separability $u^\top S^{-1} u$ ($\kappa = 10$)"
+    for ax, sweep, x, label in ((left, "separability", "separability", sep_label),
                                 (right, "conditioning", "kappa", r"$\kappa(S)$ (weakest signal)")):
         data = iterations[iterations["sweep"] == sweep]
         sns.lineplot(data=data, x=x, y="iterations", hue="method", palette=METHOD_PALETTE, marker="o",
