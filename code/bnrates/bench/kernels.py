@@ -157,7 +157,7 @@ def bench_quadrature(quick: bool, log: Log) -> dict:
         "relative_error": measurement(
             error, 1e-10, "<=", "relative",
             f"max over ||w~||_S in {list(lengths)} of the relative error of value and gradient (Euclidean norm) "
-            f"with {N_NODES} nodes against {16 * (N_NODES - 1) + 1}; d = {d}, snr = 0.9"
+            f"with {N_NODES} nodes against {16 * (N_NODES - 1) + 1}; d = {d}, separability = 0.9"
             + ("" if error <= 1e-10 else "; TARGET MISSED"),
             errors=errors),
         "time_value_and_grad": measurement(

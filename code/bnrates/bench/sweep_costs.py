@@ -65,7 +65,7 @@ def bench_sweeps(quick: bool, log: Log) -> dict:
         on_dask = timed(client=client)
     log(f"S1 Dask LocalCluster(2): {on_dask:.1f} s")
     d_max = 100 if quick else 2000
-    big = [{"d": d_max, "kappa": 100.0, "snr": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
+    big = [{"d": d_max, "kappa": 100.0, "separability": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
            for m in METHODS]
     peak = _worker_peak_rss(big)
     log(f"S1 worker peak RSS at d = {d_max}: {peak:.2f} GB")
@@ -74,7 +74,7 @@ def bench_sweeps(quick: bool, log: Log) -> dict:
     for d in ((10, 100) if quick else large["d"]):
         row = {}
         for m in METHODS:
-            p = {"d": d, "kappa": 1e4, "snr": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
+            p = {"d": d, "kappa": 1e4, "separability": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
             sweeps.run_task(SWEEP.name, p)  # the instance is built (and cached) here
             short = float(sweeps.run_task(SWEEP.name, p)["seconds"])  # type: ignore[arg-type]
             long = float(sweeps.run_task(SWEEP.name, {**p, "cap": 2 * PROBE_CAP})["seconds"])  # type: ignore[arg-type]
