@@ -33,9 +33,11 @@ class ReportDivergence(SufficientProgressCriterion):
         stop, status, next_val = super().should_stop(stop_val, objective_list)
         if status == "diverged":
             objective_list[-1]["objective_diverged"] = 1.0
-            print(f"DIVERGED: {' / '.join(map(str, self.run_key or ()))} at stop_val = {stop_val} "
-                  f"(value {objective_list[-1]['objective_value']:.3g}); its curve is kept, marked diverged = 1",
-                  flush=True)
+            print(
+                f"DIVERGED: {' / '.join(map(str, self.run_key or ()))} at stop_val = {stop_val} "
+                f"(value {objective_list[-1]['objective_value']:.3g}); its curve is kept, marked diverged = 1",
+                flush=True,
+            )
             return True, "done", next_val
         return stop, status, next_val
 

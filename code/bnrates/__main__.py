@@ -52,8 +52,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _row(o: claims.Outcome) -> str:
     reference = "-" if o.reference is None else f"{o.reference:.4g}"
-    return (f"{o.claim.id:<56} {o.evidence.observed:>14.7g} {o.claim.relation:>2} "
-            f"{reference:>11} {o.status:<17} {o.seconds:>7.2f}")
+    return (
+        f"{o.claim.id:<56} {o.evidence.observed:>14.7g} {o.claim.relation:>2} "
+        f"{reference:>11} {o.status:<17} {o.seconds:>7.2f}"
+    )
 
 
 def verdict_boundary(relation: str, reference: float, tolerance: float) -> float:
@@ -141,8 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--seed must be a non-negative integer in [0, {SEED_MAX}], got {args.seed}")
         chosen = claims.select(claims.registry(args.only), args.only)
         if not chosen:
-            raise ValueError(f"--only {args.only!r} matches no claim; known: "
-                             + ", ".join(c.id for c in claims.registry()))
+            raise ValueError(
+                f"--only {args.only!r} matches no claim; known: " + ", ".join(c.id for c in claims.registry())
+            )
         saved = _load_saved(args.against, args.profile) if args.against else None
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -157,11 +160,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         drifted += moved is not None
         bad += not outcome.ok or moved is not None
         if args.json:
-            print(json.dumps({**outcome.record(), **({"error": error} if error else {}),
-                              **({"drift": moved} if saved is not None else {})}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        **outcome.record(),
+                        **({"error": error} if error else {}),
+                        **({"drift": moved} if saved is not None else {}),
+                    }
+                ),
+                flush=True,
+            )
         else:
-            print(_row(outcome) + (f"  ERROR: {error}" if error else "") + (f"  DRIFT: {moved}" if moved else ""),
-                  flush=True)
+            print(
+                _row(outcome) + (f"  ERROR: {error}" if error else "") + (f"  DRIFT: {moved}" if moved else ""),
+                flush=True,
+            )
     if not args.json:
         print(f"{len(chosen) - failed} passed, {failed} failed")
         if saved is not None:
@@ -194,9 +207,13 @@ def sweep_main(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EX_USAGE
     n = len(sweeps.tasks(sweep, grid))
-    where = (f"Dask scheduler {args.scheduler}" if args.scheduler else
-             f"a local Dask cluster of {args.local_cluster} workers" if cluster else
-             f"{args.jobs or 'one per core'} local processes (loky)")
+    where = (
+        f"Dask scheduler {args.scheduler}"
+        if args.scheduler
+        else f"a local Dask cluster of {args.local_cluster} workers"
+        if cluster
+        else f"{args.jobs or 'one per core'} local processes (loky)"
+    )
     print(f"sweep {sweep.name}/{args.grid}: {n} tasks on {where}", file=sys.stderr, flush=True)
     try:
         run = sweeps.run_sweep(sweep, args.grid, out=args.out, n_jobs=args.jobs, client=client, resume=args.resume)
@@ -219,8 +236,11 @@ def _sabotage(only: str | None, out: Path) -> int:
     for claim in chosen:
         row = claims.sabotage_counts([claim]).iloc[0]
         rows.append(row)
-        print(f"{claim.id:<56} caught {row['caught']}/{row['sabotages']}" + (f"  MISSED: {row['missed']}"
-                                                                            if row["missed"] else ""), flush=True)
+        print(
+            f"{claim.id:<56} caught {row['caught']}/{row['sabotages']}"
+            + (f"  MISSED: {row['missed']}" if row["missed"] else ""),
+            flush=True,
+        )
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".sabotage.csv.{os.getpid()}"
@@ -242,8 +262,10 @@ def _load_saved(folder: Path, profile: str) -> dict[str, dict[str, object]]:
         raise ValueError(f"--against {folder}: no <chapter>/claims.json found there")
     profiles = set(table["profile"])
     if profiles != {profile}:
-        raise ValueError(f"--against {folder}: results are of profile {', '.join(sorted(profiles))}, "
-                         f"not {profile!r}; pass --profile accordingly")
+        raise ValueError(
+            f"--against {folder}: results are of profile {', '.join(sorted(profiles))}, "
+            f"not {profile!r}; pass --profile accordingly"
+        )
     return {r["id"]: r for r in table.to_dict("records")}
 
 

@@ -51,13 +51,33 @@ SEPARABILITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 KAPPAS = (1.0, 6.0, 40.0, 250.0, 1600.0, 10000.0)
 
 GRIDS = {
-    "quick": {"d": (10,), "kappa": (1.0, 10.0, 10000.0), "separability": (0.3, 0.9), "loss": ("logistic",),
-              "method": METHODS, "seed": (0,), "cap": (200,)},
-    "full": {"d": (10, 100, 1000), "kappa": KAPPAS, "separability": SEPARABILITIES, "loss": LOSSES, "method": METHODS,
-             "seed": (0,), "cap": (500,)},
-    "large": {"d": (10, 100, 1000, 2000), "kappa": tuple(float(k) for k in np.geomspace(1, 1e4, 12).round(1)),
-              "separability": tuple(float(s) for s in np.linspace(0.04, 0.96, 24).round(2)), "loss": LOSSES,
-              "method": METHODS, "seed": tuple(range(10)), "cap": (5000,)},
+    "quick": {
+        "d": (10,),
+        "kappa": (1.0, 10.0, 10000.0),
+        "separability": (0.3, 0.9),
+        "loss": ("logistic",),
+        "method": METHODS,
+        "seed": (0,),
+        "cap": (200,),
+    },
+    "full": {
+        "d": (10, 100, 1000),
+        "kappa": KAPPAS,
+        "separability": SEPARABILITIES,
+        "loss": LOSSES,
+        "method": METHODS,
+        "seed": (0,),
+        "cap": (500,),
+    },
+    "large": {
+        "d": (10, 100, 1000, 2000),
+        "kappa": tuple(float(k) for k in np.geomspace(1, 1e4, 12).round(1)),
+        "separability": tuple(float(s) for s in np.linspace(0.04, 0.96, 24).round(2)),
+        "loss": LOSSES,
+        "method": METHODS,
+        "seed": tuple(range(10)),
+        "cap": (5000,),
+    },
 }
 """``quick`` (30 tasks, seconds), ``full`` (2160 tasks, what the book shows), ``large`` (115 200 tasks)."""
 
@@ -125,8 +145,13 @@ def instance(d: int, kappa: float, separability: float, loss: str, seed: int) ->
     g_star = optimal_length(problem)
     w_star = rayleigh_argmin(problem.S, problem.u)
     wt_star = -g_star[:, None] * w_star / s_norm(w_star, problem.S)[:, None]
-    return Instance(problem, w0, float(g_star[0]), float(rayleigh_gap(w0, problem.S, problem.u)[0]),
-                    float(problem.stein_coefficients(wt_star)[1][0]))
+    return Instance(
+        problem,
+        w0,
+        float(g_star[0]),
+        float(rayleigh_gap(w0, problem.S, problem.u)[0]),
+        float(problem.stein_coefficients(wt_star)[1][0]),
+    )
 
 
 def optimal_length(problem: GaussianHalfspace) -> Array:
@@ -185,9 +210,15 @@ committed table ``data/sweeps/acceleration-full.parquet`` were fixed, and keeps 
 
 SWEEP = Sweep(
     name="acceleration",
-    axes=(integer_in("d", 2, 5000), real_in("kappa", 1.0, 1e6), real_in("separability", 0.0, 1.0, open_interval=True),
-          choice("loss", LOSSES), integer_in("seed", 0, 10**6), integer_in("cap", 1, 10**6),
-          choice("method", METHODS)),
+    axes=(
+        integer_in("d", 2, 5000),
+        real_in("kappa", 1.0, 1e6),
+        real_in("separability", 0.0, 1.0, open_interval=True),
+        choice("loss", LOSSES),
+        integer_in("seed", 0, 10**6),
+        integer_in("cap", 1, 10**6),
+        choice("method", METHODS),
+    ),
     grids=GRIDS,
     seed_axes=("d", "kappa", "separability", "loss", "seed"),
     seed_names=SEED_NAMES,

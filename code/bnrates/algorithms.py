@@ -32,9 +32,7 @@ def step_without_factor_two(norm_sq: Array, rho: Array, L: Array) -> Array:
     return norm_sq / (L * np.abs(rho))
 
 
-def gd_rayleigh(
-    S: Array, u: Array, w0: Array, n_steps: int, L: Array, step: StepRule = theorem_step
-) -> Array:
+def gd_rayleigh(S: Array, u: Array, w0: Array, n_steps: int, L: Array, step: StepRule = theorem_step) -> Array:
     """Gradient descent on the Rayleigh quotient, ``w_{t+1} = w_t - eta_t grad rho(w_t)``.
 
     This is BN gradient descent on OLS once the length is at its optimum (paper Sec. 3, book: thm-ols).

@@ -95,8 +95,11 @@ def init_network(kind: Kind, d: int, m: int, seed: int) -> Params:
     d = check_int("d", d, minimum=1)
     m = check_int("m", m, minimum=1)
     rng = np.random.default_rng([check_int("seed", seed, minimum=0), 51])
-    params: Params = {"W": rng.standard_normal((d, m)) / np.sqrt(d), "theta": rng.standard_normal(m) / np.sqrt(m),
-                      "b": np.zeros(1)}
+    params: Params = {
+        "W": rng.standard_normal((d, m)) / np.sqrt(d),
+        "theta": rng.standard_normal(m) / np.sqrt(m),
+        "b": np.zeros(1),
+    }
     if kind == "plain":
         params["c"] = np.zeros(m)
     elif kind == "bn":
@@ -183,8 +186,13 @@ def network_loss_grad(
 
 
 def finite_difference_check(
-    kind: Kind, params: Mapping[str, Array], X: Array, y: Array, S: Array | None = None,
-    through_statistics: bool = True, h: float = 1e-6,
+    kind: Kind,
+    params: Mapping[str, Array],
+    X: Array,
+    y: Array,
+    S: Array | None = None,
+    through_statistics: bool = True,
+    h: float = 1e-6,
 ) -> float:
     """Largest relative error, over the parameter arrays, of backprop against central differences.
 
@@ -194,8 +202,10 @@ def finite_difference_check(
     _, grads = network_loss_grad(kind, params, X, y, S, through_statistics)
     worst = 0.0
     for key, value in params.items():
+
         def loss_of(flat: Array, key: str = key, shape: tuple[int, ...] = value.shape) -> float:
             return network_loss_grad(kind, {**params, key: flat.reshape(shape)}, X, y, S)[0]
+
         fd = central_gradient(loss_of, value.ravel(), h).reshape(value.shape)
         worst = max(worst, float(np.linalg.norm(grads[key] - fd) / max(np.linalg.norm(fd), 1e-300)))
     return worst
@@ -207,8 +217,17 @@ def grad_norm(grads: Mapping[str, Array]) -> float:
 
 
 def train_network(
-    kind: Kind, X: Array, y: Array, *, m: int, n_iter: int, lr: float, batch_size: int, seed: int,
-    record_every: int = 10, S: Array | None = None,
+    kind: Kind,
+    X: Array,
+    y: Array,
+    *,
+    m: int,
+    n_iter: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    record_every: int = 10,
+    S: Array | None = None,
 ) -> pd.DataFrame:
     """Mini-batch SGD on the network of :func:`network_loss_grad`.
 
@@ -249,9 +268,7 @@ def train_network(
     return pd.DataFrame(rows, columns=["iteration", "loss", "grad_norm"]).assign(kind=kind, seed=seed)
 
 
-def minibatch_deviation(
-    X: Array, W: Array, batch_sizes: tuple[int, ...], n_draws: int, seed: int
-) -> pd.DataFrame:
+def minibatch_deviation(X: Array, W: Array, batch_sizes: tuple[int, ...], n_draws: int, seed: int) -> pd.DataFrame:
     """RMS distance between BN with batch statistics and the population reparametrization.
 
     For each batch size ``b``, ``n_draws`` batches are drawn with replacement from the rows of the

@@ -182,8 +182,9 @@ def load_breast_cancer(
     X = np.asarray(bunch.data, dtype=np.float64)
     target = np.asarray(bunch.target)
     _check_shapes(name, X, target, 569, 30)
-    cols = list(range(30)) if features is None else [check_int("features[k]", f, minimum=0, maximum=29)
-                                                       for f in features]
+    cols = (
+        list(range(30)) if features is None else [check_int("features[k]", f, minimum=0, maximum=29) for f in features]
+    )
     if not cols:
         raise ValueError("features must select at least one column in [0, 29]")
     names = tuple(str(bunch.feature_names[c]) for c in cols)

@@ -62,9 +62,7 @@ class EmpiricalHalfspace:
             raise ValueError(f"X must have shape (n, d) with n >= 1, got {X_arr.shape}")
         y_arr = check_array("y", y)
         if y_arr.shape != (X_arr.shape[0],):
-            raise ValueError(
-                f"y must have shape ({X_arr.shape[0]},) to match X {X_arr.shape}, got {y_arr.shape}"
-            )
+            raise ValueError(f"y must have shape ({X_arr.shape[0]},) to match X {X_arr.shape}, got {y_arr.shape}")
         if not np.all(np.isin(y_arr, (-1.0, 1.0))):
             raise ValueError("y must contain only the labels -1 and +1")
         Z = -y_arr[:, None] * X_arr
@@ -72,9 +70,7 @@ class EmpiricalHalfspace:
         try:
             S = check_spd("S", (S + S.T) / 2)
         except ValueError as err:
-            raise ValueError(
-                "X must have full column rank so that S = Z^T Z / n is positive definite"
-            ) from err
+            raise ValueError("X must have full column rank so that S = Z^T Z / n is positive definite") from err
         object.__setattr__(self, "Z", Z)
         object.__setattr__(self, "S", S)
         object.__setattr__(self, "u", Z.mean(axis=0))
@@ -113,7 +109,6 @@ class EmpiricalHalfspace:
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` rows of ``Z`` drawn uniformly with replacement, shape ``(n, d)``."""
         return self.Z[rng.integers(self.Z.shape[0], size=n)]
-
 
 
 @dataclass(frozen=True)
@@ -199,16 +194,23 @@ def reference_optimum(problem: EmpiricalHalfspace, gtol: float = REFERENCE_GTOL)
         If the returned point's gradient norm exceeds ``100 gtol`` (no finite minimiser found).
     """
     gtol = check_real("gtol", gtol, minimum=0.0, strict=True)
-    res = minimize(lambda x: float(problem.value(x)), np.zeros(problem.u.size), jac=problem.grad,
-                   hess=lambda x: empirical_hessian(problem, x), method="trust-exact",
-                   options={"gtol": gtol, "maxiter": 500})
+    res = minimize(
+        lambda x: float(problem.value(x)),
+        np.zeros(problem.u.size),
+        jac=problem.grad,
+        hess=lambda x: empirical_hessian(problem, x),
+        method="trust-exact",
+        options={"gtol": gtol, "maxiter": 500},
+    )
     x = res.x
     for _ in range(NEWTON_POLISH):
         x = x - np.linalg.solve(empirical_hessian(problem, x), problem.grad(x))
     grad_norm = float(np.linalg.norm(problem.grad(x)))
     if grad_norm > 100 * gtol:
-        raise ValueError(f"the reference solver stopped at ||grad f|| = {grad_norm:.3g} > 100 gtol: "
-                         "the data may be linearly separable (no finite minimiser)")
+        raise ValueError(
+            f"the reference solver stopped at ||grad f|| = {grad_norm:.3g} > 100 gtol: "
+            "the data may be linearly separable (no finite minimiser)"
+        )
     return Reference(x, float(problem.value(x)), grad_norm, int(res.nit))
 
 
@@ -306,8 +308,15 @@ def gdnp_empirical(
         grad = np.einsum("bn,nd->bd", first, Z) / n
         wt = (g / norm)[:, None] * w
         h = -np.mean(second, axis=-1) * g * norm
-        for key, val in (("w", w), ("g", g), ("wt", wt), ("value", loss.phi(scaled).mean(axis=-1)),
-                         ("grad_norm_sq", inv_norm_sq(grad, S)), ("h", h), ("evaluations", evaluations)):
+        for key, val in (
+            ("w", w),
+            ("g", g),
+            ("wt", wt),
+            ("value", loss.phi(scaled).mean(axis=-1)),
+            ("grad_norm_sq", inv_norm_sq(grad, S)),
+            ("h", h),
+            ("evaluations", evaluations),
+        ):
             rec[key].append(val)
         if t < n_steps:
             Sw = matvec(S, w)
@@ -332,6 +341,7 @@ def length_derivative(loss: Loss, margins: Array) -> Callable[[Array], Array]:
 
     def dg(g: Array) -> Array:
         return np.einsum("...n,...n->...", loss.dphi(np.asarray(g)[..., None] * margins), margins) / n
+
     return dg
 
 
@@ -343,6 +353,7 @@ def length_derivatives(loss: Loss, margins: Array) -> Callable[[Array], tuple[Ar
     def both(g: Array) -> tuple[Array, Array]:
         first, second = loss.derivatives(np.asarray(g)[..., None] * margins)
         return np.einsum("...n,...n->...", first, margins) / n, np.einsum("...n,...n->...", second, squares) / n
+
     return both
 
 
@@ -371,12 +382,12 @@ def _length(loss: Loss, margins: Array, guess: Array, n_bisection: int, rule: Le
             nonlocal calls
             calls += 1
             return dg(g)
+
         return call
 
     if rule == "bisection":
         return bisection(counted(margins), n_bisection)[0], calls
-    found = newton_length(length_derivatives(loss, margins), guess, length_curvature(loss, margins),
-                          2.0**-n_bisection)
+    found = newton_length(length_derivatives(loss, margins), guess, length_curvature(loss, margins), 2.0**-n_bisection)
     g, rest = found.g.copy(), ~found.certified
     if rest.any():
         g[rest] = bisection(counted(margins[rest]), n_bisection)[0]
@@ -394,5 +405,9 @@ def halfspace_on_data(data: BinaryDataset, seed: int, standardized: bool = True)
     """
     X = standardize(data.X)[0] if standardized else np.asarray(data.X, dtype=np.float64)
     problem = EmpiricalHalfspace(X, data.y)
-    return {"problem": Batched(problem, 1), "w0": random_starts(X.shape[1], [check_int("seed", seed, minimum=0)]),
-            "X": X, "y": data.y}
+    return {
+        "problem": Batched(problem, 1),
+        "w0": random_starts(X.shape[1], [check_int("seed", seed, minimum=0)]),
+        "X": X,
+        "y": data.y,
+    }

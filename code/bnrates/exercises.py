@@ -123,8 +123,10 @@ class Verdict:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
         colour = {"correct": "#1a7f37", "not done": "#57606a"}.get(self.status, "#cf222e")
         text = html.escape(self.message).replace("\n", "<br>")
-        body = (f'<div class="bnrates-verdict bnrates-verdict-{self.status.replace(" ", "-")}" '
-                f'style="border-left: 4px solid {colour}; padding: 0.3em 0.8em">{text}</div>')
+        body = (
+            f'<div class="bnrates-verdict bnrates-verdict-{self.status.replace(" ", "-")}" '
+            f'style="border-left: 4px solid {colour}; padding: 0.3em 0.8em">{text}</div>'
+        )
         meta = {"bnrates": {"exercise": self.exercise, "status": self.status, "mistake": self.mistake}}
         return {"text/plain": self.message, "text/html": body}, {"text/html": meta, "text/plain": meta}
 
@@ -193,6 +195,7 @@ def _rayleigh_step(step: Callable[[Array, Array, Array], Array]) -> Callable[...
     def rayleigh_step(w: Array, S: Array, u: Array, L: float) -> Array:
         norm_sq, rho, grad = rayleigh_terms(w, S, u)
         return w - step(norm_sq, rho, np.asarray(L)) * grad
+
     return rayleigh_step
 
 
@@ -205,11 +208,13 @@ def _gdnp_step(h_form: str, projector: str = "S") -> Callable[..., Array]:
     def gdnp_direction_step(w: Array, g: float, S: Array, u: Array, c1: float, c2: float, L: float) -> Array:
         wt = g * w / s_norm(w, S)
         grad_wt = c1 * u + c2 * matvec(S, wt)
-        grad_w = (gradient_wg(grad_wt, w, g, S) if projector == "S"
-                  else _euclidean_projector_gradient(grad_wt, w, g, S))[0]
+        grad_w = (
+            gradient_wg(grad_wt, w, g, S) if projector == "S" else _euclidean_projector_gradient(grad_wt, w, g, S)
+        )[0]
         uw = u @ w
         h = c1 * uw if h_form == "stein" else (c1 + c2 * (u @ wt)) * uw - c2 * uw**2
         return w + s_norm(w, S) ** 3 / (L * g * h) * grad_w
+
     return gdnp_direction_step
 
 
@@ -232,6 +237,7 @@ def _bn_backward(through_statistics: bool) -> Callable[..., tuple[Array, Array, 
         from .bn_network import bn_backward  # imported here: only the experiments chapter depends on it
 
         return bn_backward(dout, gamma, (xhat, inv_std), through_statistics=through_statistics)
+
     return bn_backward_exercise
 
 
@@ -240,62 +246,110 @@ def _bn_backward_without_variance(dout: Array, gamma: Array, xhat: Array, inv_st
     return inv_std * (dxhat - dxhat.mean(axis=0)), np.sum(dout * xhat, axis=0), np.sum(dout, axis=0)
 
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (
-    Exercise(
-        "reparametrization.gradient_wg", "gradient_wg(grad_wt, w, g, S) -> (grad_w, grad_g)",
-        gradient_wg, _reparam_instance,
-        (Mistake("the Euclidean projector",
-                 "You projected with I - w w^T / ||w||^2. The direction gradient needs the S-projector "
-                 "P_w = I - S w w^T / ||w||_S^2, because the length is measured in the S-norm "
-                 "(the Euclidean split fails, as the negative control of this chapter shows).",
-                 _euclidean_projector_gradient),
-         Mistake("the factor g / ||w||_S left out",
-                 "Your grad_w has the right direction but not the chain rule's factor g / ||w||_S.",
-                 _gradient_without_length_factor))),
-    Exercise(
-        "ols.rayleigh_step", "rayleigh_step(w, S, u, L) -> w_next",
-        _rayleigh_step(theorem_step), _ols_instance,
-        (Mistake("the step without the factor 2",
-                 "Your step is ||w||_S^2 / (L |rho(w)|), twice the theorem's ||w||_S^2 / (2 L |rho(w)|). "
-                 "It doubles the disguised gradient step from 1/L to 2/L, and the per-step bound "
-                 "(1 - mu/L)^2 then fails (the remark on the factor 2 in this chapter).",
-                 _rayleigh_step(step_without_factor_two)),
-         Mistake("the Euclidean norm in the step",
-                 "Your step uses ||w||^2 where the theorem has ||w||_S^2 = w^T S w.",
-                 _euclidean_step))),
-    Exercise(
-        "halfspace.gdnp_direction_step", "gdnp_direction_step(w, g, S, u, c1, c2, L) -> w_next",
-        _gdnp_step("stein"), _gdnp_instance,
-        (Mistake("the summary form of h",
-                 "You used h = E[phi'] u^T w - E[phi''] (u^T w)^2 with E[phi'] = c1 + c2 u^T w~. It equals "
-                 "the Stein form h = c1 u^T w only when g = ||w||_S; elsewhere the iterates leave "
-                 "Rayleigh gradient descent (the negative control of this chapter).",
-                 _gdnp_step("summary")),
-         Mistake("the Euclidean projector",
-                 "Your grad_w f projects with I - w w^T / ||w||^2 instead of P_w = I - S w w^T / ||w||_S^2.",
-                 _gdnp_step("stein", projector="euclidean")))),
-    Exercise(
-        "mlp.s_alignment", "s_alignment(w, S, u) -> float",
-        _s_alignment, _alignment_instance,
-        (Mistake("the Euclidean cosine",
-                 "You measured the cosine between w and S^-1 u in the Euclidean inner product. Alignment "
-                 "is |cos| in the S inner product, which depends on the instance only through u^T S^-1 u.",
-                 _euclidean_alignment),
-         Mistake("alignment with u instead of S^-1 u",
-                 "You compared w with u. The aligned direction is the least-squares ray S^-1 u.",
-                 _alignment_with_u))),
-    Exercise(
-        "experiments.bn_backward", "bn_backward(dout, gamma, xhat, inv_std) -> (dH, dgamma, dbeta)",
-        _bn_backward(True), _bn_instance,
-        (Mistake("the batch statistics treated as constants",
-                 "Your dH is inv_std * dout * gamma: it ignores that moving one example moves the batch "
-                 "mean and variance for all (the negative control of the gradient check).",
-                 _bn_backward(False)),
-         Mistake("the variance's term left out",
-                 "Your dH keeps the mean's term but drops - xhat * mean(dxhat * xhat), the term that "
-                 "comes from the batch variance.",
-                 _bn_backward_without_variance))),
-)}
+EXERCISES: dict[str, Exercise] = {
+    e.name: e
+    for e in (
+        Exercise(
+            "reparametrization.gradient_wg",
+            "gradient_wg(grad_wt, w, g, S) -> (grad_w, grad_g)",
+            gradient_wg,
+            _reparam_instance,
+            (
+                Mistake(
+                    "the Euclidean projector",
+                    "You projected with I - w w^T / ||w||^2. The direction gradient needs the S-projector "
+                    "P_w = I - S w w^T / ||w||_S^2, because the length is measured in the S-norm "
+                    "(the Euclidean split fails, as the negative control of this chapter shows).",
+                    _euclidean_projector_gradient,
+                ),
+                Mistake(
+                    "the factor g / ||w||_S left out",
+                    "Your grad_w has the right direction but not the chain rule's factor g / ||w||_S.",
+                    _gradient_without_length_factor,
+                ),
+            ),
+        ),
+        Exercise(
+            "ols.rayleigh_step",
+            "rayleigh_step(w, S, u, L) -> w_next",
+            _rayleigh_step(theorem_step),
+            _ols_instance,
+            (
+                Mistake(
+                    "the step without the factor 2",
+                    "Your step is ||w||_S^2 / (L |rho(w)|), twice the theorem's ||w||_S^2 / (2 L |rho(w)|). "
+                    "It doubles the disguised gradient step from 1/L to 2/L, and the per-step bound "
+                    "(1 - mu/L)^2 then fails (the remark on the factor 2 in this chapter).",
+                    _rayleigh_step(step_without_factor_two),
+                ),
+                Mistake(
+                    "the Euclidean norm in the step",
+                    "Your step uses ||w||^2 where the theorem has ||w||_S^2 = w^T S w.",
+                    _euclidean_step,
+                ),
+            ),
+        ),
+        Exercise(
+            "halfspace.gdnp_direction_step",
+            "gdnp_direction_step(w, g, S, u, c1, c2, L) -> w_next",
+            _gdnp_step("stein"),
+            _gdnp_instance,
+            (
+                Mistake(
+                    "the summary form of h",
+                    "You used h = E[phi'] u^T w - E[phi''] (u^T w)^2 with E[phi'] = c1 + c2 u^T w~. It equals "
+                    "the Stein form h = c1 u^T w only when g = ||w||_S; elsewhere the iterates leave "
+                    "Rayleigh gradient descent (the negative control of this chapter).",
+                    _gdnp_step("summary"),
+                ),
+                Mistake(
+                    "the Euclidean projector",
+                    "Your grad_w f projects with I - w w^T / ||w||^2 instead of P_w = I - S w w^T / ||w||_S^2.",
+                    _gdnp_step("stein", projector="euclidean"),
+                ),
+            ),
+        ),
+        Exercise(
+            "mlp.s_alignment",
+            "s_alignment(w, S, u) -> float",
+            _s_alignment,
+            _alignment_instance,
+            (
+                Mistake(
+                    "the Euclidean cosine",
+                    "You measured the cosine between w and S^-1 u in the Euclidean inner product. Alignment "
+                    "is |cos| in the S inner product, which depends on the instance only through u^T S^-1 u.",
+                    _euclidean_alignment,
+                ),
+                Mistake(
+                    "alignment with u instead of S^-1 u",
+                    "You compared w with u. The aligned direction is the least-squares ray S^-1 u.",
+                    _alignment_with_u,
+                ),
+            ),
+        ),
+        Exercise(
+            "experiments.bn_backward",
+            "bn_backward(dout, gamma, xhat, inv_std) -> (dH, dgamma, dbeta)",
+            _bn_backward(True),
+            _bn_instance,
+            (
+                Mistake(
+                    "the batch statistics treated as constants",
+                    "Your dH is inv_std * dout * gamma: it ignores that moving one example moves the batch "
+                    "mean and variance for all (the negative control of the gradient check).",
+                    _bn_backward(False),
+                ),
+                Mistake(
+                    "the variance's term left out",
+                    "Your dH keeps the mean's term but drops - xhat * mean(dxhat * xhat), the term that "
+                    "comes from the batch variance.",
+                    _bn_backward_without_variance,
+                ),
+            ),
+        ),
+    )
+}
 
 
 # ---------------------------------------------------------------------------------- checking
@@ -335,8 +389,7 @@ def default_seed(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCES,
-          seed: int | None = None) -> Verdict:
+def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCES, seed: int | None = None) -> Verdict:
     """Run a student's ``function`` against the book's implementation of exercise ``name``.
 
     Parameters
@@ -367,8 +420,12 @@ def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCE
         try:
             answers.append(function(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in args)))
         except NotImplementedError:
-            return Verdict(name, "not done", f"{name}: not done yet. Write {exercise.signature} in the cell "
-                           "above (replace the raise NotImplementedError) and run this cell again.")
+            return Verdict(
+                name,
+                "not done",
+                f"{name}: not done yet. Write {exercise.signature} in the cell "
+                "above (replace the raise NotImplementedError) and run this cell again.",
+            )
         except Exception as error:  # the student's code: any error is an answer to report
             return Verdict(name, "error", f"{name}: your function raised {type(error).__name__}: {error}")
     references = [exercise.reference(*args) for args in instances]
@@ -379,20 +436,40 @@ def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCE
     shapes = [(_shape_of(a), _shape_of(r)) for a, r in pairs]
     wrong_shape = next(((got, want) for got, want in shapes if got != want), None)
     if wrong_shape is not None:
-        return Verdict(name, "error", f"{name}: your function returned arrays of shape {wrong_shape[0]}; "
-                       f"{exercise.signature} must return shape {wrong_shape[1]}.", error=worst)
+        return Verdict(
+            name,
+            "error",
+            f"{name}: your function returned arrays of shape {wrong_shape[0]}; "
+            f"{exercise.signature} must return shape {wrong_shape[1]}.",
+            error=worst,
+        )
     if worst <= tol:
-        return Verdict(name, "correct", f"{name}: correct. On {n_instances} random instances your function agrees "
-                       f"with the book's to a relative {worst:.1e} (tolerance {tol:.0e}).", error=worst)
+        return Verdict(
+            name,
+            "correct",
+            f"{name}: correct. On {n_instances} random instances your function agrees "
+            f"with the book's to a relative {worst:.1e} (tolerance {tol:.0e}).",
+            error=worst,
+        )
     for mistake in exercise.mistakes:
         diagnosed = (relative_error(a, mistake.implementation(*x)) for a, x in zip(answers, instances, strict=True))
         if all(e <= tol for e in diagnosed):
-            return Verdict(name, "mistake", f"{name}: not yet right. It looks like {mistake.name}. "
-                           f"{mistake.explanation}", mistake=mistake.name, error=worst)
-    return Verdict(name, "wrong", f"{name}: not right, and not one of the classic mistakes "
-                   f"({'; '.join(m.name for m in exercise.mistakes)}). The largest relative error against the "
-                   f"book's implementation is {worst:.2e} (tolerance {tol:.0e}); "
-                   f"{sum(e > tol for e in errors)} of {n_instances} instances are off.", error=worst)
+            return Verdict(
+                name,
+                "mistake",
+                f"{name}: not yet right. It looks like {mistake.name}. {mistake.explanation}",
+                mistake=mistake.name,
+                error=worst,
+            )
+    return Verdict(
+        name,
+        "wrong",
+        f"{name}: not right, and not one of the classic mistakes "
+        f"({'; '.join(m.name for m in exercise.mistakes)}). The largest relative error against the "
+        f"book's implementation is {worst:.2e} (tolerance {tol:.0e}); "
+        f"{sum(e > tol for e in errors)} of {n_instances} instances are off.",
+        error=worst,
+    )
 
 
 def verdicts(outputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -328,17 +328,26 @@ def gdnp(
         else:
             e1 = c1 + c2 * np.einsum("...i,...i->...", u, wt)
             h_t = e1 * uw - c2 * uw**2
-        for key, val in (("w", w), ("g", g), ("wt", wt), ("value", problem.value(wt)),
-                         ("grad_norm_sq", dual_norm_sq(problem, grad_wt)), ("direction", direction),
-                         ("length", length), ("rayleigh_gap", rayleigh_gap(w, S, u, w_star)), ("c1", c1),
-                         ("h", h_t), ("bracket_width", np.abs(b0 - a0))):
+        for key, val in (
+            ("w", w),
+            ("g", g),
+            ("wt", wt),
+            ("value", problem.value(wt)),
+            ("grad_norm_sq", dual_norm_sq(problem, grad_wt)),
+            ("direction", direction),
+            ("length", length),
+            ("rayleigh_gap", rayleigh_gap(w, S, u, w_star)),
+            ("c1", c1),
+            ("h", h_t),
+            ("bracket_width", np.abs(b0 - a0)),
+        ):
             rec[key].append(val)
         if tol is not None and np.all(rec["grad_norm_sq"][-1] < tol):
             break
         if t < n_steps:
             active = (h_t != 0) & (g != 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                step = np.where(active, -s_norm(w, S) ** 3 / (L_arr * g * h_t), 0.0)
+                step = np.where(active, -(s_norm(w, S) ** 3) / (L_arr * g * h_t), 0.0)
             w = w - step[..., None] * grad_w
     return GDNPHistory(**{k: np.stack(v) for k, v in rec.items()})
 
@@ -372,8 +381,14 @@ def _check_start(problem: Problem, wt0: ArrayLike, step: ArrayLike) -> tuple[Arr
     return wt, step_arr
 
 
-def _descent_history(problem: Problem, state: State, n_steps: int, tol: float | None,
-                     effective: Callable[[State], Array], update: Callable[[State, Array], State]) -> DescentHistory:
+def _descent_history(
+    problem: Problem,
+    state: State,
+    n_steps: int,
+    tol: float | None,
+    effective: Callable[[State], Array],
+    update: Callable[[State, Array], State],
+) -> DescentHistory:
     """The iteration loop of :func:`gd` and :func:`bngd`: record ``w~_t``, ``f`` and ``||grad f||^2_{S^-1}``.
 
     At ``t = 0 .. T``: ``w~_t = effective(state)``; its value and gradient (one call of
@@ -394,9 +409,7 @@ def _descent_history(problem: Problem, state: State, n_steps: int, tol: float | 
     return DescentHistory(np.stack(ws), np.stack(vals), np.stack(gns))
 
 
-def gd(
-    problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike, tol: float | None = None
-) -> DescentHistory:
+def gd(problem: Problem, wt0: ArrayLike, n_steps: int, step: ArrayLike, tol: float | None = None) -> DescentHistory:
     """Plain gradient descent on ``w~``: ``w~_{t+1} = w~_t - step grad f(w~_t)``.
 
     Parameters
@@ -559,8 +572,9 @@ def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: in
     tol = check_real("tol", tol, minimum=0.0, strict=True)
     wt = check_array("wt0", wt0)
     if wt.shape != problem.u.shape or wt.shape[0] != 1:
-        raise ValueError(f"lbfgs runs one instance: wt0 and u must have shape (1, d), got {wt.shape}, "
-                         f"{problem.u.shape}")
+        raise ValueError(
+            f"lbfgs runs one instance: wt0 and u must have shape (1, d), got {wt.shape}, {problem.u.shape}"
+        )
 
     def fun(x: Array) -> tuple[float, Array]:
         value, grad = value_and_grad(problem, x[None])
@@ -580,6 +594,12 @@ def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: in
             raise StopIteration
 
     if not record(wt[0]):
-        minimize(fun, wt[0], jac=True, method="L-BFGS-B", callback=callback,
-                 options={"maxiter": n_steps, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50})
+        minimize(
+            fun,
+            wt[0],
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={"maxiter": n_steps, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50},
+        )
     return DescentHistory(np.stack(ws)[:, None], np.array(vals)[:, None], np.array(gns)[:, None])

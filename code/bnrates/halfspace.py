@@ -108,9 +108,7 @@ def kink_rule(m: Array, s: Array) -> tuple[Array, Array]:
     return np.concatenate(nodes, axis=-1), np.concatenate(weights, axis=-1)
 
 
-def gaussian_expectations(
-    funcs: Sequence[ScalarFunction], m: ArrayLike, s: ArrayLike, n_nodes: int = N_NODES
-) -> Array:
+def gaussian_expectations(funcs: Sequence[ScalarFunction], m: ArrayLike, s: ArrayLike, n_nodes: int = N_NODES) -> Array:
     """``E[psi(m + s xi)]``, ``xi ~ N(0, 1)``, for each ``psi`` in ``funcs`` (paper Sec. 4, book: thm-gdnp).
 
     Where ``s h <= 0.45`` (``h = 28 / (n_nodes - 1)``): the trapezoid rule on

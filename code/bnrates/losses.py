@@ -132,13 +132,36 @@ def smoothed_hinge_derivatives(t: ArrayLike) -> tuple[Array, Array]:
 
 
 LOSSES: dict[str, Loss] = {
-    "logistic": Loss("logistic", softplus, expit, logistic_d2, logistic_derivatives, curvature_bound=0.25,
-                     slope_bound=1.0, third_derivative_bound=1 / (6 * np.sqrt(3))),
-    "sigmoid": Loss("sigmoid", expit, logistic_d2, sigmoid_d2, sigmoid_derivatives,
-                    curvature_bound=1 / (6 * np.sqrt(3)), slope_bound=0.25, third_derivative_bound=0.125),
-    "smoothed_hinge": Loss("smoothed_hinge", smoothed_hinge, ndtr, normal_density, smoothed_hinge_derivatives,
-                           curvature_bound=float(NORMAL_DENSITY_PEAK), slope_bound=1.0,
-                           third_derivative_bound=float(NORMAL_DENSITY_PEAK * np.exp(-0.5))),
+    "logistic": Loss(
+        "logistic",
+        softplus,
+        expit,
+        logistic_d2,
+        logistic_derivatives,
+        curvature_bound=0.25,
+        slope_bound=1.0,
+        third_derivative_bound=1 / (6 * np.sqrt(3)),
+    ),
+    "sigmoid": Loss(
+        "sigmoid",
+        expit,
+        logistic_d2,
+        sigmoid_d2,
+        sigmoid_derivatives,
+        curvature_bound=1 / (6 * np.sqrt(3)),
+        slope_bound=0.25,
+        third_derivative_bound=0.125,
+    ),
+    "smoothed_hinge": Loss(
+        "smoothed_hinge",
+        smoothed_hinge,
+        ndtr,
+        normal_density,
+        smoothed_hinge_derivatives,
+        curvature_bound=float(NORMAL_DENSITY_PEAK),
+        slope_bound=1.0,
+        third_derivative_bound=float(NORMAL_DENSITY_PEAK * np.exp(-0.5)),
+    ),
 }
 
 

@@ -158,14 +158,16 @@ class OneHiddenLayer:
     resolution: float
     cov: Array
 
-    def __init__(self, S: ArrayLike, u: ArrayLike, theta: ArrayLike, outer: str = "logistic",
-                 resolution: float = RESOLUTION) -> None:
+    def __init__(
+        self, S: ArrayLike, u: ArrayLike, theta: ArrayLike, outer: str = "logistic", resolution: float = RESOLUTION
+    ) -> None:
         S_arr = check_spd("S", S)
         u_arr = check_vector_for("u", u, S_arr)
         separability = inv_norm_sq(u_arr, S_arr)
         if np.any(separability >= 1):
-            raise ValueError("u must satisfy u^T S^-1 u in [0, 1) (z ~ N(u, S - u u^T)); "
-                             f"got max {np.max(separability):.6g}")
+            raise ValueError(
+                f"u must satisfy u^T S^-1 u in [0, 1) (z ~ N(u, S - u u^T)); got max {np.max(separability):.6g}"
+            )
         theta_arr = check_array("theta", theta)
         if theta_arr.ndim != 1:
             raise ValueError(f"theta must be a 1-D array of output weights, shape (m,), got shape {theta_arr.shape}")
@@ -175,8 +177,9 @@ class OneHiddenLayer:
         object.__setattr__(self, "u", u_arr)
         object.__setattr__(self, "theta", theta_arr)
         object.__setattr__(self, "outer", outer)
-        object.__setattr__(self, "resolution", check_real("resolution", resolution, minimum=0.0, maximum=1.0,
-                                                          strict=True))
+        object.__setattr__(
+            self, "resolution", check_real("resolution", resolution, minimum=0.0, maximum=1.0, strict=True)
+        )
         object.__setattr__(self, "cov", S_arr - u_arr[..., :, None] * u_arr[..., None, :])
 
     @property
@@ -194,8 +197,10 @@ class OneHiddenLayer:
         arr = check_array("wt", wt, ndim_min=2)
         m, d = self.m, self.S.shape[-1]
         if arr.shape[-2:] != (m, d):
-            raise ValueError(f"wt must have shape (..., m, d) = (..., {m}, {d}) to match theta (m = {m}) and "
-                             f"S (d = {d}), got {arr.shape}")
+            raise ValueError(
+                f"wt must have shape (..., m, d) = (..., {m}, {d}) to match theta (m = {m}) and "
+                f"S (d = {d}), got {arr.shape}"
+            )
         return arr
 
     def moments(self, wt: ArrayLike) -> tuple[Array, Array]:
@@ -212,8 +217,9 @@ class OneHiddenLayer:
         mean, cov = mean.reshape(-1, m), cov.reshape(-1, m, m)
         if self.outer == "linear":
             # decoupled: m one-dimensional integrals per instance
-            a, w = gaussian_rule(mean.reshape(-1, 1), cov.reshape(-1, m * m)[:, :: m + 1].reshape(-1, 1, 1),
-                                 self.resolution)
+            a, w = gaussian_rule(
+                mean.reshape(-1, 1), cov.reshape(-1, m * m)[:, :: m + 1].reshape(-1, 1, 1), self.resolution
+            )
             t = np.tanh(a[..., 0])
             t1 = 1 - t**2
             val = (t @ w).reshape(-1, m) @ self.theta
@@ -376,8 +382,9 @@ class UnitProblem:
         return c1, c2
 
 
-def gdnp_unit(net: OneHiddenLayer, wt: ArrayLike, index: int, w0: ArrayLike, n_steps: int,
-              n_bisection: int) -> GDNPHistory:
+def gdnp_unit(
+    net: OneHiddenLayer, wt: ArrayLike, index: int, w0: ArrayLike, n_steps: int, n_bisection: int
+) -> GDNPHistory:
     """Algorithm 1 on unit ``index`` with the other units of ``wt`` fixed (paper Sec. 5, book: lem-mlp-critical).
 
     Parameters
@@ -423,8 +430,9 @@ class RoundsHistory:
     units: list[GDNPHistory]
 
 
-def alternating_rounds(net: OneHiddenLayer, w0: ArrayLike, n_rounds: int, n_steps: int,
-                       n_bisection: int) -> RoundsHistory:
+def alternating_rounds(
+    net: OneHiddenLayer, w0: ArrayLike, n_rounds: int, n_steps: int, n_bisection: int
+) -> RoundsHistory:
     """Unit-by-unit GDNP in rounds, started from every length ``g_i = 0`` (paper Sec. 5, book: lem-mlp-critical).
 
     Round ``r`` runs :func:`gdnp_unit` for ``i = 0 .. m-1`` in turn, each from the unit's current

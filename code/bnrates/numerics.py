@@ -30,8 +30,9 @@ def central_gradient(f: Callable[[Array], ArrayLike], x: ArrayLike, h: float) ->
         The step (``~ eps^{1/3}`` times the scale of ``x`` balances truncation and round-off).
     """
     x = np.asarray(x, dtype=np.float64)
-    return np.stack([(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h)
-                     for e in np.eye(x.shape[-1])], axis=-1)
+    return np.stack(
+        [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h) for e in np.eye(x.shape[-1])], axis=-1
+    )
 
 
 def central_jacobian(F: Callable[[Array], ArrayLike], x: ArrayLike, h: float) -> Array:

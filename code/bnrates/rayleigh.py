@@ -23,7 +23,7 @@ def _dot(a: Array, b: Array) -> Array:
 
 def rayleigh(w: Array, S: Array, u: Array) -> Array:
     """``rho(w) = -(u^T w)^2 / ||w||^2_S``, shape ``(...)``."""
-    return -_dot(u, w) ** 2 / quadratic_form(w, S)
+    return -(_dot(u, w) ** 2) / quadratic_form(w, S)
 
 
 def rayleigh_min(S: Array, u: Array) -> Array:

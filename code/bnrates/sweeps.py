@@ -171,8 +171,9 @@ def check_grid(sweep: Sweep, grid: str | Mapping[str, Sequence[object]]) -> dict
         raise ValueError(f"a grid must be a grid name or a mapping axis -> values, got {type(grid).__name__}")
     unknown = sorted(set(grid) - set(sweep.axis_names))
     if unknown:
-        raise ValueError(f"unknown axis {unknown[0]!r} in the grid of sweep {sweep.name!r}; "
-                         f"axes: {', '.join(sweep.axis_names)}")
+        raise ValueError(
+            f"unknown axis {unknown[0]!r} in the grid of sweep {sweep.name!r}; axes: {', '.join(sweep.axis_names)}"
+        )
     checked = {}
     for axis in sweep.axes:
         if axis.name not in grid:
@@ -183,9 +184,11 @@ def check_grid(sweep: Sweep, grid: str | Mapping[str, Sequence[object]]) -> dict
             raise ValueError(f"axis {axis.name!r} has no values")
         for v in values:
             if not axis.check(v):
-                raise ValueError(f"axis {axis.name!r}: value {v!r} is not allowed; it must be a {axis.rule}"
-                                 if not axis.rule.startswith("one of")
-                                 else f"axis {axis.name!r}: unknown value {v!r}; it must be {axis.rule}")
+                raise ValueError(
+                    f"axis {axis.name!r}: value {v!r} is not allowed; it must be a {axis.rule}"
+                    if not axis.rule.startswith("one of")
+                    else f"axis {axis.name!r}: unknown value {v!r}; it must be {axis.rule}"
+                )
         if len(set(values)) != len(values):
             raise ValueError(f"axis {axis.name!r} repeats a value: {values!r}")
         checked[axis.name] = tuple(_plain(v) for v in values)
@@ -260,8 +263,14 @@ def run_task(sweep_name: str, params: Params) -> dict[str, object]:
     missing = [c for c in sweep.outcomes if c not in outcomes]
     if missing:
         raise RuntimeError(f"task of sweep {sweep_name!r} returned no {', '.join(missing)}")
-    return {**params, "task_seed": seed, **{c: _plain(outcomes[c]) for c in sweep.outcomes}, "seconds": seconds,
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "blas_threads": int(max(blas, default=0))}
+    return {
+        **params,
+        "task_seed": seed,
+        **{c: _plain(outcomes[c]) for c in sweep.outcomes},
+        "seconds": seconds,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "blas_threads": int(max(blas, default=0)),
+    }
 
 
 def write_json_atomically(path: Path, record: Mapping[str, object]) -> None:
@@ -426,10 +435,15 @@ def run_sweep(
         done = finished(folder)
         missing = [p for p in todo if task_key(p) not in done]
         with _backend(client, n_jobs or os.cpu_count() or 1):
-            results = Parallel(return_as="generator_unordered")(
-                delayed(run_task)(sweep.name, p) for p in missing)
-            bar = tqdm(total=len(todo), initial=len(todo) - len(missing), desc=f"{sweep.name}/{grid}",
-                       unit="task", disable=None if progress is None else not progress, smoothing=0.05)
+            results = Parallel(return_as="generator_unordered")(delayed(run_task)(sweep.name, p) for p in missing)
+            bar = tqdm(
+                total=len(todo),
+                initial=len(todo) - len(missing),
+                desc=f"{sweep.name}/{grid}",
+                unit="task",
+                disable=None if progress is None else not progress,
+                smoothing=0.05,
+            )
             with bar:
                 for row in results:
                     write_json_atomically(folder / f"{task_key(row_params(sweep, row))}.json", row)
@@ -458,8 +472,9 @@ def seed_store(folder: Path, sweep: Sweep, table: Path, todo: Sequence[Params]) 
     for row in read_table(table).to_dict("records"):
         key = task_key(row_params(sweep, row))
         if key in wanted and key not in have:
-            write_json_atomically(folder / f"{key}.json",
-                                  {k: _plain(v) for k, v in row.items() if not k.startswith("env_")})
+            write_json_atomically(
+                folder / f"{key}.json", {k: _plain(v) for k, v in row.items() if not k.startswith("env_")}
+            )
             added += 1
     return added
 
@@ -473,8 +488,11 @@ def collect(sweep: Sweep | str, grid: str, out: str | Path) -> pd.DataFrame:
     sweep = get_sweep(sweep) if isinstance(sweep, str) else sweep
     folder = store_dir(out, sweep, grid)
     done = finished(folder)
-    rows = [json.loads((folder / f"{task_key(p)}.json").read_text())
-            for p in tasks(sweep, check_grid(sweep, grid)) if task_key(p) in done]
+    rows = [
+        json.loads((folder / f"{task_key(p)}.json").read_text())
+        for p in tasks(sweep, check_grid(sweep, grid))
+        if task_key(p) in done
+    ]
     env = environment()
     return pd.DataFrame([{**row, **env} for row in rows])
 

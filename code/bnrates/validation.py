@@ -94,6 +94,7 @@ def check_vector_for(name: str, value: ArrayLike, S: NDArray[np.float64]) -> NDA
         raise ValueError(f"{name} must have shape {S.shape[:-1]} to match S {S.shape}, got {v.shape}")
     return v
 
+
 def check_seeds(seeds: ArrayLike) -> NDArray[np.int64]:
     """Return ``seeds`` as a non-empty 1-D array of non-negative integers."""
     arr = np.atleast_1d(np.asarray(seeds))

@@ -17,8 +17,9 @@ from bnrates.book import toc
 from bnrates.problems import ols_instances
 
 # `make mutation` runs each test once per mutant: few, fixed examples (HYPOTHESIS_PROFILE=mutation)
-settings.register_profile("mutation", max_examples=10, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "mutation", max_examples=10, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 dims = st.integers(min_value=1, max_value=12)
@@ -48,8 +49,12 @@ def copy_book(target: Path) -> Path:
 
 
 def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates.book", "build", "--root", str(root), *args],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bnrates.book", "build", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def chapter_names() -> list[str]:
@@ -88,8 +93,9 @@ BOOK_FIXTURES = frozenset({"built", "pdf_book", "student_book", "repo", "tiny_bu
 """Fixtures that build a book (the session's quick build, its PDF, the student edition) or start JupyterLab."""
 
 
-HEAVY_FILES = frozenset({"test_claims", "test_sabotage", "test_seeds", "test_errata", "test_verify", "test_benchopt",
-                         "test_sweeps"})
+HEAVY_FILES = frozenset(
+    {"test_claims", "test_sabotage", "test_seeds", "test_errata", "test_verify", "test_benchopt", "test_sweeps"}
+)
 """Test files that run whole claims (every claim, each under every sabotage, at other seeds), sweeps on
 process pools and Dask clusters, or benchopt: seconds each, minutes in all."""
 
@@ -115,6 +121,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 __all__ = [
-    "BUILT_ARGS", "CHAPTER_HEADER", "ROOT", "build", "chapter_names", "copy_book", "dims", "kappas", "ols_instances",
-    "random_point", "seeds",
+    "BUILT_ARGS",
+    "CHAPTER_HEADER",
+    "ROOT",
+    "build",
+    "chapter_names",
+    "copy_book",
+    "dims",
+    "kappas",
+    "ols_instances",
+    "random_point",
+    "seeds",
 ]

@@ -31,8 +31,12 @@ from bnrates.reparametrization import s_norm  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = ROOT / "benchmarks" / "halfspace"
 SOLVERS = ("GD", "AGD", "GDNP", "BN-GD", "sklearn-lbfgs")
-DATASETS = {"gaussian": {"d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0}, "breast_cancer": {"seed": 0},
-            "digits": {"seed": 0}, "simulated": {"n": 2000, "d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0}}
+DATASETS = {
+    "gaussian": {"d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0},
+    "breast_cancer": {"seed": 0},
+    "digits": {"seed": 0},
+    "simulated": {"n": 2000, "d": 5, "kappa": 10.0, "separability": 0.5, "seed": 0},
+}
 N_ITER = 4
 
 
@@ -89,10 +93,16 @@ def test_every_solver_runs_on_every_dataset(bench, objectives, dataset: str, sol
     assert metrics["grad_norm_sq"] < start["grad_norm_sq"]
 
 
-@pytest.mark.parametrize(("solver", "params", "named"), [
-    ("GD", {"step_scale": -1.0}, "step_scale"), ("AGD", {"step_scale": 0.0}, "step_scale"),
-    ("BN-GD", {"step_scale": float("nan")}, "step_scale"), ("GDNP", {"length_search": "golden"}, "length_search"),
-    ("GDNP", {"n_bisection": -3}, "n_bisection")])
+@pytest.mark.parametrize(
+    ("solver", "params", "named"),
+    [
+        ("GD", {"step_scale": -1.0}, "step_scale"),
+        ("AGD", {"step_scale": 0.0}, "step_scale"),
+        ("BN-GD", {"step_scale": float("nan")}, "step_scale"),
+        ("GDNP", {"length_search": "golden"}, "length_search"),
+        ("GDNP", {"n_bisection": -3}, "n_bisection"),
+    ],
+)
 def test_bad_solver_parameters_are_named_before_any_iteration(bench, objectives, solver, params, named) -> None:
     with pytest.raises(ValueError, match=named):
         run_solver(bench, objectives["breast_cancer"], solver, N_ITER, **params)
@@ -115,8 +125,9 @@ def test_wrappers_give_the_iterates_of_bnrates(bench, objectives) -> None:
         ("AGD", ()): agd(batched, zero, N_ITER, step).wt[-1, 0],
         ("BN-GD", ()): bngd(batched, w0, np.zeros(1), N_ITER, step, step).wt[-1, 0],
         ("GDNP", (("length_search", "bisection"),)): ex.gdnp_empirical(problem, w0, N_ITER, 30).wt[-1, 0],
-        ("GDNP", (("length_search", "newton"),)): ex.gdnp_empirical(problem, w0, N_ITER, 30,
-                                                                    length_search="newton").wt[-1, 0],
+        ("GDNP", (("length_search", "newton"),)): ex.gdnp_empirical(problem, w0, N_ITER, 30, length_search="newton").wt[
+            -1, 0
+        ],
     }
     for (name, params), wt in expected.items():
         result = run_solver(bench, objectives["breast_cancer"], name, N_ITER, **dict(params))
@@ -149,15 +160,22 @@ def test_sklearn_reference_reaches_the_books_optimum(bench, objectives) -> None:
 def benchopt_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     cli = Path(sys.executable).with_name("benchopt")
-    return subprocess.run([str(cli), "run", str(BENCHMARK), "--no-plot", "--no-cache", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(cli), "run", str(BENCHMARK), "--no-plot", "--no-cache", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_reports_a_diverging_solver(tmp_path: Path) -> None:
     """benchopt's own CLI, offline in this environment: a diverging GD is in the table, marked, and announced."""
     out = tmp_path / "run.parquet"
-    proc = benchopt_cli("-d", "breast_cancer", "-s", "GD[step_scale=[1.0,1e8]]", "-n", "4", "--output", str(out),
-                        cwd=tmp_path)
+    proc = benchopt_cli(
+        "-d", "breast_cancer", "-s", "GD[step_scale=[1.0,1e8]]", "-n", "4", "--output", str(out), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "DIVERGED" in proc.stdout and "step_scale=100000000.0" in proc.stdout
     table = pd.read_parquet(out)
@@ -196,10 +214,19 @@ def test_missing_table_names_the_command(tmp_path: Path) -> None:
 
 def test_benchopts_own_test_suite_passes_offline() -> None:
     """``benchopt test`` in this environment; its install tests are left out (they create conda environments)."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     cli = Path(sys.executable).with_name("benchopt")
-    proc = subprocess.run([str(cli), "test", str(BENCHMARK), "-q", "-k", "'not install'"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(cli), "test", str(BENCHMARK), "-q", "-k", "'not install'"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout

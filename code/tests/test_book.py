@@ -16,7 +16,9 @@ from bnrates.book.cache import stale_reason
 from bnrates.book.interactivecheck import raw_tex_in_text
 from bnrates.book.toc import read_toc
 
-BROKEN = CHAPTER_HEADER + """
+BROKEN = (
+    CHAPTER_HEADER
+    + """
 # Broken
 
 ```{code-cell} ipython3
@@ -29,6 +31,7 @@ profile = "full"  # one of quick, full: set by the pipeline
 raise RuntimeError("deliberately broken cell")
 ```
 """
+)
 
 
 def test_every_chapter_is_rendered_with_its_figures_as_images(built: Path) -> None:
@@ -76,8 +79,11 @@ def copy_with_chapter(built: Path, tmp_path: Path, name: str, text: str) -> Path
     root = tmp_path / "book"
     shutil.copytree(built, root)
     (root / "chapters" / f"{name}.md").write_text(text)
-    toc = (root / "_toc.yml").read_text().replace("      - file: chapters/ols\n",
-                                                  f"      - file: chapters/ols\n      - file: chapters/{name}\n")
+    toc = (
+        (root / "_toc.yml")
+        .read_text()
+        .replace("      - file: chapters/ols\n", f"      - file: chapters/ols\n      - file: chapters/{name}\n")
+    )
     (root / "_toc.yml").write_text(toc)
     return root
 
@@ -94,8 +100,9 @@ def test_a_failing_chapter_fails_the_build_by_name_and_keeps_the_old_book(built:
     assert not list((root / "_build").glob(".stage*"))
 
 
-SLOW = BROKEN.replace("# Broken", "# Slow").replace('raise RuntimeError("deliberately broken cell")',
-                                                   "import time\ntime.sleep(30)")
+SLOW = BROKEN.replace("# Broken", "# Slow").replace(
+    'raise RuntimeError("deliberately broken cell")', "import time\ntime.sleep(30)"
+)
 
 
 def test_a_timed_out_cell_fails_the_build_by_name(built: Path, tmp_path: Path) -> None:
@@ -308,8 +315,10 @@ def results_files(folder: Path) -> dict[str, object]:
             files[rel] = path.read_bytes()
         elif path.name == "claims.json":
             saved = json.loads(path.read_text())
-            files[rel] = {**{k: v for k, v in saved.items() if k != "commit"},
-                          "claims": [{k: v for k, v in c.items() if k != "seconds"} for c in saved["claims"]]}
+            files[rel] = {
+                **{k: v for k, v in saved.items() if k != "commit"},
+                "claims": [{k: v for k, v in c.items() if k != "seconds"} for c in saved["claims"]],
+            }
     return files
 
 
@@ -329,8 +338,9 @@ def test_serial_and_parallel_builds_save_the_same_results(built: Path, tmp_path:
     assert [int(i) for i, _ in lines] == sorted(int(i) for i, _ in lines)  # serial: in reading order
 
 
-def test_a_failing_chapter_in_a_parallel_build_names_itself_and_lets_the_others_finish(built: Path,
-                                                                                  tmp_path: Path) -> None:
+def test_a_failing_chapter_in_a_parallel_build_names_itself_and_lets_the_others_finish(
+    built: Path, tmp_path: Path
+) -> None:
     root = copy_with_chapter(built, tmp_path, "broken", BROKEN)
     before = (root / "_build" / "html" / "index.html").read_text()
     saved = root / "_build" / "results" / "quick" / "ols" / "claims.json"

@@ -29,8 +29,10 @@ def chapter_pages(root: Path) -> set[str]:
 def require_chromium() -> None:
     """Fail (never skip): CI installs Debian's chromium, and a missing browser must not pass silently."""
     if not DEFAULT_CHROMIUM.is_file():
-        pytest.fail(f"chromium not found at {DEFAULT_CHROMIUM}: install Debian's chromium package "
-                    "(apt-get install chromium)", pytrace=False)
+        pytest.fail(
+            f"chromium not found at {DEFAULT_CHROMIUM}: install Debian's chromium package (apt-get install chromium)",
+            pytrace=False,
+        )
 
 
 def test_every_page_is_clean_in_the_browser(built: Path) -> None:
@@ -55,8 +57,10 @@ def broken_copy(html: Path, target: Path) -> str:
     page = (html / "chapters" / "ols.html").read_text(encoding="utf-8")
     page, images = re.subn(r'(<img [^>]*src=")[^"]+(")', r"\1../_images/no-such-image.png\2", page, count=1)
     assert images == 1
-    planted = ('<p><a href="no-such-page.html">gone</a> <a href="halfspace.html#no-such-anchor">gone</a> '
-               '<span class="math notranslate nohighlight">$x$</span> and raw $y + 1$ in prose.</p>')
+    planted = (
+        '<p><a href="no-such-page.html">gone</a> <a href="halfspace.html#no-such-anchor">gone</a> '
+        '<span class="math notranslate nohighlight">$x$</span> and raw $y + 1$ in prose.</p>'
+    )
     page = page.replace('<article class="bd-article">', '<article class="bd-article">' + planted, 1)
     assert planted in page
     (target / "chapters" / "ols.html").write_text(page, encoding="utf-8")
@@ -68,12 +72,14 @@ def test_checker_reports_planted_faults(built: Path, tmp_path: Path) -> None:
     page = broken_copy(built / "_build" / "html", tmp_path)
     problems = check_site(tmp_path, search_term=None, pages=[page])[page]
     report = "\n".join(problems)
-    for expected in ("image did not load: ../_images/no-such-image.png",
-                     "HTTP 404 for _images/no-such-image.png",
-                     "broken link 'no-such-page.html': chapters/no-such-page.html does not exist",
-                     "broken link 'halfspace.html#no-such-anchor': no id 'no-such-anchor' in chapters/halfspace.html",
-                     'math not typeset: "$x$"',
-                     'raw TeX in text: "$y + 1$"'):
+    for expected in (
+        "image did not load: ../_images/no-such-image.png",
+        "HTTP 404 for _images/no-such-image.png",
+        "broken link 'no-such-page.html': chapters/no-such-page.html does not exist",
+        "broken link 'halfspace.html#no-such-anchor': no id 'no-such-anchor' in chapters/halfspace.html",
+        'math not typeset: "$x$"',
+        'raw TeX in text: "$y + 1$"',
+    ):
         assert expected in problems, f"{expected!r} not reported; got:\n{report}"
 
 
@@ -142,19 +148,23 @@ def planted_copy(html: Path, target: Path, planted: str, page: str = "chapters/o
 
 def test_reading_check_catches_planted_faults(built: Path, tmp_path: Path) -> None:
     require_chromium()
-    planted = (f'<p><img src="{transparent_figure()}" style="background-color: transparent"></p>'
-               '<p style="color: #777777; background-color: #888888">faint text</p>'
-               f'<pre style="white-space: pre">{"x" * 400}</pre>')
+    planted = (
+        f'<p><img src="{transparent_figure()}" style="background-color: transparent"></p>'
+        '<p style="color: #777777; background-color: #888888">faint text</p>'
+        f'<pre style="white-space: pre">{"x" * 400}</pre>'
+    )
     page = planted_copy(built / "_build" / "html", tmp_path, planted)
     problems = check_reading(tmp_path, pages=[page])[page]
     report = "\n".join(problems)
-    for expected in (r"light mode: axe critical image-alt: Images must have alternative text",
-                     r"dark mode: axe critical image-alt",
-                     r"light mode: axe serious color-contrast: .*\(article > p:nth-child\(2\)\)",
-                     r"dark mode: axe serious color-contrast",
-                     r"light mode: image without alt text that says what it shows: data:image/png",
-                     r"light mode: wider than the page: pre \"xxxx",
-                     r"dark mode: figure data:image/png.* is not on an opaque light background in dark mode"):
+    for expected in (
+        r"light mode: axe critical image-alt: Images must have alternative text",
+        r"dark mode: axe critical image-alt",
+        r"light mode: axe serious color-contrast: .*\(article > p:nth-child\(2\)\)",
+        r"dark mode: axe serious color-contrast",
+        r"light mode: image without alt text that says what it shows: data:image/png",
+        r"light mode: wider than the page: pre \"xxxx",
+        r"dark mode: figure data:image/png.* is not on an opaque light background in dark mode",
+    ):
         assert re.search(expected, report), f"{expected!r} not reported; got:\n{report}"
     assert len(problems) == 7, report  # nothing else: the real page is clean
 

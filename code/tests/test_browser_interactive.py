@@ -15,8 +15,9 @@ from bnrates.book.interactivecheck import check_collapsed, check_explorers, raw_
 CHAPTERS_WITH_SOLUTIONS = ("reparametrization", "ols", "halfspace", "mlp", "experiments")
 
 
-def assert_every_chapter_found(results: dict[str, tuple[Any, list[str]]], chapters: Sequence[str],
-                               enough: Callable[[Any], bool], what: str) -> None:
+def assert_every_chapter_found(
+    results: dict[str, tuple[Any, list[str]]], chapters: Sequence[str], enough: Callable[[Any], bool], what: str
+) -> None:
     """Each of ``chapters`` has ``enough`` of what the check found (``what`` says it), and no page has a problem."""
     for chapter in chapters:
         found, _ = results[f"chapters/{chapter}.html"]
@@ -27,9 +28,12 @@ def assert_every_chapter_found(results: dict[str, tuple[Any, list[str]]], chapte
 
 def test_every_collapsed_block_opens_with_its_math_typeset(built: Path) -> None:
     require_chromium()
-    assert_every_chapter_found(check_collapsed(built / "_build" / "html"), CHAPTERS_WITH_SOLUTIONS,
-                               lambda opened: opened >= 3,
-                               "fewer than 3 collapsed blocks (solutions and the exercise code) opened")
+    assert_every_chapter_found(
+        check_collapsed(built / "_build" / "html"),
+        CHAPTERS_WITH_SOLUTIONS,
+        lambda opened: opened >= 3,
+        "fewer than 3 collapsed blocks (solutions and the exercise code) opened",
+    )
 
 
 def planted_copy(html: Path, target: Path, page: str, old: str, new: str) -> None:
@@ -48,12 +52,18 @@ def planted_copy(html: Path, target: Path, page: str, old: str, new: str) -> Non
 def test_the_check_sees_math_split_into_a_list_item(built: Path, tmp_path: Path) -> None:
     """The rendering of the old OLS solution bug, planted inside the collapsed solution, is reported."""
     require_chromium()
-    planted = ('<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>'
-               '<p>$\\norm{c w - w^*}_S^2 = c^2 \\norm{w}_S^2</p><ul><li><p>2 c, u^\\top w + u^\\top S^{-1} u$.</p>'
-               '</li></ul><div class="toggle-hidden">never opened</div>')
-    planted_copy(built / "_build" / "html", tmp_path, "chapters/ols.html",
-                 '<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>',
-                 planted)
+    planted = (
+        '<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>'
+        "<p>$\\norm{c w - w^*}_S^2 = c^2 \\norm{w}_S^2</p><ul><li><p>2 c, u^\\top w + u^\\top S^{-1} u$.</p>"
+        '</li></ul><div class="toggle-hidden">never opened</div>'
+    )
+    planted_copy(
+        built / "_build" / "html",
+        tmp_path,
+        "chapters/ols.html",
+        '<p>Expanding the square, with <span class="math notranslate nohighlight">\\(S w^* = u\\)</span>,</p>',
+        planted,
+    )
     opened, problems = check_collapsed(tmp_path, pages=["chapters/ols.html"])["chapters/ols.html"]
     report = "\n".join(problems)
     assert opened >= 4, report  # the planted block too
@@ -73,8 +83,7 @@ EXPLORER_CHAPTERS = ("reparametrization", "ols", "halfspace", "mlp", "experiment
 
 def test_every_explorer_slider_moves_its_curve_and_theory_line(built: Path) -> None:
     require_chromium()
-    assert_every_chapter_found(check_explorers(built / "_build" / "html"), EXPLORER_CHAPTERS, bool,
-                               "no explorer moved")
+    assert_every_chapter_found(check_explorers(built / "_build" / "html"), EXPLORER_CHAPTERS, bool, "no explorer moved")
 
 
 def test_the_explorer_check_sees_a_dead_slider_and_a_request_to_the_network(built: Path, tmp_path: Path) -> None:

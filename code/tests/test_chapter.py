@@ -15,9 +15,15 @@ from bnrates.claims import Claim, Evidence, run_claim
 
 
 def _claim(name: str, observed: float, negative_control: bool = False, **evidence: object) -> Claim:
-    return Claim(f"t.{name}", "t", "a statement", "<=", 0.0,
-                 lambda profile, seed: Evidence(observed=observed, theory=1.0, **evidence),
-                 negative_control=negative_control)
+    return Claim(
+        f"t.{name}",
+        "t",
+        "a statement",
+        "<=",
+        0.0,
+        lambda profile, seed: Evidence(observed=observed, theory=1.0, **evidence),
+        negative_control=negative_control,
+    )
 
 
 def _page(tmp_path: Path, *outcome_claims: Claim) -> Page:
@@ -29,16 +35,34 @@ def test_claim_numbers_name_observed_extras_theory_and_pass_mark() -> None:
     plain = run_claim(_claim("a", 0.5, extra={"n": 7, "ratio": 0.25}))
     marked = run_claim(_claim("b", 2.0, True, pass_mark=1.5))
     assert claim_numbers({"t.a": plain, "t.b": marked}) == {
-        "t.a": 0.5, "t.a.n": 7.0, "t.a.ratio": 0.25, "t.a.theory": 1.0,
-        "t.b": 2.0, "t.b.theory": 1.0, "t.b.pass_mark": 1.5}
+        "t.a": 0.5,
+        "t.a.n": 7.0,
+        "t.a.ratio": 0.25,
+        "t.a.theory": 1.0,
+        "t.b": 2.0,
+        "t.b.theory": 1.0,
+        "t.b.pass_mark": 1.5,
+    }
 
 
 def test_size_numbers_keep_numbers_and_bound_sequences() -> None:
-    sizes = {"d": 8, "tol": 1e-10, "separabilities": (0.1, 0.8, 0.5), "batch": 2 ** np.arange(3, 6), "flag": True,
-             "name": "x", "empty": ()}
-    assert size_numbers("hs", sizes) == {"hs.size.d": 8.0, "hs.size.tol": 1e-10, "hs.size.separabilities.min": 0.1,
-                                         "hs.size.separabilities.max": 0.8, "hs.size.batch.min": 8.0,
-                                         "hs.size.batch.max": 32.0}
+    sizes = {
+        "d": 8,
+        "tol": 1e-10,
+        "separabilities": (0.1, 0.8, 0.5),
+        "batch": 2 ** np.arange(3, 6),
+        "flag": True,
+        "name": "x",
+        "empty": (),
+    }
+    assert size_numbers("hs", sizes) == {
+        "hs.size.d": 8.0,
+        "hs.size.tol": 1e-10,
+        "hs.size.separabilities.min": 0.1,
+        "hs.size.separabilities.max": 0.8,
+        "hs.size.batch.min": 8.0,
+        "hs.size.batch.max": 32.0,
+    }
 
 
 def test_a_size_named_like_a_claims_number_is_refused() -> None:
@@ -58,9 +82,12 @@ def test_open_glues_parameters_every_claim_number_and_the_sizes() -> None:
     assert glued["profile"] == "quick" and glued["seed"] == 0 and "results_dir" not in glued
     # the sizes of the quick profile, written out here independently of the module
     assert {k: v for k, v in glued.items() if ".size." in k} == {
-        "reparametrization.size.n_population": 4000.0, "reparametrization.size.d": 6.0,
-        "reparametrization.size.batch_sizes.min": 8.0, "reparametrization.size.batch_sizes.max": 1024.0,
-        "reparametrization.size.samples": 32768.0}
+        "reparametrization.size.n_population": 4000.0,
+        "reparametrization.size.d": 6.0,
+        "reparametrization.size.batch_sizes.min": 8.0,
+        "reparametrization.size.batch_sizes.max": 1024.0,
+        "reparametrization.size.samples": 32768.0,
+    }
     records = [o.record() for o in page.outcomes.values()]
     assert [r["id"] for r in records] == [c.id for c in claims.chapter_claims("reparametrization")]
     for r in records:
@@ -71,13 +98,19 @@ def test_open_glues_parameters_every_claim_number_and_the_sizes() -> None:
     assert (page.profile, page.seed) == ("quick", 0)
 
 
-@pytest.mark.parametrize("bad, message", [({"profile": "fast"}, "profile must be one of"),
-                                          ({"chapter": "nosuch"}, "chapter must be one of")])
+@pytest.mark.parametrize(
+    "bad, message", [({"profile": "fast"}, "profile must be one of"), ({"chapter": "nosuch"}, "chapter must be one of")]
+)
 def test_open_refuses_bad_input_before_running(bad: dict[str, str], message: str) -> None:
     arguments = {"chapter": "ols", "profile": "quick", **bad}
     with pytest.raises(ValueError, match=message):
-        open_chapter(arguments.pop("chapter"), seed=0, results_dir="unused",
-                     glue=lambda *a, **k: pytest.fail("glued before the check"), **arguments)
+        open_chapter(
+            arguments.pop("chapter"),
+            seed=0,
+            results_dir="unused",
+            glue=lambda *a, **k: pytest.fail("glued before the check"),
+            **arguments,
+        )
 
 
 def test_close_saves_claims_tables_and_parameters_and_returns_the_table(tmp_path: Path) -> None:

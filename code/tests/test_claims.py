@@ -30,8 +30,13 @@ def test_registry_ids_are_unique_and_named_after_their_chapter() -> None:
     ids = [c.id for c in claims.registry()]
     assert len(ids) == len(set(ids))
     assert all(c.id.startswith(c.chapter + ".") for c in claims.registry())
-    assert {"ols.length_elimination", "ols.rate", "ols.rate_tight", "ols.rate_negative_control",
-            "ols.same_order_as_gd"} <= set(ids)
+    assert {
+        "ols.length_elimination",
+        "ols.rate",
+        "ols.rate_tight",
+        "ols.rate_negative_control",
+        "ols.same_order_as_gd",
+    } <= set(ids)
 
 
 @pytest.mark.parametrize(
@@ -52,8 +57,9 @@ def test_relation_semantics(relation, observed: float, theory: float, tol: float
 
 
 def _claim(observed: float, negative: bool) -> Claim:
-    return Claim("t.x", "t", "a test claim", "<=", 0.0,
-                 lambda profile, seed: Evidence(observed, 1.0), negative_control=negative)
+    return Claim(
+        "t.x", "t", "a test claim", "<=", 0.0, lambda profile, seed: Evidence(observed, 1.0), negative_control=negative
+    )
 
 
 def test_status_of_ordinary_claims_and_negative_controls() -> None:

@@ -22,8 +22,11 @@ NAME = "bnrates.claims.example"
 @pytest.fixture(scope="module")
 def template() -> types.ModuleType:
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    source = next(block for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-                  if "CLAIMS: tuple[Claim, ...]" in block)
+    source = next(
+        block
+        for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+        if "CLAIMS: tuple[Claim, ...]" in block
+    )
     module = types.ModuleType(NAME)
     module.__package__ = "bnrates.claims"
     sys.modules[NAME] = module

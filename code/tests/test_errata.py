@@ -12,8 +12,16 @@ from bnrates import claims
 from bnrates.claims import errata
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPICS = ("OLS step size", "generalized Rayleigh lemma", "Faster than gradient descent", "form of h",
-          "Phi^2 and the observed |c1|", "length term 2^-T_s", "Bounded optimal lengths", "one-hidden-layer lemma")
+TOPICS = (
+    "OLS step size",
+    "generalized Rayleigh lemma",
+    "Faster than gradient descent",
+    "form of h",
+    "Phi^2 and the observed |c1|",
+    "length term 2^-T_s",
+    "Bounded optimal lengths",
+    "one-hidden-layer lemma",
+)
 
 
 def test_the_issues_rows_are_all_there_and_name_registered_claims_and_existing_labels() -> None:

@@ -70,6 +70,7 @@ def perturbed(name: str, scale: float) -> Any:
         items = value if isinstance(value, tuple) else (value,)
         noisy = tuple(np.asarray(v) * (1 + scale * rng.standard_normal(np.shape(v))) for v in items)
         return noisy if isinstance(value, tuple) else (float(noisy[0]) if np.ndim(value) == 0 else noisy[0])
+
     return answer
 
 
@@ -163,8 +164,10 @@ def test_stub_replaces_the_solution_and_keeps_the_rest() -> None:
 
 
 def test_solution_directives_are_removed_with_their_content() -> None:
-    text = ("Before.\n\n````{exercise}\n:label: e\n\nDo it.\n````\n\n````{solution} e\n:class: dropdown\n\n"
-            "Secret ```code``` inside.\n````\n\n:::{solution} e\nAlso secret.\n:::\nAfter.")
+    text = (
+        "Before.\n\n````{exercise}\n:label: e\n\nDo it.\n````\n\n````{solution} e\n:class: dropdown\n\n"
+        "Secret ```code``` inside.\n````\n\n:::{solution} e\nAlso secret.\n:::\nAfter."
+    )
     out = edition.strip_solution_directives(text)
     assert "secret" not in out.lower() and "Do it." in out and "Before." in out and "After." in out
     with pytest.raises(edition.EditionError, match="not closed"):

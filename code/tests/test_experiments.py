@@ -128,9 +128,11 @@ def test_validation_errors() -> None:
 def test_the_halfspace_and_network_chapters_do_not_load_the_empirical_problem() -> None:
     """The book re-executes a chapter when a module its kernel loaded changes: editing the empirical problem
     (``bnrates.empirical``, ``bnrates.bn_network``) must leave the halfspace, mlp and acceleration chapters alone."""
-    code = ("import sys\n"
-            "import bnrates.claims.halfspace, bnrates.claims.mlp, bnrates.claims.acceleration\n"
-            "import bnrates.plotting.halfspace, bnrates.plotting.mlp, bnrates.plotting.explorers, bnrates.exercises\n"
-            "print(sorted(m for m in sys.modules if m in ('bnrates.empirical', 'bnrates.bn_network')))")
+    code = (
+        "import sys\n"
+        "import bnrates.claims.halfspace, bnrates.claims.mlp, bnrates.claims.acceleration\n"
+        "import bnrates.plotting.halfspace, bnrates.plotting.mlp, bnrates.plotting.explorers, bnrates.exercises\n"
+        "print(sorted(m for m in sys.modules if m in ('bnrates.empirical', 'bnrates.bn_network')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -280,8 +280,11 @@ def test_early_stopping_ends_every_method_below_the_tolerance() -> None:
     step = 1 / halfspace_smoothness(problem)
     wt0 = np.zeros_like(problem.u)
     w0 = -problem.u + 0.3 * np.random.default_rng(0).standard_normal(problem.u.shape)
-    for history in (gd(problem, wt0, 5000, step, tol=1e-10), agd(problem, wt0, 5000, step, tol=1e-10),
-                    gdnp(problem, w0, 500, 30, tol=1e-10)):
+    for history in (
+        gd(problem, wt0, 5000, step, tol=1e-10),
+        agd(problem, wt0, 5000, step, tol=1e-10),
+        gdnp(problem, w0, 500, 30, tol=1e-10),
+    ):
         assert history.grad_norm_sq.shape[0] < 500
         assert np.all(history.grad_norm_sq[-1] < 1e-10)
         assert not np.all(history.grad_norm_sq[-2] < 1e-10)

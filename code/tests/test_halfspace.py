@@ -164,8 +164,10 @@ def test_stein_form_matches_the_direct_expectation() -> None:
         e1 = gaussian_expectations([dphi], m, s)[0]
         # E[phi'(m + s xi) xi] on the same rule, via a node-dependent integrand
         e_xi = np.array(
-            [gaussian_expectations([lambda t, mb=mb, sb=sb, f=dphi: f(t) * (t - mb) / sb], mb, sb)[0]
-             for mb, sb in zip(m, s, strict=True)]
+            [
+                gaussian_expectations([lambda t, mb=mb, sb=sb, f=dphi: f(t) * (t - mb) / sb], mb, sb)[0]
+                for mb, sb in zip(m, s, strict=True)
+            ]
         )
         direct = e1[:, None] * P.u + (e_xi / s)[:, None] * Cw
         c1, c2 = P.stein_coefficients(wt)

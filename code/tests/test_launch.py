@@ -68,9 +68,15 @@ def test_launch_link_joins_the_themes_launch_group_or_makes_one_first() -> None:
 def test_lab_command_listens_locally_on_the_port_of_the_launch_url(tmp_path: Path) -> None:
     command = lab_command(tmp_path, "http://localhost:9000", browser=False, extra=["--allow-root"])
     assert command[:3] == [sys.executable, "-m", "jupyterlab"]
-    for option in ("--ServerApp.ip=127.0.0.1", "--ServerApp.port=9000", "--ServerApp.port_retries=0",
-                   "--ServerApp.custom_display_url=http://localhost:9000", "--no-browser", "--allow-root",
-                   f"--LabApp.app_settings_dir={tmp_path / SETTINGS}"):
+    for option in (
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=9000",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.custom_display_url=http://localhost:9000",
+        "--no-browser",
+        "--allow-root",
+        f"--LabApp.app_settings_dir={tmp_path / SETTINGS}",
+    ):
         assert option in command
     assert not any("token" in option or "password" in option for option in command)
     assert "--ServerApp.port=9001" in lab_command(tmp_path, "http://localhost:9000", port=9001)
@@ -89,12 +95,27 @@ def lab(tmp_path: Path) -> Iterator[tuple[Path, int, str]]:
     root = copy_book(tmp_path / "book")
     shutil.copytree(ROOT / SETTINGS, root / SETTINGS)
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "bnrates.book.launch", "lab", "--root", str(root), "--port", str(port),
-               "--no-browser", *(["--allow-root"] if os.geteuid() == 0 else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "bnrates.book.launch",
+        "lab",
+        "--root",
+        str(root),
+        "--port",
+        str(port),
+        "--no-browser",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]
     log = tmp_path / "lab.log"
     with log.open("w") as out:
-        server = subprocess.Popen(command, env={**os.environ, "JUPYTER_TOKEN": token}, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            env={**os.environ, "JUPYTER_TOKEN": token},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + STARTUP_S
         while True:

@@ -26,8 +26,10 @@ def top_level_modules() -> list[str]:
 
 def loaded_layers(module: str) -> list[str]:
     """The modules of :data:`LAYERS` in ``sys.modules`` after importing ``bnrates.<module>`` in a fresh interpreter."""
-    code = (f"import json, sys\nimport bnrates.{module}\nlayers = {LAYERS!r}\n"
-            "print(json.dumps(sorted(n for n in sys.modules if any(n == p or n.startswith(p + '.') for p in layers))))")
+    code = (
+        f"import json, sys\nimport bnrates.{module}\nlayers = {LAYERS!r}\n"
+        "print(json.dumps(sorted(n for n in sys.modules if any(n == p or n.startswith(p + '.') for p in layers))))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
@@ -59,8 +61,7 @@ def package_map() -> list[str]:
 
 def module_files() -> list[str]:
     """Every module and subpackage of ``bnrates``, as dotted names (``__main__`` excluded)."""
-    return sorted(m.name for m in pkgutil.walk_packages([str(PACKAGE)], "bnrates.")
-                  if not m.name.endswith("__main__"))
+    return sorted(m.name for m in pkgutil.walk_packages([str(PACKAGE)], "bnrates.") if not m.name.endswith("__main__"))
 
 
 def test_every_module_in_the_map_exists_and_is_documented() -> None:
@@ -75,9 +76,9 @@ def test_every_module_is_in_the_map() -> None:
     """Each top-level module and subpackage is named; so is each module of a subpackage whose modules are listed."""
     named = set(package_map())
     listed_packages = {n.rsplit(".", 1)[0] for n in named if n.count(".") == 2}
-    missing = [m for m in module_files()
-               if m.count(".") == 1 or m.rsplit(".", 1)[0] in listed_packages
-               if m not in named]
+    missing = [
+        m for m in module_files() if m.count(".") == 1 or m.rsplit(".", 1)[0] in listed_packages if m not in named
+    ]
     assert missing == [], f"modules missing from the map in bnrates/__init__.py: {missing}"
 
 

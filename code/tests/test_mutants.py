@@ -78,8 +78,9 @@ def test_save_chapter_replaces_the_folder_all_or_nothing(tmp_path: Path, monkeyp
     """Kills a ``save_chapter`` that writes into the results folder in place (no temporary folder and rename)."""
     claim = Claim("t.x", "t", "s", "<=", 0.0, lambda p, s: Evidence(0.5, 1.0))
     outcomes = {claim.id: run_claim(claim)}
-    folder = provenance.save_chapter(tmp_path, "t", outcomes, {"seed": 0}, tables={"a": pd.DataFrame({"x": [1]}),
-                                                                                 "b": pd.DataFrame({"x": [2]})})
+    folder = provenance.save_chapter(
+        tmp_path, "t", outcomes, {"seed": 0}, tables={"a": pd.DataFrame({"x": [1]}), "b": pd.DataFrame({"x": [2]})}
+    )
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     original, calls = Path.write_text, []
 
@@ -91,8 +92,9 @@ def test_save_chapter_replaces_the_folder_all_or_nothing(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(Path, "write_text", dies_on_the_second_file)
     with pytest.raises(KeyboardInterrupt):
-        provenance.save_chapter(tmp_path, "t", outcomes, {"seed": 1}, tables={"a": pd.DataFrame({"x": [3]}),
-                                                                              "b": pd.DataFrame({"x": [4]})})
+        provenance.save_chapter(
+            tmp_path, "t", outcomes, {"seed": 1}, tables={"a": pd.DataFrame({"x": [3]}), "b": pd.DataFrame({"x": [4]})}
+        )
     monkeypatch.undo()
     assert all(p.parent != folder for p in calls)  # nothing was written into the live folder
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
@@ -166,8 +168,9 @@ def test_batch_norm_and_weight_norm_against_their_formulas() -> None:
     z = [sum(x[i] * w[i] for i in range(3)) for x in X]
     m, v = sum(z) / 7, sum((zi - sum(z) / 7) ** 2 for zi in z) / 7
     np.testing.assert_allclose(batch_norm(X, w, 1.5), [1.5 * (zi - m) / math.sqrt(v) for zi in z], rtol=1e-12)
-    np.testing.assert_allclose(batch_norm(X, w, 1.5, mean=0.25, var=4.0),
-                               [1.5 * (zi - 0.25) / 2.0 for zi in z], rtol=1e-12)
+    np.testing.assert_allclose(
+        batch_norm(X, w, 1.5, mean=0.25, var=4.0), [1.5 * (zi - 0.25) / 2.0 for zi in z], rtol=1e-12
+    )
     W = np.array([[3.0, 4.0], [1.0, 0.0]])
     np.testing.assert_array_equal(weight_norm(W, np.array([10.0, 2.0])), [[6.0, 8.0], [2.0, 0.0]])
 
@@ -184,8 +187,9 @@ def test_gd_and_agd_histories_have_n_steps_plus_one_rows_and_stop_strictly_below
     np.testing.assert_array_equal(history.wt[:, 0, 0], [1.0, 0.5, 0.25, 0.125])
     assert gd(problem, np.ones((1, 1)), 0, 0.5).wt.shape == (1, 1, 1)
     assert agd(problem, np.ones((1, 1)), 0, 0.5).wt.shape == (1, 1, 1)
-    np.testing.assert_array_equal(gd(problem, np.ones((1, 1)), 10, 0.5, tol=1 / 16).wt[:, 0, 0],
-                                  [1.0, 0.5, 0.25, 0.125])
+    np.testing.assert_array_equal(
+        gd(problem, np.ones((1, 1)), 10, 0.5, tol=1 / 16).wt[:, 0, 0], [1.0, 0.5, 0.25, 0.125]
+    )
     assert agd(problem, np.ones((1, 1)), 10, 0.5, tol=1 / 16).wt[-1, 0, 0] == 3 / 32
     for momentum in (1.0, -0.1):
         with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
@@ -258,8 +262,14 @@ def test_tidy_history_is_one_row_per_iteration_and_instance() -> None:
 
     table = tidy_history({"gap": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])}, {"kappa": np.array([10, 20])})
     assert list(table.columns) == ["iteration", "instance", "kappa", "gap"]
-    assert table.to_numpy().tolist() == [[0, 0, 10, 1.0], [0, 1, 20, 2.0], [1, 0, 10, 3.0],
-                                         [1, 1, 20, 4.0], [2, 0, 10, 5.0], [2, 1, 20, 6.0]]
+    assert table.to_numpy().tolist() == [
+        [0, 0, 10, 1.0],
+        [0, 1, 20, 2.0],
+        [1, 0, 10, 3.0],
+        [1, 1, 20, 4.0],
+        [2, 0, 10, 5.0],
+        [2, 1, 20, 6.0],
+    ]
 
 
 def test_bngd_in_one_dimension_by_hand() -> None:
@@ -284,5 +294,8 @@ def test_bngd_in_one_dimension_by_hand() -> None:
     with pytest.raises(ValueError, match="nonzero"):
         bngd(HalfSquare(np.zeros((2, 1)), np.ones((2, 1, 1))), np.array([[1.0], [0.0]]), 1.0, 3, 0.1, 0.5)
     # a batch whose rows are nonzero although some entries vanish is accepted
-    assert bngd(HalfSquare(np.zeros((1, 2)), np.eye(2)[None]), np.array([[1.0, 0.0]]), 1.0, 1, 0.1, 0.5).wt.shape \
-        == (2, 1, 2)
+    assert bngd(HalfSquare(np.zeros((1, 2)), np.eye(2)[None]), np.array([[1.0, 0.0]]), 1.0, 1, 0.1, 0.5).wt.shape == (
+        2,
+        1,
+        2,
+    )

@@ -20,8 +20,9 @@ def _f(x: np.ndarray) -> np.ndarray:
 
 
 def _grad_f(x: np.ndarray) -> np.ndarray:
-    return np.stack([np.cos(x[..., 0]) * np.exp(x[..., 1]), np.sin(x[..., 0]) * np.exp(x[..., 1]),
-                     3 * x[..., 2] ** 2], axis=-1)
+    return np.stack(
+        [np.cos(x[..., 0]) * np.exp(x[..., 1]), np.sin(x[..., 0]) * np.exp(x[..., 1]), 3 * x[..., 2] ** 2], axis=-1
+    )
 
 
 def test_central_gradient_matches_the_analytic_gradient_and_is_more_accurate_than_scipys_forward_difference() -> None:
@@ -44,9 +45,13 @@ def test_central_gradient_is_batched_over_leading_axes() -> None:
 def test_central_jacobian_and_directional_derivative_match_analytic_derivatives() -> None:
     x = np.array([0.3, -0.4, 0.7])
     jac = central_jacobian(lambda X: _grad_f(X), x, 1e-5)
-    exact = np.array([[-np.sin(x[0]) * np.exp(x[1]), np.cos(x[0]) * np.exp(x[1]), 0.0],
-                      [np.cos(x[0]) * np.exp(x[1]), np.sin(x[0]) * np.exp(x[1]), 0.0],
-                      [0.0, 0.0, 6 * x[2]]])
+    exact = np.array(
+        [
+            [-np.sin(x[0]) * np.exp(x[1]), np.cos(x[0]) * np.exp(x[1]), 0.0],
+            [np.cos(x[0]) * np.exp(x[1]), np.sin(x[0]) * np.exp(x[1]), 0.0],
+            [0.0, 0.0, 6 * x[2]],
+        ]
+    )
     np.testing.assert_allclose(jac, exact, atol=1e-9)
     v = np.array([1.0, 2.0, -0.5])
     np.testing.assert_allclose(directional_derivative(_f, x, v, 1e-5), _grad_f(x) @ v, rtol=1e-9)

@@ -56,11 +56,13 @@ def test_length_elimination_and_gap_identity(d: int, kappa: float, seed: int) ->
     np.testing.assert_allclose(P.value(reparametrize(w, g_star, S)), rho, rtol=1e-10, atol=1e-14)
     for g in (g_star - 0.1, g_star + 0.3):
         assert ols_objective_wg(w, g, S, u) >= rho
-    np.testing.assert_allclose(rayleigh_gap(w, S[None], u[None])[0], rho - rayleigh_min(S, u),
-                               rtol=1e-7, atol=1e-12 * abs(rayleigh_min(S, u)))
+    np.testing.assert_allclose(
+        rayleigh_gap(w, S[None], u[None])[0], rho - rayleigh_min(S, u), rtol=1e-7, atol=1e-12 * abs(rayleigh_min(S, u))
+    )
     w_star = rayleigh_argmin(S, u)
-    np.testing.assert_allclose(reparametrize(w_star, optimal_length(w_star, S, u), S), P.solution()[0],
-                               rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        reparametrize(w_star, optimal_length(w_star, S, u), S), P.solution()[0], rtol=1e-8, atol=1e-12
+    )
 
 
 @settings(max_examples=25, deadline=None)
@@ -120,10 +122,14 @@ def test_random_spd_has_the_requested_spectrum() -> None:
         (lambda: OLS(np.eye(2), [1.0, 1.0, 1.0]), r"u must have shape \(2,\)"),
         (lambda: OLS(np.eye(2), [np.nan, 1.0]), "u contains NaN"),
         (lambda: OLS(np.ones(3), [1.0]), "S must have at least 2 axes"),
-        (lambda: gd_rayleigh(np.eye(2)[None], np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), 5,
-                             np.ones(1)), "u\\^T w0 != 0"),
-        (lambda: gd_rayleigh(np.eye(2)[None], np.ones((1, 2)), np.ones((1, 2)), -1, np.ones(1)),
-         "n_steps must be an integer >= 0"),
+        (
+            lambda: gd_rayleigh(np.eye(2)[None], np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), 5, np.ones(1)),
+            "u\\^T w0 != 0",
+        ),
+        (
+            lambda: gd_rayleigh(np.eye(2)[None], np.ones((1, 2)), np.ones((1, 2)), -1, np.ones(1)),
+            "n_steps must be an integer >= 0",
+        ),
     ],
 )
 def test_bad_inputs_give_clear_errors(call, message: str) -> None:

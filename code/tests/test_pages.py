@@ -10,7 +10,7 @@ import nbformat
 from bnrates.book.pages import present, split_bookkeeping
 from bnrates.book.toc import read_toc
 
-MIXED = '''from myst_nb import glue
+MIXED = """from myst_nb import glue
 import numpy as np
 
 x = np.arange(3)
@@ -18,32 +18,41 @@ glue("n", len(x), display=False)
 for name, value in {"a": 1, "b": 2}.items():
     glue(name, value, display=False)
 glue("shown", x)  # displayed: not bookkeeping
-print(x)'''
+print(x)"""
 
 
 def test_split_moves_only_whole_bookkeeping_statements() -> None:
     shown, hidden = split_bookkeeping(MIXED)
     assert shown == 'import numpy as np\n\nx = np.arange(3)\nglue("shown", x)  # displayed: not bookkeeping\nprint(x)'
-    assert hidden.splitlines() == ["from myst_nb import glue", 'glue("n", len(x), display=False)',
-                                   'for name, value in {"a": 1, "b": 2}.items():',
-                                   "    glue(name, value, display=False)"]
+    assert hidden.splitlines() == [
+        "from myst_nb import glue",
+        'glue("n", len(x), display=False)',
+        'for name, value in {"a": 1, "b": 2}.items():',
+        "    glue(name, value, display=False)",
+    ]
     assert split_bookkeeping("x = 1\nprint(x)") is None
     assert split_bookkeeping("%timeit x\nglue('a', 1, display=False)") is None  # magics: left alone
     assert split_bookkeeping("x = 1; glue('a', x, display=False)") is None  # shared line: left alone
 
 
 def notebook() -> nbformat.NotebookNode:
-    glued = nbformat.v4.new_output("display_data", data={"text/plain": "3"},
-                                   metadata={"scrapbook": {"name": "n", "mime_prefix": ""}})
+    glued = nbformat.v4.new_output(
+        "display_data", data={"text/plain": "3"}, metadata={"scrapbook": {"name": "n", "mime_prefix": ""}}
+    )
     printed = nbformat.v4.new_output("stream", name="stdout", text="[0 1 2]\n")
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('profile = "full"  # or "quick"\nseed = 0\nkappa = 50.0',
-                                  metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell('# Parameters\nprofile = "quick"\nseed = 3\nresults_dir = "../r"\n',
-                                  metadata={"tags": ["injected-parameters"]}),
-        nbformat.v4.new_code_cell(MIXED, outputs=[glued, printed]),
-        nbformat.v4.new_code_cell('glue("m", 1, display=False)'),
-    ])
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                'profile = "full"  # or "quick"\nseed = 0\nkappa = 50.0', metadata={"tags": ["parameters"]}
+            ),
+            nbformat.v4.new_code_cell(
+                '# Parameters\nprofile = "quick"\nseed = 3\nresults_dir = "../r"\n',
+                metadata={"tags": ["injected-parameters"]},
+            ),
+            nbformat.v4.new_code_cell(MIXED, outputs=[glued, printed]),
+            nbformat.v4.new_code_cell('glue("m", 1, display=False)'),
+        ]
+    )
 
 
 def test_present_merges_the_injected_parameters_and_hides_glue() -> None:
@@ -71,5 +80,5 @@ def test_rendered_chapters_have_one_collapsed_parameters_cell_and_no_glue(built:
         code = " ".join(re.findall(r'<div class="highlight[^"]*"><pre>(.*?)</pre>', page, re.DOTALL))
         assert code and "glue" not in re.sub(r"<[^>]+>", "", code), name
     repar = (built / "_build" / "html" / "chapters" / "reparametrization.html").read_text()
-    cell = re.search(r'tag_parameters.*?</pre>', repar, re.DOTALL).group(0)
+    cell = re.search(r"tag_parameters.*?</pre>", repar, re.DOTALL).group(0)
     assert re.search(r'seed</span> <span class="o">=</span> <span class="mi">3</span>', cell), cell  # the override

@@ -12,9 +12,30 @@ from conftest import ROOT, copy_book
 from bnrates.book import build, execute, toc
 from bnrates.book.parameters import SEED_MAX, ParameterError, declarations, declare
 
-BAD_TEXTS = ("'abc'", "[1, 2]", "-5", "-1", "0", "0.5", "1e999", "-1e999", "nan", "inf", "", " ",
-             "1" + "0" * 400, "1e12", str(2**64), "True", "None", "/etc/passwd", "../data/results",
-             "{'a': 1}", "(", "3+4j")
+BAD_TEXTS = (
+    "'abc'",
+    "[1, 2]",
+    "-5",
+    "-1",
+    "0",
+    "0.5",
+    "1e999",
+    "-1e999",
+    "nan",
+    "inf",
+    "",
+    " ",
+    "1" + "0" * 400,
+    "1e12",
+    str(2**64),
+    "True",
+    "None",
+    "/etc/passwd",
+    "../data/results",
+    "{'a': 1}",
+    "(",
+    "3+4j",
+)
 
 
 def _in_range(declaration, text: str) -> bool:
@@ -90,8 +111,10 @@ def test_a_real_declaration_refuses_with_its_range(value: object) -> None:
 
 
 def test_declarations_parse_the_trailing_comments() -> None:
-    found = declarations('profile = "full"  # one of quick, full: set\nseed = 0  # in [0, 9]: base seed\n'
-                         'results_dir = "x"  # a folder: out\n')
+    found = declarations(
+        'profile = "full"  # one of quick, full: set\nseed = 0  # in [0, 9]: base seed\n'
+        'results_dir = "x"  # a folder: out\n'
+    )
     assert found["profile"].choices == ("quick", "full")
     assert (found["seed"].kind, found["seed"].low, found["seed"].high, found["seed"].note) == ("int", 0, 9, "base seed")
     assert found["results_dir"].kind == "folder"

@@ -32,15 +32,22 @@ def test_atomic_write_survives_an_interruption(tmp_path: Path, monkeypatch: pyte
         provenance.write_atomically(folder, {"a.csv": "new a\n", "b.csv": "new b\n"})
     monkeypatch.undo()
     assert {p.name: p.read_text() for p in folder.iterdir() if p.name != provenance.MANIFEST} == {
-        "a.csv": "old a\n", "b.csv": "old b\n"}
+        "a.csv": "old a\n",
+        "b.csv": "old b\n",
+    }
     assert provenance.manifest_problems(folder) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ols"]
 
 
 def test_save_chapter_records_claims_tables_and_environment(tmp_path: Path) -> None:
     outcomes = claims.verify("reparametrization.", profile="quick")
-    folder = provenance.save_chapter(tmp_path, "reparametrization", outcomes, {"profile": "quick", "seed": 0},
-                                     tables={"extra": pd.DataFrame({"x": [1, 2]})})
+    folder = provenance.save_chapter(
+        tmp_path,
+        "reparametrization",
+        outcomes,
+        {"profile": "quick", "seed": 0},
+        tables={"extra": pd.DataFrame({"x": [1, 2]})},
+    )
     saved = json.loads((folder / "claims.json").read_text())
     assert [c["id"] for c in saved["claims"]] == list(outcomes)
     assert saved["parameters"] == {"profile": "quick", "seed": 0}
@@ -50,8 +57,7 @@ def test_save_chapter_records_claims_tables_and_environment(tmp_path: Path) -> N
 
 
 def test_report_check_fails_on_a_missing_or_failed_claim() -> None:
-    records = [{"id": c.id, "status": "expected failure" if c.negative_control else "pass"}
-               for c in claims.registry()]
+    records = [{"id": c.id, "status": "expected failure" if c.negative_control else "pass"} for c in claims.registry()]
     report.check_complete(pd.DataFrame(records))
     with pytest.raises(report.ReportError, match=r"missing: ols\.rate"):
         report.check_complete(pd.DataFrame([r for r in records if r["id"] != "ols.rate"]))
@@ -64,10 +70,12 @@ def test_report_shows_the_newest_full_benchmark(tmp_path: Path) -> None:
     assert report.latest_benchmark(tmp_path) is None
 
     def run(name: str, value: float) -> None:
-        section = {"measurements": {"ratio": {"value": value, "target": 1.2, "relation": "<=", "unit": "ratio",
-                                              "met": value <= 1.2},
-                                    "time": {"value": 0.012345678, "target": None, "relation": "<=", "unit": "ms",
-                                             "met": None}}}
+        section = {
+            "measurements": {
+                "ratio": {"value": value, "target": 1.2, "relation": "<=", "unit": "ratio", "met": value <= 1.2},
+                "time": {"value": 0.012345678, "target": None, "relation": "<=", "unit": "ms", "met": None},
+            }
+        }
         (tmp_path / f"{name}.json").write_text(json.dumps({"sections": {"P3": section}}))
 
     run("2026-11-23", 1.5)
@@ -77,7 +85,8 @@ def test_report_shows_the_newest_full_benchmark(tmp_path: Path) -> None:
     assert name == "2026-11-24.json"
     assert table.to_dict("records") == [
         {"section": "P3", "measurement": "ratio", "value": "1.031", "unit": "ratio", "target": "<= 1.2", "met": "yes"},
-        {"section": "P3", "measurement": "time", "value": "0.01235", "unit": "ms", "target": "-", "met": "-"}]
+        {"section": "P3", "measurement": "time", "value": "0.01235", "unit": "ms", "target": "-", "met": "-"},
+    ]
 
 
 def test_report_page_lists_every_registered_claim(built: Path) -> None:
@@ -87,8 +96,12 @@ def test_report_page_lists_every_registered_claim(built: Path) -> None:
 
 
 def _verify_against(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates", "verify", "--only", "ols.", "--against", str(folder)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bnrates", "verify", "--only", "ols.", "--against", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_verify_against_saved_results_reports_drift(built: Path, tmp_path: Path) -> None:

@@ -16,14 +16,21 @@ from conftest import BUILT_ARGS, ROOT, build
 
 from bnrates.book.build import site_config
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org", "GIT_COMMITTER_NAME": "test",
-           "GIT_COMMITTER_EMAIL": "test@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                          env={**os.environ, **GIT_ENV}).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, env={**os.environ, **GIT_ENV}
+    ).stdout
 
 
 @pytest.fixture
@@ -45,9 +52,24 @@ def repo(built: Path, tmp_path: Path) -> tuple[Path, Path]:
 def make_publish(root: Path, *variables: str) -> subprocess.CompletedProcess[str]:
     """``make publish`` in ``root`` with the session's venv (taken as installed), quick profile and build arguments."""
     venv = Path(sys.executable).parents[1]
-    return subprocess.run(["make", "--no-print-directory", "--assume-old", str(venv / ".installed"), "publish",
-                           f"VENV={venv}", "PROFILE=quick", f"BOOK_ARGS={' '.join(BUILT_ARGS[2:])}", *variables],
-                          cwd=root, capture_output=True, text=True, check=False, env={**os.environ, **GIT_ENV})
+    return subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "--assume-old",
+            str(venv / ".installed"),
+            "publish",
+            f"VENV={venv}",
+            "PROFILE=quick",
+            f"BOOK_ARGS={' '.join(BUILT_ARGS[2:])}",
+            *variables,
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **GIT_ENV},
+    )
 
 
 def branches(remote: Path) -> list[str]:
@@ -81,10 +103,16 @@ def test_a_dirty_tree_is_not_published(repo: tuple[Path, Path]) -> None:
 def test_a_failed_build_is_not_published(repo: tuple[Path, Path]) -> None:
     root, remote = repo
     toc = root / "_toc.yml"
-    toc.write_text(toc.read_text().replace("      - file: chapters/ols\n",
-                                           "      - file: chapters/ols\n      - file: chapters/broken\n"))
-    (root / "chapters" / "broken.md").write_text((ROOT / "chapters" / "ols.md").read_text().replace(
-        "from myst_nb import glue", 'raise RuntimeError("deliberately broken")', 1))
+    toc.write_text(
+        toc.read_text().replace(
+            "      - file: chapters/ols\n", "      - file: chapters/ols\n      - file: chapters/broken\n"
+        )
+    )
+    (root / "chapters" / "broken.md").write_text(
+        (ROOT / "chapters" / "ols.md")
+        .read_text()
+        .replace("from myst_nb import glue", 'raise RuntimeError("deliberately broken")', 1)
+    )
     git(root, "add", "--all")
     git(root, "commit", "--quiet", "-m", "a broken chapter")
     result = make_publish(root)
@@ -94,8 +122,13 @@ def test_a_failed_build_is_not_published(repo: tuple[Path, Path]) -> None:
 
 
 def publish(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates.book.publish", "--root", str(root), "--profile", "quick"],
-                          capture_output=True, text=True, check=False, env={**os.environ, **GIT_ENV})
+    return subprocess.run(
+        [sys.executable, "-m", "bnrates.book.publish", "--root", str(root), "--profile", "quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **GIT_ENV},
+    )
 
 
 def test_failed_claims_are_not_published(repo: tuple[Path, Path]) -> None:
@@ -122,8 +155,12 @@ def test_a_book_older_than_its_sources_is_not_published(repo: tuple[Path, Path])
 
 
 def check_workflows(*paths: Path) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema",
-               "vendor.github-workflows", *map(str, paths)]
+    command = [
+        str(Path(sys.executable).with_name("check-jsonschema")),
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *map(str, paths),
+    ]
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
@@ -132,8 +169,11 @@ def test_workflows_validate_against_the_github_schema(tmp_path: Path) -> None:
     result = check_workflows(*WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
     broken = tmp_path / "broken.yml"  # the schema check can fail: a step may not both use an action and run
-    broken.write_text(WORKFLOWS[0].read_text().replace("      - name: Build the book\n",
-                                                       "      - name: Build the book\n        uses: a/b@v1\n"))
+    broken.write_text(
+        WORKFLOWS[0]
+        .read_text()
+        .replace("      - name: Build the book\n", "      - name: Build the book\n        uses: a/b@v1\n")
+    )
     assert check_workflows(broken).returncode == 1
 
 
@@ -185,9 +225,13 @@ def bibtex_entries(text: str) -> dict[str, dict[str, str]]:
     from pybtex.database import parse_string
 
     data = parse_string(text, "bibtex")
-    return {key: {**{k.lower(): v for k, v in e.fields.items()},
-                  "author": " and ".join(str(p) for p in e.persons.get("author", []))}
-            for key, e in data.entries.items()}
+    return {
+        key: {
+            **{k.lower(): v for k, v in e.fields.items()},
+            "author": " and ".join(str(p) for p in e.persons.get("author", [])),
+        }
+        for key, e in data.entries.items()
+    }
 
 
 def test_cite_block_has_the_paper_as_in_the_bibliography_and_the_book(built: Path) -> None:
@@ -195,8 +239,10 @@ def test_cite_block_has_the_paper_as_in_the_bibliography_and_the_book(built: Pat
     block = re.search(r"## Cite this book\n.*?```bibtex\n(.*?)```", index, re.DOTALL).group(1)
     entries = bibtex_entries(block)
     assert set(entries) == {"kohler2019exponential", "bnrates2026companion"}
-    assert entries["kohler2019exponential"] == bibtex_entries((ROOT / "references.bib").read_text())[
-        "kohler2019exponential"]
+    assert (
+        entries["kohler2019exponential"]
+        == bibtex_entries((ROOT / "references.bib").read_text())["kohler2019exponential"]
+    )
     assert "Cite this book" in (built / "_build" / "html" / "index.html").read_text()
 
 
@@ -209,5 +255,8 @@ def test_citation_cff_names_the_book_and_prefers_the_paper() -> None:
     assert paper["title"] == bib["title"]
     assert [f"{a['family-names']}, {a['given-names']}" for a in paper["authors"]] == bib["author"].split(" and ")
     assert (paper["year"], f"{paper['start']}--{paper['end']}", str(paper["volume"])) == (
-        int(bib["year"]), bib["pages"], bib["volume"])
+        int(bib["year"]),
+        bib["pages"],
+        bib["volume"],
+    )
     assert any(i["value"] == bib["note"] for i in paper["identifiers"])

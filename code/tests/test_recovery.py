@@ -35,7 +35,11 @@ results_dir = "../_build/results/interactive"  # a folder: set by the pipeline
 """
 """The parameters cell both tiny chapters open with (each adds its own parameter and closes it)."""
 
-TINY = CHAPTER_HEADER + "\n# Tiny\n\n" + PARAMETERS + """\
+TINY = (
+    CHAPTER_HEADER
+    + "\n# Tiny\n\n"
+    + PARAMETERS
+    + """\
 pause = 0.0  # in [0, 60]: seconds to wait (a test kills the build meanwhile)
 ```
 
@@ -59,8 +63,13 @@ glue("seed", seed, display=False)
 
 Seed **{glue:text}`seed`**.
 """
+)
 
-LATER = CHAPTER_HEADER + "\n# Later\n\n" + PARAMETERS + """\
+LATER = (
+    CHAPTER_HEADER
+    + "\n# Later\n\n"
+    + PARAMETERS
+    + """\
 fail = 0  # in [0, 1]: 1 makes this chapter raise
 ```
 
@@ -69,6 +78,7 @@ if fail:
     raise RuntimeError("the later chapter fails")
 ```
 """
+)
 
 TOC = "format: jb-book\nroot: index\nchapters:\n  - file: chapters/tiny\n  - file: chapters/later\n"
 
@@ -103,8 +113,9 @@ def _command(root: Path, *args: str) -> list[str]:
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(_command(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        _command(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def _kill_when(process: subprocess.Popen[str], ready, limit: float = 120.0) -> None:
@@ -125,8 +136,9 @@ def _executed(stdout: str) -> set[str]:
 def assert_consistent(root: Path, seed: int = 0) -> None:
     """No leftovers; the page, the results and the cache record are all of one build with ``seed``."""
     build_dir = root / "_build"
-    leftovers = [p.name for p in build_dir.rglob("*") if p.name.startswith(".stage") or ".old" in p.name
-                 or ".tmp" in p.name]
+    leftovers = [
+        p.name for p in build_dir.rglob("*") if p.name.startswith(".stage") or ".old" in p.name or ".tmp" in p.name
+    ]
     assert leftovers == []
     results = build_dir / "results" / "quick"
     assert provenance.manifest_problems(results / "tiny") == []
@@ -190,8 +202,20 @@ KILL_DURING_SWAP = textwrap.dedent("""
 
 @pytest.mark.parametrize("n", [1])  # 1: the results swap; the journal makes 2 and 3 alike
 def test_sigkill_in_the_middle_of_the_commit_is_completed_by_the_next_build(tiny: Path, n: int) -> None:
-    command = [sys.executable, "-c", KILL_DURING_SWAP.format(n=n), "build", "--root", str(tiny), "--profile", "quick",
-               "-p", "tiny", "seed", "9"]
+    command = [
+        sys.executable,
+        "-c",
+        KILL_DURING_SWAP.format(n=n),
+        "build",
+        "--root",
+        str(tiny),
+        "--profile",
+        "quick",
+        "-p",
+        "tiny",
+        "seed",
+        "9",
+    ]
     killed = subprocess.run(command, capture_output=True, text=True, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (tiny / "_build" / ".stage" / "COMMIT").is_file()
@@ -263,8 +287,12 @@ def test_the_next_build_repairs_damaged_results_a_corrupt_cache_and_a_half_swapp
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _repo(root: Path) -> None:
@@ -284,8 +312,12 @@ def test_a_readers_build_leaves_the_tracked_tree_clean(tiny: Path) -> None:
 
 
 def _results(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bnrates.book", "results", "--root", str(root)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bnrates.book", "results", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_make_results_refuses_without_a_clean_commit(tiny: Path) -> None:
@@ -299,8 +331,12 @@ def test_make_results_refuses_without_a_clean_commit(tiny: Path) -> None:
 
 
 def test_exported_results_keep_no_volatile_fields_and_name_a_clean_commit(tmp_path: Path) -> None:
-    record = {"parameters": {"profile": "full", "seed": 0}, "machine": {"cpus": 2}, "commit": "abc123",
-              "claims": [{"id": "tiny.x", "observed": 0.0, "seconds": 0.25}]}
+    record = {
+        "parameters": {"profile": "full", "seed": 0},
+        "machine": {"cpus": 2},
+        "commit": "abc123",
+        "claims": [{"id": "tiny.x", "observed": 0.0, "seconds": 0.25}],
+    }
     source = tmp_path / "source"
     provenance.write_atomically(source / "tiny", {"claims.json": json.dumps(record), "t.csv": "seed\n0\n"})
     (source / "execution.json").write_text("{}")

@@ -57,8 +57,16 @@ def test_pass_marks_and_tolerances_carry_their_reason() -> None:
 
 def test_the_statement_is_formatted_from_the_claims_own_numbers() -> None:
     make = chapter_claims_factory("t")
-    claim = make("x", "at least {pass_mark:g}x, within {tolerance:.0%}, by {k}", ">=", 0.25,
-                 lambda p, s: Evidence(7.0, None), pass_mark=5.0, reason="r", fmt={"k": 3})
+    claim = make(
+        "x",
+        "at least {pass_mark:g}x, within {tolerance:.0%}, by {k}",
+        ">=",
+        0.25,
+        lambda p, s: Evidence(7.0, None),
+        pass_mark=5.0,
+        reason="r",
+        fmt={"k": 3},
+    )
     assert claim.statement == "at least 5x, within 25%, by 3"
     assert run_claim(claim).status == "pass"  # 7 >= 5 (1 - 0.25); the theory value may be absent
 
@@ -75,8 +83,11 @@ def test_injected_replaces_the_name_where_it_is_looked_up_and_restores_it() -> N
 
     original = ols.rayleigh
     seen = []
-    compute = injected(lambda p, s: Evidence(float(ols.rayleigh is original), 0.0), "bnrates.claims.ols:rayleigh",
-                       lambda f: seen.append(f) or (lambda *a: 0.0))
+    compute = injected(
+        lambda p, s: Evidence(float(ols.rayleigh is original), 0.0),
+        "bnrates.claims.ols:rayleigh",
+        lambda f: seen.append(f) or (lambda *a: 0.0),
+    )
     assert compute("quick", 0).observed == 0.0 and seen == [original]
     assert ols.rayleigh is original
 

@@ -27,8 +27,11 @@ def _claim(name: str, observed, relation: str = ">=", tolerance: float = 0.0) ->
 
 
 def test_the_seed_table_and_its_summary() -> None:
-    chosen = [_claim("steady", lambda s: 6.0), _claim("shaky", lambda s: 4.0 if s == 2 else 6.0 + s),
-              _claim("broken", lambda s: 1 / 0)]
+    chosen = [
+        _claim("steady", lambda s: 6.0),
+        _claim("shaky", lambda s: 4.0 if s == 2 else 6.0 + s),
+        _claim("broken", lambda s: 1 / 0),
+    ]
     table = seeds.run_seeds(chosen, "quick", range(4), run_safely, log=lambda _: None)
     assert len(table) == 12 and set(table["seed"]) == {0, 1, 2, 3}
     assert table.loc[table["claim"] == "t.broken", "error"].str.startswith("ZeroDivisionError").all()
@@ -44,8 +47,9 @@ def test_an_interrupted_seed_run_resumes_where_it_stopped() -> None:
     calls: list[int] = []
     chosen = [_claim("steady", lambda s: calls.append(s) or 6.0)]
     saved: list[int] = []
-    first = seeds.run_seeds(chosen, "quick", range(2), run_safely, log=lambda _: None,
-                            save=lambda t: saved.append(len(t)))
+    first = seeds.run_seeds(
+        chosen, "quick", range(2), run_safely, log=lambda _: None, save=lambda t: saved.append(len(t))
+    )
     assert saved == [1, 2] and calls == [0, 1]
     again = seeds.run_seeds(chosen, "quick", range(4), run_safely, log=lambda _: None, done=first)
     assert calls == [0, 1, 2, 3] and list(again["seed"]) == [0, 1, 2, 3]

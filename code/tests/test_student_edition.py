@@ -23,8 +23,12 @@ FENCE = re.compile(r"^(`{3,}|:{3,})\{solution\}.*?^\1$", re.MULTILINE | re.DOTAL
 def solution_code_lines() -> list[str]:
     """Every non-trivial line of every official solution's code."""
     nbs = [jupytext.read(ROOT / "chapters" / f"{c}.md") for c in THEOREM_CHAPTERS]
-    return [" ".join(line.split()) for body in edition.official_solutions(nbs) for line in body.splitlines()
-            if len(line.strip()) > 12]
+    return [
+        " ".join(line.split())
+        for body in edition.official_solutions(nbs)
+        for line in body.splitlines()
+        if len(line.strip()) > 12
+    ]
 
 
 def solution_phrases() -> list[str]:
@@ -33,8 +37,9 @@ def solution_phrases() -> list[str]:
     for chapter in THEOREM_CHAPTERS:
         for block in FENCE.finditer((ROOT / "chapters" / f"{chapter}.md").read_text()):
             text = re.sub(r"\$[^$]*\$|`[^`]*`|\{[^}]*\}", "|", " ".join(block.group(0).splitlines()[2:-1]))
-            phrases += [p.strip() for p in re.split(r"[|()\[\]:;*'\"]", text) if re.fullmatch(r"[A-Za-z ,.]{30,}",
-                                                                                              p.strip())]
+            phrases += [
+                p.strip() for p in re.split(r"[|()\[\]:;*'\"]", text) if re.fullmatch(r"[A-Za-z ,.]{30,}", p.strip())
+            ]
     return phrases
 
 
@@ -102,8 +107,10 @@ def test_a_wrong_official_solution_stops_the_teacher_build(built: Path, tmp_path
     source.write_text(text.replace("eta = b / (2.0 * L * abs(-a * a / b))", "eta = b / (L * abs(-a * a / b))"))
     result = build(root, *BUILT_ARGS, "--chapter", "ols")
     assert result.returncode == 1
-    assert ("chapter 'ols': the official solution of 'ols.rayleigh_step' does not pass its check "
-            "(mistake: the step without the factor 2)") in result.stderr
+    assert (
+        "chapter 'ols': the official solution of 'ols.rayleigh_step' does not pass its check "
+        "(mistake: the step without the factor 2)"
+    ) in result.stderr
 
 
 def test_the_notebooks_bundle_is_clean_and_valid(built: Path, tmp_path: Path) -> None:

@@ -56,15 +56,43 @@ def dask_cluster(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([VENV_BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], env=ENV, cwd=folder, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [VENV_BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            env=ENV,
+            cwd=folder,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         for k in range(2):
-            procs.append(subprocess.Popen(
-                [VENV_BIN / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                 "--host", "127.0.0.1", "--name", f"w{k}", "--local-directory", str(folder / f"w{k}")],
-                env=ENV, cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        VENV_BIN / "dask",
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                        "--name",
+                        f"w{k}",
+                        "--local-directory",
+                        str(folder / f"w{k}"),
+                    ],
+                    env=ENV,
+                    cwd=folder,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         client = None
         deadline = time.monotonic() + 60
         while client is None:
@@ -94,8 +122,15 @@ def test_quick_table_is_tidy(loky_run):
     assert loky_run.path is not None and loky_run.path.suffix == ".parquet"
     saved = sweeps.read_table(loky_run.path)
     pd.testing.assert_frame_equal(saved, table)
-    for column in (*SWEEP.axis_names, "task_seed", *SWEEP.outcomes, "seconds", "env_numpy", "env_commit",
-                   "env_blas_threads"):
+    for column in (
+        *SWEEP.axis_names,
+        "task_seed",
+        *SWEEP.outcomes,
+        "seconds",
+        "env_numpy",
+        "env_commit",
+        "env_blas_threads",
+    ):
         assert column in table.columns
     assert (table["blas_threads"] == 1).all()
     # tasks of one instance share its seed; different instances get different seeds
@@ -112,9 +147,25 @@ def test_dask_cluster_gives_the_loky_table(loky_run, dask_cluster, tmp_path):
 
 def test_cli_on_the_scheduler_gives_the_loky_table(loky_run, dask_cluster, tmp_path):
     address, _, _ = dask_cluster
-    done = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
-                           "--scheduler", address, "--out", str(tmp_path)], env=ENV, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bnrates",
+            "sweep",
+            "acceleration",
+            "--grid",
+            "quick",
+            "--scheduler",
+            address,
+            "--out",
+            str(tmp_path),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
@@ -131,22 +182,40 @@ def test_local_cluster_gives_the_loky_table(loky_run, tmp_path):
 def test_the_sweep_survives_a_dead_worker(loky_run, dask_cluster, tmp_path):
     _, client, procs = dask_cluster
     result: dict[str, object] = {}
-    runner = threading.Thread(target=lambda: result.update(run=sweeps.run_sweep(SWEEP, "quick", out=tmp_path,
-                                                                                  client=client)))
+    runner = threading.Thread(
+        target=lambda: result.update(run=sweeps.run_sweep(SWEEP, "quick", out=tmp_path, client=client))
+    )
     runner.start()
     _wait(lambda: len(_stored(tmp_path)) >= 2, 120, "two finished tasks")
     assert len(_stored(tmp_path)) < N_QUICK, "the sweep finished before the worker could be killed"
     os.killpg(procs[-1].pid, signal.SIGKILL)
     runner.join(timeout=300)
     assert not runner.is_alive()
-    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, result["run"].table),
-                                  sweeps.comparable(SWEEP, loky_run.table))
+    pd.testing.assert_frame_equal(
+        sweeps.comparable(SWEEP, result["run"].table), sweeps.comparable(SWEEP, loky_run.table)
+    )
 
 
 def test_sigkill_of_the_driver_then_resume(loky_run, tmp_path):
-    driver = subprocess.Popen([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
-                               "--jobs", "1", "--out", str(tmp_path)], env=ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bnrates",
+            "sweep",
+            "acceleration",
+            "--grid",
+            "quick",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait(lambda: len(_stored(tmp_path)) >= 3, 120, "three finished tasks")
     finally:
@@ -171,11 +240,18 @@ def test_collect_and_resume_from_a_table_without_the_store(loky_run, tmp_path):
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, partial), sweeps.comparable(SWEEP, loky_run.table))
     table = sweeps.table_path(tmp_path, SWEEP, "quick")
     sweeps.write_table(loky_run.table.iloc[::2], table)  # a partial table, no task store
-    resumed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, resume=True,
-                               only=[sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:4].to_dict("records")])
+    resumed = sweeps.run_sweep(
+        SWEEP,
+        "quick",
+        out=tmp_path,
+        n_jobs=1,
+        resume=True,
+        only=[sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:4].to_dict("records")],
+    )
     assert resumed.computed == 2  # rows 0 and 2 came from the table, 1 and 3 were computed
-    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, resumed.table),
-                                  sweeps.comparable(SWEEP, loky_run.table.iloc[:4]))
+    pd.testing.assert_frame_equal(
+        sweeps.comparable(SWEEP, resumed.table), sweeps.comparable(SWEEP, loky_run.table.iloc[:4])
+    )
 
 
 def test_a_task_gives_the_same_row_alone_in_another_order(loky_run):
@@ -195,16 +271,19 @@ def test_seed_depends_on_the_seed_axes_only():
     s = sweeps.task_seed(SWEEP, p)
     assert s == sweeps.task_seed(SWEEP, {**p, "method": "GDNP", "cap": 9})
     assert s == sweeps.task_seed(SWEEP, {**p, "d": np.int64(10), "kappa": np.float64(10.0)})
-    others = {sweeps.task_seed(SWEEP, {**p, k: v}) for k, v in
-              (("d", 11), ("kappa", 11.0), ("separability", 0.31), ("loss", "smoothed_hinge"), ("seed", 1))}
+    others = {
+        sweeps.task_seed(SWEEP, {**p, k: v})
+        for k, v in (("d", 11), ("kappa", 11.0), ("separability", 0.31), ("loss", "smoothed_hinge"), ("seed", 1))
+    }
     assert s not in others and len(others) == 5
     assert 0 <= s < 2**63
     # an independent derivation: SHA-256 of the same JSON, then SeedSequence; the separability axis
     # enters the key under its spelling when the seeds were fixed (acceleration.SEED_NAMES)
     import hashlib
 
-    key = json.dumps({"sweep": "acceleration", "d": 10, "kappa": 10.0, "snr": 0.3, "loss": "logistic", "seed": 0},
-                     sort_keys=True).encode()
+    key = json.dumps(
+        {"sweep": "acceleration", "d": 10, "kappa": 10.0, "snr": 0.3, "loss": "logistic", "seed": 0}, sort_keys=True
+    ).encode()
     entropy = int.from_bytes(hashlib.sha256(key).digest(), "big")
     assert s == int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]) // 2
 
@@ -218,15 +297,18 @@ def test_committed_table_keeps_its_seeds():
     assert sweeps.task_seed(SWEEP, {**sweeps.row_params(SWEEP, table.iloc[0].to_dict()), "seed": 1}) not in derived
 
 
-@pytest.mark.parametrize(("grid", "message"), [
-    ("huge", r"unknown grid 'huge'.*quick, full, large"),
-    ({"d": (10,)}, r"no values for axis 'kappa'"),
-    ({**SWEEP.grids["quick"], "depth": (3,)}, r"unknown axis 'depth'"),
-    ({**SWEEP.grids["quick"], "method": ("GD", "Adam")}, r"axis 'method': unknown value 'Adam'.*'GD', 'AGD'"),
-    ({**SWEEP.grids["quick"], "separability": (0.5, 1.0)}, r"axis 'separability': value 1.0 .*\(0, 1\)"),
-    ({**SWEEP.grids["quick"], "d": (10, 10)}, r"axis 'd' repeats a value"),
-    ({**SWEEP.grids["quick"], "kappa": ()}, r"axis 'kappa' has no values"),
-])
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("huge", r"unknown grid 'huge'.*quick, full, large"),
+        ({"d": (10,)}, r"no values for axis 'kappa'"),
+        ({**SWEEP.grids["quick"], "depth": (3,)}, r"unknown axis 'depth'"),
+        ({**SWEEP.grids["quick"], "method": ("GD", "Adam")}, r"axis 'method': unknown value 'Adam'.*'GD', 'AGD'"),
+        ({**SWEEP.grids["quick"], "separability": (0.5, 1.0)}, r"axis 'separability': value 1.0 .*\(0, 1\)"),
+        ({**SWEEP.grids["quick"], "d": (10, 10)}, r"axis 'd' repeats a value"),
+        ({**SWEEP.grids["quick"], "kappa": ()}, r"axis 'kappa' has no values"),
+    ],
+)
 def test_bad_grids_are_rejected_before_any_task(grid, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         sweeps.run_sweep(SWEEP, grid, out=tmp_path)
@@ -250,19 +332,42 @@ def test_bad_scheduler_and_jobs_are_rejected_quickly(tmp_path):
         sweeps.local_cluster(0)
     with pytest.raises(ValueError, match=r"unknown sweep 'nope'"):
         sweeps.get_sweep("nope")
-    cli = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick",
-                          "--scheduler", "tcp://127.0.0.1:notaport", "--out", str(tmp_path)],
-                         env=ENV, capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bnrates",
+            "sweep",
+            "acceleration",
+            "--grid",
+            "quick",
+            "--scheduler",
+            "tcp://127.0.0.1:notaport",
+            "--out",
+            str(tmp_path),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 64 and "--scheduler must be tcp://HOST:PORT" in cli.stderr
     assert not any(tmp_path.iterdir())
     a_file = tmp_path.parent / f"{tmp_path.name}-a-file"
     a_file.write_text("")
-    for argv, message in ((["--jobs", "65"], "--jobs must be a number of worker processes in [1, 64], got 65"),
-                          (["--local-cluster", "0"], "--local-cluster must be a number of worker processes in [1, 64]"),
-                          (["--out", str(a_file)], "--out must be a folder")):
+    for argv, message in (
+        (["--jobs", "65"], "--jobs must be a number of worker processes in [1, 64], got 65"),
+        (["--local-cluster", "0"], "--local-cluster must be a number of worker processes in [1, 64]"),
+        (["--out", str(a_file)], "--out must be a folder"),
+    ):
         out = [] if "--out" in argv else ["--out", str(tmp_path)]
-        cli = subprocess.run([sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick", *argv, *out],
-                             env=ENV, capture_output=True, text=True, timeout=120)
+        cli = subprocess.run(
+            [sys.executable, "-m", "bnrates", "sweep", "acceleration", "--grid", "quick", *argv, *out],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert cli.returncode == 64 and message in cli.stderr, cli.stderr
     assert not any(tmp_path.iterdir())
 

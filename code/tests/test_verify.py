@@ -26,9 +26,14 @@ def _boom(profile: str, seed: int) -> Evidence:
 
 
 def test_a_raising_claim_is_reported_failed_and_the_others_still_run(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    chosen = [_claim("first", lambda p, s: Evidence(0.5, 1.0)), _claim("crash", _boom),
-              _claim("crash_control", _boom, negative_control=True), _claim("last", lambda p, s: Evidence(2.0, 1.0))]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chosen = [
+        _claim("first", lambda p, s: Evidence(0.5, 1.0)),
+        _claim("crash", _boom),
+        _claim("crash_control", _boom, negative_control=True),
+        _claim("last", lambda p, s: Evidence(2.0, 1.0)),
+    ]
     monkeypatch.setattr(claims, "registry", lambda pattern=None: tuple(chosen))
     status = cli.main(["verify", "--only", "t."])
     out = capsys.readouterr().out
@@ -42,14 +47,18 @@ def test_a_raising_claim_is_reported_failed_and_the_others_still_run(
     assert records[1]["error"].startswith("ZeroDivisionError") and "error" not in records[0]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("verify", "--seed", str(2**70)), "--seed must be a non-negative integer in [0, 4294967295]"),
-    (("verify", "--seed", "-1"), "in [0, 4294967295]"),
-    (("verify", "--seed", "1e3"), "invalid int value"),
-    (("verify", "--against", "/nonexistent/folder"), "no <chapter>/claims.json found"),
-])
-def test_verify_user_errors_exit_64_without_a_traceback(args: tuple[str, ...], message: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("verify", "--seed", str(2**70)), "--seed must be a non-negative integer in [0, 4294967295]"),
+        (("verify", "--seed", "-1"), "in [0, 4294967295]"),
+        (("verify", "--seed", "1e3"), "invalid int value"),
+        (("verify", "--against", "/nonexistent/folder"), "no <chapter>/claims.json found"),
+    ],
+)
+def test_verify_user_errors_exit_64_without_a_traceback(
+    args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as stop:
         sys.exit(cli.main(list(args)))
     assert stop.value.code == cli.EX_USAGE
@@ -91,16 +100,19 @@ def test_drift_is_judged_on_the_scale_of_the_pass_mark() -> None:
 
 def _verify_json(threads: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    return subprocess.run([sys.executable, "-m", "bnrates", "verify", *args], capture_output=True, text=True,
-                          check=False, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "bnrates", "verify", *args], capture_output=True, text=True, check=False, env=env
+    )
 
 
 def test_verify_gives_the_same_numbers_and_verdict_with_one_and_two_blas_threads(tmp_path: Path) -> None:
     one = _verify_json("1", "--only", "ols.", "--json")
     assert one.returncode == 0, one.stderr
     records = [json.loads(line) for line in one.stdout.splitlines()]
-    provenance.write_atomically(tmp_path / "ols", {"claims.json": json.dumps(
-        {"commit": "x", "parameters": {"profile": "quick"}, "claims": records})})
+    provenance.write_atomically(
+        tmp_path / "ols",
+        {"claims.json": json.dumps({"commit": "x", "parameters": {"profile": "quick"}, "claims": records})},
+    )
     against = [_verify_json(threads, "--only", "ols.", "--against", str(tmp_path)) for threads in ("1", "2")]
     for result in against:
         assert result.returncode == 0, result.stdout + result.stderr

@@ -32,8 +32,9 @@ class Solver(BaseSolver):
 
     def run(self, n_iter):
         if isinstance(self.problem, Batched):
-            history = gdnp_empirical(self.problem.base, self.w0, n_iter, self.n_bisection,
-                                     length_search=self.length_search)
+            history = gdnp_empirical(
+                self.problem.base, self.w0, n_iter, self.n_bisection, length_search=self.length_search
+            )
         else:
             history = gdnp(self.problem, self.w0, n_iter, self.n_bisection)
         self.wt = history.wt[-1, 0]

@@ -108,8 +108,12 @@ def run(root: Path, quick: bool, log: Log = print, only: Sequence[str] | None = 
     if not set(wanted) <= {"S1"}:
         return _run_book_sections(root, quick, log, wanted)
     start = time.perf_counter()
-    return {"date": dt.date.today().isoformat(), "quick": quick, "seconds": round(time.perf_counter() - start, 1),
-            "sections": {"S1": {"title": SECTIONS["S1"], "measurements": bench_sweeps(quick, log)}}}
+    return {
+        "date": dt.date.today().isoformat(),
+        "quick": quick,
+        "seconds": round(time.perf_counter() - start, 1),
+        "sections": {"S1": {"title": SECTIONS["S1"], "measurements": bench_sweeps(quick, log)}},
+    }
 
 
 def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> dict:
@@ -123,11 +127,16 @@ def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> 
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / GB
     memory["bench_process_peak_rss"] = measurement(
-        self_peak, 1.0, "<=", "GB", "ru_maxrss of this process, which ran P3 to P5 (the numerical kernels)")
+        self_peak, 1.0, "<=", "GB", "ru_maxrss of this process, which ran P3 to P5 (the numerical kernels)"
+    )
     memory["largest_child_peak_rss"] = measurement(
-        children_peak, 1.0, "<=", "GB",
+        children_peak,
+        1.0,
+        "<=",
+        "GB",
         "ru_maxrss of RUSAGE_CHILDREN: the largest peak of any single process among the builds and their "
-        "kernels (exact, not sampled)")
+        "kernels (exact, not sampled)",
+    )
     measured = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "memory": memory}
     if "S1" in wanted:
         measured["S1"] = bench_sweeps(quick, log)
@@ -135,8 +144,9 @@ def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> 
         "date": dt.date.today().isoformat(),
         "quick": quick,
         "seconds": round(time.perf_counter() - start, 1),
-        "sections": {key: {"title": SECTIONS[key], "measurements": measured[key]} for key in SECTIONS
-                     if key in measured},
+        "sections": {
+            key: {"title": SECTIONS[key], "measurements": measured[key]} for key in SECTIONS if key in measured
+        },
     }
 
 
@@ -153,8 +163,13 @@ def table(result: dict) -> str:
             met = "-" if m["met"] is None else "yes" if m["met"] else "NO"
             rows.append((key, name, _fmt(m["value"]), m["unit"], target, met))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 or i == 3 else cell.rjust(w) for i, (cell, w) in
-                       enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 or i == 3 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 

@@ -17,10 +17,30 @@ from ..problems import ols_instances, random_starts, spectrum_bounds
 from .measure import GB, SEED, Log, _median_time, measurement
 
 SIZES = {
-    False: {"pairs": 2, "n": 100_000, "d": 100, "iters": 30, "reps": 5, "ols_d": 50, "ols_steps": 200,
-            "ols_reps": 7, "quad_d": 50, "quad_reps": 50},
-    True: {"pairs": 1, "n": 10_000, "d": 20, "iters": 3, "reps": 3, "ols_d": 10, "ols_steps": 50,
-           "ols_reps": 3, "quad_d": 10, "quad_reps": 10},
+    False: {
+        "pairs": 2,
+        "n": 100_000,
+        "d": 100,
+        "iters": 30,
+        "reps": 5,
+        "ols_d": 50,
+        "ols_steps": 200,
+        "ols_reps": 7,
+        "quad_d": 50,
+        "quad_reps": 50,
+    },
+    True: {
+        "pairs": 1,
+        "n": 10_000,
+        "d": 20,
+        "iters": 3,
+        "reps": 3,
+        "ols_d": 10,
+        "ols_steps": 50,
+        "ols_reps": 3,
+        "quad_d": 10,
+        "quad_reps": 10,
+    },
 }
 """Problem sizes and repetitions, full (``False``) and ``--quick`` (``True``)."""
 
@@ -72,40 +92,64 @@ def bench_iteration(quick: bool, log: Log) -> dict:
     z_bytes = problem.Z.nbytes
     bandwidth = copy_bandwidth(z_bytes, reps)
     passes = 2  # both read Z twice: the margins, then the gradient (the value comes from the margins)
-    log(f"P3: n={n} d={d}: GD {ms['gd']:.2f} ms/it, GDNP {ms['gdnp']:.2f} ms/it "
+    log(
+        f"P3: n={n} d={d}: GD {ms['gd']:.2f} ms/it, GDNP {ms['gdnp']:.2f} ms/it "
         f"({evaluations['gdnp']:.2f} length evaluations), with bisection {ms['gdnp_bisection']:.2f} ms/it, "
-        f"copy {bandwidth / GB:.2f} GB/s")
+        f"copy {bandwidth / GB:.2f} GB/s"
+    )
     ratio = ms["gdnp"] / ms["gd"]
     common = f"n = {n}, d = {d}, float64, one start; median of {reps} alternated runs of {iters} steps"
     p3 = {
         "time_per_iteration_gd": measurement(
-            ms["gd"], None, "<=", "ms",
-            f"{common}; gd() with value and gradient from one set of margins; the baseline of the ratios"),
+            ms["gd"],
+            None,
+            "<=",
+            "ms",
+            f"{common}; gd() with value and gradient from one set of margins; the baseline of the ratios",
+        ),
         "time_per_iteration_gdnp": measurement(
-            ms["gdnp"], None, "<=", "ms",
-            f"{common}; gdnp_empirical(length_search='newton'): lengths certified to 2^-{N_BISECTION}"),
+            ms["gdnp"],
+            None,
+            "<=",
+            "ms",
+            f"{common}; gdnp_empirical(length_search='newton'): lengths certified to 2^-{N_BISECTION}",
+        ),
         "ratio_gdnp_to_gd": measurement(
-            ratio, 1.2, "<=", "ratio",
+            ratio,
+            1.2,
+            "<=",
+            "ratio",
             f"{common}; GDNP reads Z twice per iteration like GD and adds "
             f"{evaluations['gdnp']:.2f} O(n) evaluations of the length derivative on average"
             + ("" if ratio <= 1.2 else "; TARGET MISSED"),
-            gd_ms=[round(t * 1e3, 3) for t in times["gd"]], gdnp_ms=[round(t * 1e3, 3) for t in times["gdnp"]]),
+            gd_ms=[round(t * 1e3, 3) for t in times["gd"]],
+            gdnp_ms=[round(t * 1e3, 3) for t in times["gdnp"]],
+        ),
         "ratio_gdnp_bisection_to_gd": measurement(
-            ms["gdnp_bisection"] / ms["gd"], None, "<=", "ratio",
+            ms["gdnp_bisection"] / ms["gd"],
+            None,
+            "<=",
+            "ratio",
             f"{common}; Algorithm 1's bisection as written, {evaluations['gdnp_bisection']:.2f} evaluations "
             f"per iteration ({N_BISECTION} halvings + the bracket); no target, the cost the Newton search removes",
-            gdnp_bisection_ms=[round(t * 1e3, 3) for t in times["gdnp_bisection"]]),
+            gdnp_bisection_ms=[round(t * 1e3, 3) for t in times["gdnp_bisection"]],
+        ),
     }
     for name in ("gdnp", "gd"):
         fraction = passes * z_bytes / (ms[name] / 1e3) / bandwidth
         p3[f"bandwidth_fraction_{name}"] = measurement(
-            fraction, 0.5, ">=", "fraction",
+            fraction,
+            0.5,
+            ">=",
+            "fraction",
             f"bytes of Z (n d 8 = {z_bytes} B) read per iteration ({passes} passes, a lower bound: the "
             "n-vectors and their temporaries are not counted) per second, over numpy's copy bandwidth "
             "(np.copyto on an array of the same size, bytes read + written per second)"
             + ("" if fraction >= 0.5 else "; TARGET MISSED"),
-            bytes_per_iteration=passes * z_bytes, achieved_GBps=round(passes * z_bytes / (ms[name] / 1e3) / GB, 3),
-            copy_GBps=round(bandwidth / GB, 3))
+            bytes_per_iteration=passes * z_bytes,
+            achieved_GBps=round(passes * z_bytes / (ms[name] / 1e3) / GB, 3),
+            copy_GBps=round(bandwidth / GB, 3),
+        )
     return p3
 
 
@@ -128,11 +172,18 @@ def bench_batching(quick: bool, log: Log) -> dict:
             times[batch].append(time.perf_counter() - start)
     ratio = statistics.median(times[64]) / statistics.median(times[1])
     log(f"P4: 64 instances / 1 instance = {ratio:.2f}")
-    return {"ratio_64_to_1": measurement(
-        ratio, 4.0, "<=", "ratio",
-        f"gd_rayleigh, d = {d}, kappa = 100, {steps} steps; median of {reps} alternated runs"
-        + ("" if ratio <= 4 else "; TARGET MISSED"),
-        seconds_1=[round(t, 5) for t in times[1]], seconds_64=[round(t, 5) for t in times[64]])}
+    return {
+        "ratio_64_to_1": measurement(
+            ratio,
+            4.0,
+            "<=",
+            "ratio",
+            f"gd_rayleigh, d = {d}, kappa = 100, {steps} steps; median of {reps} alternated runs"
+            + ("" if ratio <= 4 else "; TARGET MISSED"),
+            seconds_1=[round(t, 5) for t in times[1]],
+            seconds_64=[round(t, 5) for t in times[64]],
+        )
+    }
 
 
 def bench_quadrature(quick: bool, log: Log) -> dict:
@@ -147,21 +198,33 @@ def bench_quadrature(quick: bool, log: Log) -> dict:
         wt = g * direction / np.sqrt(np.einsum("bi,bij,bj->b", direction, problem.S, direction))[:, None]
         v, v_ref = problem.value(wt), fine.value(wt)
         gr, gr_ref = problem.grad(wt), fine.grad(wt)
-        errors.append(max(float(np.max(np.abs(v - v_ref) / np.abs(v_ref))),
-                          float(np.max(np.linalg.norm(gr - gr_ref, axis=-1) / np.linalg.norm(gr_ref, axis=-1)))))
+        errors.append(
+            max(
+                float(np.max(np.abs(v - v_ref) / np.abs(v_ref))),
+                float(np.max(np.linalg.norm(gr - gr_ref, axis=-1) / np.linalg.norm(gr_ref, axis=-1))),
+            )
+        )
     wt = direction / np.sqrt(np.einsum("bi,bij,bj->b", direction, problem.S, direction))[:, None]
     seconds, _ = _median_time(lambda: (problem.value(wt), problem.grad(wt)), reps)
     error = max(errors)
     log(f"P5: relative error {error:.2e}, {seconds * 1e3:.3f} ms per value+grad")
     return {
         "relative_error": measurement(
-            error, 1e-10, "<=", "relative",
+            error,
+            1e-10,
+            "<=",
+            "relative",
             f"max over ||w~||_S in {list(lengths)} of the relative error of value and gradient (Euclidean norm) "
             f"with {N_NODES} nodes against {16 * (N_NODES - 1) + 1}; d = {d}, separability = 0.9"
             + ("" if error <= 1e-10 else "; TARGET MISSED"),
-            errors=errors),
+            errors=errors,
+        ),
         "time_value_and_grad": measurement(
-            seconds * 1e3, 1.0, "<=", "ms",
+            seconds * 1e3,
+            1.0,
+            "<=",
+            "ms",
             f"median of {reps} calls of value() and grad() for one instance, d = {d}, ||w~||_S = 1"
-            + ("" if seconds <= 1e-3 else "; TARGET MISSED")),
+            + ("" if seconds <= 1e-3 else "; TARGET MISSED"),
+        ),
     }

@@ -16,9 +16,7 @@ GB = 1e9
 SEED = 20190101
 
 
-def measurement(
-    value: float, target: float | None, relation: str, unit: str, notes: str = "", **extra: object
-) -> dict:
+def measurement(value: float, target: float | None, relation: str, unit: str, notes: str = "", **extra: object) -> dict:
     """One measurement: ``value`` compared with ``target`` by ``relation`` (``<=``, ``>=`` or ``==``).
 
     ``met`` is the comparison's result; a measurement reported for reference only has ``target``
@@ -30,8 +28,15 @@ def measurement(
         met = None
     else:
         met = bool(value <= target if relation == "<=" else value >= target if relation == ">=" else value == target)
-    return {"value": float(value), "target": None if target is None else float(target), "relation": relation,
-            "unit": unit, "met": met, "notes": notes, **extra}
+    return {
+        "value": float(value),
+        "target": None if target is None else float(target),
+        "relation": relation,
+        "unit": unit,
+        "met": met,
+        "notes": notes,
+        **extra,
+    }
 
 
 def _median_time(func: Callable[[], object], reps: int) -> tuple[float, list[float]]:

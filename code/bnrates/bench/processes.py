@@ -31,7 +31,7 @@ def _proc_table() -> dict[int, tuple[int, int]]:
             text = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         table[int(entry.name)] = (int(fields[1]), int(fields[19]))
     return table
 
@@ -100,8 +100,9 @@ def run_monitored(command: Sequence[str], cwd: Path | None = None) -> dict[str, 
         of their start.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(list(command), cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        list(command), cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     monitor = _Monitor(proc.pid)
     monitor.start()
     try:
@@ -109,15 +110,22 @@ def run_monitored(command: Sequence[str], cwd: Path | None = None) -> dict[str, 
     finally:
         monitor.stop()
     seconds = time.perf_counter() - start
-    kernels = sorted((rec for pid, rec in monitor.procs.items() if "ipykernel" in str(rec["cmd"])),
-                     key=lambda rec: int(rec["start"]))
+    kernels = sorted(
+        (rec for pid, rec in monitor.procs.items() if "ipykernel" in str(rec["cmd"])), key=lambda rec: int(rec["start"])
+    )
     own = monitor.procs.get(proc.pid, {"peak_kb": 0})
-    return {"returncode": proc.returncode, "stdout": stdout, "stderr": stderr, "seconds": seconds,
-            "process_peak_bytes": int(own["peak_kb"]) * 1024,
-            "kernels": [int(rec["peak_kb"]) * 1024 for rec in kernels]}
+    return {
+        "returncode": proc.returncode,
+        "stdout": stdout,
+        "stderr": stderr,
+        "seconds": seconds,
+        "process_peak_bytes": int(own["peak_kb"]) * 1024,
+        "kernels": [int(rec["peak_kb"]) * 1024 for rec in kernels],
+    }
 
 
 def _check(run: dict[str, Any], what: str) -> None:
     if run["returncode"] != 0:
-        raise RuntimeError(f"{what} failed (exit {run['returncode']}):\n{str(run['stdout'])[-4000:]}\n"
-                           f"{str(run['stderr'])[-4000:]}")
+        raise RuntimeError(
+            f"{what} failed (exit {run['returncode']}):\n{str(run['stdout'])[-4000:]}\n{str(run['stderr'])[-4000:]}"
+        )

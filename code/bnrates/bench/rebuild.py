@@ -28,8 +28,18 @@ EXECUTED = re.compile(r"^\[\d+/\d+\] (\S+) +executed in", re.MULTILINE)
 
 def ours_command(book: Path, profile: str, force: bool, jobs: int | None = None) -> list[str]:
     """Our pipeline: ``python -m bnrates.book build --root BOOK --profile PROFILE [--force] [--jobs N]``."""
-    return [sys.executable, "-m", "bnrates.book", "build", "--root", str(book), "--profile", profile,
-            *(["--force"] if force else []), *([] if jobs is None else ["--jobs", str(jobs)])]
+    return [
+        sys.executable,
+        "-m",
+        "bnrates.book",
+        "build",
+        "--root",
+        str(book),
+        "--profile",
+        profile,
+        *(["--force"] if force else []),
+        *([] if jobs is None else ["--jobs", str(jobs)]),
+    ]
 
 
 PARAMETERS_CELL = re.compile(r"(```\{code-cell\}[^\n]*\n:tags: \[parameters\]\n)(.*?)(```)", re.DOTALL)
@@ -53,10 +63,15 @@ def stage_for_jupyter_book(root: Path, stage: Path, results: Path, profile: str)
     chapters = [c for c in read_toc(root) if c.notebook]
     last_input = max(c.path.as_posix() for c in chapters if not c.aggregate)
     early = [c.path.as_posix() for c in chapters if c.aggregate and c.path.as_posix() < last_input]
-    config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force", "allow_errors": False,
-                         "exclude_patterns": early}
-    config.setdefault("sphinx", {}).setdefault("config", {}).update(nb_execution_raise_on_error=True,
-                                                                    bnrates_executed=True)
+    config["execute"] = {
+        **config.get("execute", {}),
+        "execute_notebooks": "force",
+        "allow_errors": False,
+        "exclude_patterns": early,
+    }
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(
+        nb_execution_raise_on_error=True, bnrates_executed=True
+    )
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def set_parameters(match: re.Match[str]) -> str:
@@ -75,16 +90,24 @@ def stage_for_jupyter_book(root: Path, stage: Path, results: Path, profile: str)
         (stage / chapter.path).parent.mkdir(parents=True, exist_ok=True)
         (stage / chapter.path).write_text(text)
     results.mkdir(parents=True, exist_ok=True)
-    stub = {"profile": profile, "chapters": {name: {"seconds": 0.0, "executed_in_this_build": True}
-                                             for name in notebooks}}
+    stub = {
+        "profile": profile,
+        "chapters": {name: {"seconds": 0.0, "executed_in_this_build": True} for name in notebooks},
+    }
     (results / "execution.json").write_text(json.dumps(stub, indent=1) + "\n")
     return notebooks
 
 
 def jupyter_book_command(stage: Path, out: Path) -> list[str]:
     """Jupyter Book's own build (it executes the chapters) of ``stage`` into ``out``."""
-    return [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--path-output", str(out),
-            "--quiet"]
+    return [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(stage),
+        "--path-output",
+        str(out),
+        "--quiet",
+    ]
 
 
 def bench_rebuild(root: Path, work: Path, quick: bool, log: Log) -> tuple[dict, dict, dict]:
@@ -122,25 +145,39 @@ def bench_rebuild(root: Path, work: Path, quick: bool, log: Log) -> tuple[dict, 
     ratio = statistics.median(ratios)
     p1 = {
         "ratio_ours_to_jupyter_book": measurement(
-            ratio, 1.1, "<=", "ratio",
+            ratio,
+            1.1,
+            "<=",
+            "ratio",
             f"median over {len(ratios)} alternated pair(s) of the quick build of all {len(notebooks)} executable "
             "chapters, both including the HTML render; ours renders with -W --nitpick from a staged copy and "
             "hashes inputs" + ("" if ratio <= 1.1 else "; TARGET MISSED"),
-            ratios=[round(r, 3) for r in ratios], ours_seconds=ours_s, jupyter_book_seconds=theirs_s),
+            ratios=[round(r, 3) for r in ratios],
+            ours_seconds=ours_s,
+            jupyter_book_seconds=theirs_s,
+        ),
         "quick_build_seconds": measurement(
-            statistics.median(ours_s), 90.0, "<=", "s",
+            statistics.median(ours_s),
+            90.0,
+            "<=",
+            "s",
             f"median wall time of our forced quick build on this machine ({cpus} CPUs; the target is for two cores)"
-            + ("" if statistics.median(ours_s) <= 90 else "; TARGET MISSED")),
+            + ("" if statistics.median(ours_s) <= 90 else "; TARGET MISSED"),
+        ),
     }
     if not quick:
         full = run_monitored(ours_command(book, "full", force=True))
         _check(full, "our full build")
         log(f"P1: full profile {full['seconds']:.1f} s")
         p1["full_build_seconds"] = measurement(
-            float(full["seconds"]), 360.0, "<=", "s",
+            float(full["seconds"]),
+            360.0,
+            "<=",
+            "s",
             f"one forced full-profile build of every chapter ({cpus} CPUs)"
             + ("" if float(full["seconds"]) <= 360 else "; TARGET MISSED"),
-            kernel_peak_GB=dict(zip(notebooks, [round(k / GB, 3) for k in full["kernels"]], strict=False)))
+            kernel_peak_GB=dict(zip(notebooks, [round(k / GB, 3) for k in full["kernels"]], strict=False)),
+        )
 
     # the HTML on disk is now the full profile's: one quick build first, so that the timed
     # rebuild below really has nothing to do (no execution and no render)
@@ -167,51 +204,92 @@ def bench_rebuild(root: Path, work: Path, quick: bool, log: Log) -> tuple[dict, 
     no_change = float(unchanged["seconds"])
     p2 = {
         "no_change_rebuild_seconds": measurement(
-            no_change, 3.0, "<=", "s",
+            no_change,
+            3.0,
+            "<=",
+            "s",
             "rebuild with nothing changed: no chapter executed" if not again else f"UNEXPECTEDLY executed {again}",
-            render_seconds=float(render.group(1)) if render else None, executed=again)
-        | ({"notes": "TARGET MISSED: the pipeline re-renders the whole book with Jupyter Book on every build"
-                     + (f" ({render.group(1)} s of the total)" if render else "")
-                     + ("" if not again else f"; UNEXPECTEDLY executed {again}")}
-           if no_change > 3.0 else {}),
+            render_seconds=float(render.group(1)) if render else None,
+            executed=again,
+        )
+        | (
+            {
+                "notes": "TARGET MISSED: the pipeline re-renders the whole book with Jupyter Book on every build"
+                + (f" ({render.group(1)} s of the total)" if render else "")
+                + ("" if not again else f"; UNEXPECTEDLY executed {again}")
+            }
+            if no_change > 3.0
+            else {}
+        ),
         "touched_module_rebuild_seconds": measurement(
-            float(touched["seconds"]), None, "<=", "s",
+            float(touched["seconds"]),
+            None,
+            "<=",
+            "s",
             f"rebuild after {TOUCHED_MODULE} changed (its recorded hash altered in the executed notebooks); "
-            "reported for reference (no target)", executed=reexecuted),
+            "reported for reference (no target)",
+            executed=reexecuted,
+        ),
         "touched_module_chapters": measurement(
-            len(reexecuted), len(users), "==", "chapters",
+            len(reexecuted),
+            len(users),
+            "==",
+            "chapters",
             "chapters re-executed must be exactly those whose recorded modules include "
             f"{TOUCHED_MODULE} (the report chapter is aggregate and also re-runs when any chapter did)"
             + ("" if sorted(reexecuted) == sorted(users) else "; TARGET MISSED: the sets differ"),
-            executed=reexecuted, expected=users)
+            executed=reexecuted,
+            expected=users,
+        )
         | ({"met": sorted(reexecuted) == sorted(users)}),
     }
     kernels = ours[-1]["kernels"]
     memory = {
         "build_process_peak_rss": measurement(
-            max(float(a["process_peak_bytes"]) for a in ours) / GB, 1.0, "<=", "GB",
-            f"VmHWM of the `python -m bnrates.book build` process, sampled every {SAMPLE_INTERVAL} s"),
+            max(float(a["process_peak_bytes"]) for a in ours) / GB,
+            1.0,
+            "<=",
+            "GB",
+            f"VmHWM of the `python -m bnrates.book build` process, sampled every {SAMPLE_INTERVAL} s",
+        ),
         "jupyter_book_process_peak_rss": measurement(
-            max(float(b["process_peak_bytes"]) for b in theirs) / GB, 1.0, "<=", "GB",
-            "VmHWM of the `jupyter-book build` process that executes and renders the chapters itself"),
+            max(float(b["process_peak_bytes"]) for b in theirs) / GB,
+            1.0,
+            "<=",
+            "GB",
+            "VmHWM of the `jupyter-book build` process that executes and renders the chapters itself",
+        ),
     }
     sampled = f"sampled every {SAMPLE_INTERVAL} s: growth in the last interval before a kernel exits is missed"
     memory["kernel_peak_rss_max"] = measurement(
-        max(max(a["kernels"]) for a in ours) / GB, 1.0, "<=", "GB",
+        max(max(a["kernels"]) for a in ours) / GB,
+        1.0,
+        "<=",
+        "GB",
         f"largest VmHWM of any chapter's kernel in our quick builds ({sampled})"
-        + ("" if max(max(a["kernels"]) for a in ours) <= GB else "; TARGET MISSED"))
+        + ("" if max(max(a["kernels"]) for a in ours) <= GB else "; TARGET MISSED"),
+    )
     memory["jupyter_book_kernel_peak_rss_max"] = measurement(
-        max(max(b["kernels"]) for b in theirs) / GB, 1.0, "<=", "GB",
-        f"largest VmHWM of any kernel started by Jupyter Book's own execution ({sampled})")
+        max(max(b["kernels"]) for b in theirs) / GB,
+        1.0,
+        "<=",
+        "GB",
+        f"largest VmHWM of any kernel started by Jupyter Book's own execution ({sampled})",
+    )
     if len(kernels) != len(notebooks):
-        memory["kernel_peak_rss_max"]["notes"] += (f"; {len(kernels)} kernels seen for {len(notebooks)} chapters, "
-                                                   "so they are not attributed to chapters")
+        memory["kernel_peak_rss_max"]["notes"] += (
+            f"; {len(kernels)} kernels seen for {len(notebooks)} chapters, so they are not attributed to chapters"
+        )
     else:
         for name, peak in zip(notebooks, kernels, strict=True):
             memory[f"kernel_peak_rss_{name}"] = measurement(
-                peak / GB, 1.0, "<=", "GB",
+                peak / GB,
+                1.0,
+                "<=",
+                "GB",
                 f"VmHWM of the kernel executing {name} (quick profile, last build; {sampled})"
-                + ("" if peak <= GB else "; TARGET MISSED"))
+                + ("" if peak <= GB else "; TARGET MISSED"),
+            )
     return p1, p2, memory
 
 
@@ -232,26 +310,43 @@ def bench_parallel(root: Path, work: Path, quick: bool, log: Log) -> dict:
     independent = {k: v for k, v in serial.items() if k not in aggregate}
     longest = max(independent, key=lambda k: independent[k])
     rest = seconds[1] - sum(serial.values())  # start-up, staging, render
-    ideal = (max(independent[longest], sum(independent.values()) / 2)
-             + sum(serial[k] for k in aggregate) + rest) / seconds[1]
+    ideal = (
+        max(independent[longest], sum(independent.values()) / 2) + sum(serial[k] for k in aggregate) + rest
+    ) / seconds[1]
     ratio = seconds[2] / seconds[1]
     slowdown = statistics.median(chapters[2][k] / serial[k] for k in independent)
     return {
         "jobs2_to_jobs1_ratio": measurement(
-            ratio, 0.65, "<=", "ratio",
+            ratio,
+            0.65,
+            "<=",
+            "ratio",
             f"forced {profile} build of every chapter, --jobs 2 over --jobs 1 ({os.cpu_count()} CPUs, shared: "
             f"other work on the machine slows the parallel run most); the chapters' serial times allow at best "
             f"{ideal:.2f} ({longest} alone is {independent[longest] / seconds[1]:.0%} of the serial time)"
             + ("" if ratio <= 0.65 else "; TARGET MISSED"),
-            jobs1_seconds=round(seconds[1], 1), jobs2_seconds=round(seconds[2], 1), ideal_ratio=round(ideal, 3),
-            longest_chapter=longest, longest_share=round(independent[longest] / seconds[1], 3),
-            chapter_seconds_jobs1=serial, chapter_seconds_jobs2=chapters[2]),
+            jobs1_seconds=round(seconds[1], 1),
+            jobs2_seconds=round(seconds[2], 1),
+            ideal_ratio=round(ideal, 3),
+            longest_chapter=longest,
+            longest_share=round(independent[longest] / seconds[1], 3),
+            chapter_seconds_jobs1=serial,
+            chapter_seconds_jobs2=chapters[2],
+        ),
         "ideal_ratio": measurement(
-            ideal, None, "<=", "ratio",
+            ideal,
+            None,
+            "<=",
+            "ratio",
             "the best --jobs 2 ratio the chapters' serial times allow: (max(longest chapter, half of all "
-            "independent chapters) + report + start-up and render) / serial wall time"),
+            "independent chapters) + report + start-up and render) / serial wall time",
+        ),
         "parallel_chapter_slowdown": measurement(
-            slowdown, None, "<=", "ratio",
+            slowdown,
+            None,
+            "<=",
+            "ratio",
             "median over the independent chapters of their execution time with --jobs 2 over --jobs 1: "
-            "how much two kernels at once slow each other (shared cores, memory bandwidth)"),
+            "how much two kernels at once slow each other (shared cores, memory bandwidth)",
+        ),
     }

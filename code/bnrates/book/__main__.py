@@ -19,25 +19,47 @@ from .toc import BookError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bnrates.book",
-                                     description=(pipeline.__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bnrates.book", description=(pipeline.__doc__ or "").split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="execute the chapters and render the book")
     cli.add_profile(b)
-    b.add_argument("--chapter", action="append", default=[], metavar="NAME",
-                   help="execute this chapter even if it is up to date (repeatable)")
+    b.add_argument(
+        "--chapter",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="execute this chapter even if it is up to date (repeatable)",
+    )
     b.add_argument("--force", action="store_true", help="execute every chapter, up to date or not")
-    b.add_argument("--no-solutions", dest="solutions", action="store_false",
-                   help="student edition without solutions, in _build/html-student")
+    b.add_argument(
+        "--no-solutions",
+        dest="solutions",
+        action="store_false",
+        help="student edition without solutions, in _build/html-student",
+    )
     b.add_argument("--pdf", action="store_true", help="also render the book as _build/pdf/book.pdf (needs LaTeX)")
-    b.add_argument("-p", nargs=3, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUE"),
-                   help="override a chapter parameter (a Python literal or a string)")
+    b.add_argument(
+        "-p",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("CHAPTER", "NAME", "VALUE"),
+        help="override a chapter parameter (a Python literal or a string)",
+    )
     b.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
-    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="chapters executed at the same time (default: the number of cores)")
+    b.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="chapters executed at the same time (default: the number of cores)",
+    )
     cli.add_root(b)
-    n = sub.add_parser("notebooks",
-                       help=f"the student notebooks (no solutions, no outputs) as {pipeline.NOTEBOOKS_ZIP}")
+    n = sub.add_parser(
+        "notebooks", help=f"the student notebooks (no solutions, no outputs) as {pipeline.NOTEBOOKS_ZIP}"
+    )
     cli.add_root(n)
     r = sub.add_parser("results", help="maintainers: rebuild the full profile and export it to data/results")
     cli.add_root(r)
@@ -61,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pdf and shutil.which("latexmk") is None:
             raise BookError("--pdf needs LaTeX (latexmk not found): run `make pdf`, which installs it")
         check_jobs(args.jobs)
-        index = pipeline.build(root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions,
-                               args.pdf, jobs=args.jobs)
+        index = pipeline.build(
+            root, args.profile, args.chapter, args.p, args.timeout, args.force, args.solutions, args.pdf, jobs=args.jobs
+        )
         return f"built the {args.profile} book in {time.perf_counter() - start:.1f} s: {index}"
 
     if args.command == "notebooks":

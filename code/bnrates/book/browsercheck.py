@@ -225,7 +225,7 @@ def _link_problems(root: Path, base: str, links: list[list[str]]) -> list[str]:
             continue  # other hosts and schemes (mailto:, javascript:) are not checked
         seen.add(resolved)
         parts = urlsplit(resolved)
-        rel = unquote(parts.path)[len(urlsplit(base).path):]
+        rel = unquote(parts.path)[len(urlsplit(base).path) :]
         target = root / rel
         if rel == "" or rel.endswith("/"):
             target = target / "index.html"
@@ -243,7 +243,7 @@ def _watch(page: Any, base: str) -> list[str]:
     problems: list[str] = []
 
     def short(url: str) -> str:
-        return url[len(base):] if url.startswith(base) else url
+        return url[len(base) :] if url.startswith(base) else url
 
     def on_console(msg: Any) -> None:
         if msg.type == "error":
@@ -256,8 +256,9 @@ def _watch(page: Any, base: str) -> list[str]:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(
-        f"request failed: {short(request.url)} ({request.failure})"))
+    page.on(
+        "requestfailed", lambda request: problems.append(f"request failed: {short(request.url)} ({request.failure})")
+    )
     page.on("response", on_response)
     return problems
 
@@ -304,8 +305,12 @@ def _check_search(browser: Any, base: str, term: str) -> list[str]:
         context.close()
 
 
-def check_site(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
-               search_term: str | None = SEARCH_TERM, pages: Iterable[str] | None = None) -> dict[str, list[str]]:
+def check_site(
+    html_dir: str | os.PathLike[str],
+    chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
+    search_term: str | None = SEARCH_TERM,
+    pages: Iterable[str] | None = None,
+) -> dict[str, list[str]]:
     """Open every page of a built HTML book in headless Chromium and list its problems.
 
     Parameters
@@ -338,8 +343,9 @@ def check_site(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str
         raise FileNotFoundError(f"no index.html in {root}: build the book first")
     chromium = Path(chromium)
     if not chromium.is_file() or not os.access(chromium, os.X_OK):
-        raise FileNotFoundError(f"chromium not found at {chromium}: install Debian's chromium package "
-                                "(apt-get install chromium)")
+        raise FileNotFoundError(
+            f"chromium not found at {chromium}: install Debian's chromium package (apt-get install chromium)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
@@ -348,8 +354,7 @@ def check_site(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str
     results: dict[str, list[str]] = {}
     with serve(root) as base, sync_playwright() as playwright:
         try:
-            browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                                 args=list(CHROMIUM_ARGS))
+            browser = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=list(CHROMIUM_ARGS))
         except Exception as error:
             raise RuntimeError(f"chromium at {chromium} did not start: {error}") from error
         try:
@@ -403,8 +408,10 @@ def axe_problems(page: Any) -> list[str]:
         if violation["impact"] in AXE_IMPACTS:
             targets = ", ".join(" ".join(map(str, node["target"])) for node in violation["nodes"][:3])
             more = len(violation["nodes"]) - 3
-            problems.append(f"axe {violation['impact']} {violation['id']}: {violation['help']} "
-                            f"({targets}{f' and {more} more' if more > 0 else ''})")
+            problems.append(
+                f"axe {violation['impact']} {violation['id']}: {violation['help']} "
+                f"({targets}{f' and {more} more' if more > 0 else ''})"
+            )
     return problems
 
 
@@ -446,8 +453,10 @@ def dark_figure_problems(page: Any, figures: Iterable[dict[str, Any]]) -> list[s
         image.scroll_into_view_if_needed()
         lightness = corner_lightness(image.screenshot())
         if lightness < LIGHT_BACKGROUND:
-            problems.append(f"figure {(figure['src'] or '')[:60]} is not on an opaque light background in dark mode "
-                            f"(corners {lightness:.2f} light, need {LIGHT_BACKGROUND})")
+            problems.append(
+                f"figure {(figure['src'] or '')[:60]} is not on an opaque light background in dark mode "
+                f"(corners {lightness:.2f} light, need {LIGHT_BACKGROUND})"
+            )
     return problems
 
 
@@ -477,8 +486,11 @@ def _read_page(browser: Any, base: str, rel: str, scheme: str) -> list[str]:
         context.close()
 
 
-def check_reading(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
-                  pages: Iterable[str] | None = None) -> dict[str, list[str]]:
+def check_reading(
+    html_dir: str | os.PathLike[str],
+    chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
+    pages: Iterable[str] | None = None,
+) -> dict[str, list[str]]:
     """Read every page as readers do, in light and in dark mode, and list what stands in their way.
 
     Each page, in a fresh browser context per colour scheme (the reader's system preference,
@@ -495,8 +507,9 @@ def check_reading(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[
         raise FileNotFoundError(f"no index.html in {root}: build the book first")
     chromium = Path(chromium)
     if not chromium.is_file() or not os.access(chromium, os.X_OK):
-        raise FileNotFoundError(f"chromium not found at {chromium}: install Debian's chromium package "
-                                "(apt-get install chromium)")
+        raise FileNotFoundError(
+            f"chromium not found at {chromium}: install Debian's chromium package (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[str]] = {}

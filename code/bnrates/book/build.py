@@ -97,12 +97,24 @@ def render(stage: Path, out: Path, builder: str = "html") -> Path:
 
     ``builder`` is ``html`` (the folder of the site) or ``pdflatex`` (the folder holding the PDF).
     """
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--builder", builder,
-               "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(stage),
+        "--builder",
+        builder,
+        "--path-output",
+        str(out),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+        "--quiet",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BookError(f"Jupyter Book ({builder}) failed to render the book:\n"
-                        f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+        raise BookError(
+            f"Jupyter Book ({builder}) failed to render the book:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+        )
     return out / "_build" / ("html" if builder == "html" else "latex")
 
 
@@ -164,8 +176,10 @@ def build(
     notebooks = [c for c in chapters if c.notebook]
     unknown = set(only) - {c.name for c in notebooks}
     if unknown:
-        raise BookError(f"--chapter: unknown chapter(s) {', '.join(sorted(unknown))}; "
-                        f"executable chapters: {', '.join(c.name for c in notebooks)}")
+        raise BookError(
+            f"--chapter: unknown chapter(s) {', '.join(sorted(unknown))}; "
+            f"executable chapters: {', '.join(c.name for c in notebooks)}"
+        )
     params = check_overrides(chapters, root, overrides)
 
     build_dir = root / "_build"
@@ -176,8 +190,9 @@ def build(
         transaction.recover(build_dir, [results, executed, edition_dir, build_dir / "pdf"], log)
         stage = build_dir / transaction.STAGE
         try:
-            pairs = _build_in_stage(root, stage, chapters, notebooks, profile, only, params, timeout, force,
-                                    solutions, pdf, log, jobs)
+            pairs = _build_in_stage(
+                root, stage, chapters, notebooks, profile, only, params, timeout, force, solutions, pdf, log, jobs
+            )
             transaction.commit(stage, pairs)
         finally:
             if not (stage / transaction.JOURNAL).exists():
@@ -186,9 +201,19 @@ def build(
 
 
 def _build_in_stage(
-    root: Path, stage: Path, chapters: Sequence[Chapter], notebooks: Sequence[Chapter], profile: str,
-    only: Sequence[str], params: dict[str, dict[str, object]], timeout: int, force: bool, solutions: bool,
-    pdf: bool, log, jobs: int = 1,
+    root: Path,
+    stage: Path,
+    chapters: Sequence[Chapter],
+    notebooks: Sequence[Chapter],
+    profile: str,
+    only: Sequence[str],
+    params: dict[str, dict[str, object]],
+    timeout: int,
+    force: bool,
+    solutions: bool,
+    pdf: bool,
+    log,
+    jobs: int = 1,
 ) -> list[tuple[Path, Path]]:
     """Execute and render into ``stage``; return the ``(staged, final)`` folders to commit."""
     build_dir = root / "_build"
@@ -214,12 +239,19 @@ def _build_in_stage(
         for i, chapter in enumerate(notebooks, 1):
             target = src / chapter.path.with_suffix(".ipynb")
             target.parent.mkdir(parents=True, exist_ok=True)
-            parameters = {"profile": profile, "results_dir": os.path.relpath(staged_results, root / "chapters"),
-                          **params.get(chapter.name, {})}
+            parameters = {
+                "profile": profile,
+                "results_dir": os.path.relpath(staged_results, root / "chapters"),
+                **params.get(chapter.name, {}),
+            }
             cached = executed / f"{chapter.name}.ipynb"
-            reason = ("forced" if force or chapter.name in only
-                      else "another chapter ran" if chapter.aggregate and ran_any
-                      else stale_reason(root, chapter, parameters, cached, results))
+            reason = (
+                "forced"
+                if force or chapter.name in only
+                else "another chapter ran"
+                if chapter.aggregate and ran_any
+                else stale_reason(root, chapter, parameters, cached, results)
+            )
             if chapter.aggregate:  # after every other chapter before it, and alone
                 run_queued()
                 write_execution_log(log_file, profile, timings)
@@ -281,9 +313,11 @@ def publish_results(root: Path, timeout: int = 600, log=print) -> list[str]:
     """
     state = provenance.commit(root)
     if state == "unknown" or state.endswith("+dirty"):
-        raise BookError(f"make results refreshes the committed data/results, which must name a real commit, "
-                        f"but {root} is {'not a git work tree' if state == 'unknown' else 'modified (git status)'}: "
-                        "commit or stash your changes first")
+        raise BookError(
+            f"make results refreshes the committed data/results, which must name a real commit, "
+            f"but {root} is {'not a git work tree' if state == 'unknown' else 'modified (git status)'}: "
+            "commit or stash your changes first"
+        )
     build(root, "full", timeout=timeout, force=True, log=log)
     with transaction.build_lock(root / "_build", log):
         try:

@@ -194,8 +194,9 @@ class Page:
         return plotting.claim_table(self.outcomes.values())
 
 
-def open_chapter(chapter: str, *, profile: str, seed: int, results_dir: str | Path,
-                 glue: Glue = _myst_glue, **parameters: Any) -> Page:
+def open_chapter(
+    chapter: str, *, profile: str, seed: int, results_dir: str | Path, glue: Glue = _myst_glue, **parameters: Any
+) -> Page:
     """Open a chapter: figure style, its claims run, every number glued under its name.
 
     Parameters

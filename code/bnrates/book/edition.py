@@ -146,8 +146,9 @@ def run_exercise_cells(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 120)
     if not indices:
         return nb
     part = nbformat.v4.new_notebook(metadata=copy.deepcopy(nb.metadata))
-    part.cells = [nbformat.v4.new_code_cell(nb.cells[i].source, metadata=copy.deepcopy(nb.cells[i].metadata))
-                  for i in indices]
+    part.cells = [
+        nbformat.v4.new_code_cell(nb.cells[i].source, metadata=copy.deepcopy(nb.cells[i].metadata)) for i in indices
+    ]
     client = NotebookClient(part, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     try:
         client.execute()
@@ -175,8 +176,10 @@ def require_correct(nb: nbformat.NotebookNode, chapter: str) -> int:
             raise EditionError(f"chapter {chapter!r}: the exercise check in cell {i} showed no verdict")
         for verdict in found:
             if verdict["status"] != "correct":
-                raise EditionError(f"chapter {chapter!r}: the official solution of {verdict['exercise']!r} "
-                                   f"does not pass its check ({verdict['status']}: {verdict.get('mistake')})")
+                raise EditionError(
+                    f"chapter {chapter!r}: the official solution of {verdict['exercise']!r} "
+                    f"does not pass its check ({verdict['status']}: {verdict.get('mistake')})"
+                )
             count += 1
     return count
 
@@ -204,8 +207,9 @@ def with_profile(nb: nbformat.NotebookNode, profile: str) -> nbformat.NotebookNo
     return nb
 
 
-def write_bundle(root: Path, chapters: Iterable[Path], target: Path, package: Path | None = None,
-                 profile: str = "quick") -> list[str]:
+def write_bundle(
+    root: Path, chapters: Iterable[Path], target: Path, package: Path | None = None, profile: str = "quick"
+) -> list[str]:
     """Write the student notebooks of ``chapters`` (MyST sources) as one zip at ``target``.
 
     The notebooks' ``profile`` parameter is set to ``profile`` (``quick``: seconds per chapter on
@@ -253,5 +257,10 @@ def write_bundle(root: Path, chapters: Iterable[Path], target: Path, package: Pa
 
 def official_solutions(nbs: Sequence[nbformat.NotebookNode]) -> list[str]:
     """Every official solution body of the given (teacher) notebooks, for tests and checks."""
-    return [body for nb in nbs for i in exercise_cells(nb) if SOLUTION_TAG in tags(nb.cells[i])
-            for body in solution_bodies(nb.cells[i].source)]
+    return [
+        body
+        for nb in nbs
+        for i in exercise_cells(nb)
+        if SOLUTION_TAG in tags(nb.cells[i])
+        for body in solution_bodies(nb.cells[i].source)
+    ]

@@ -105,8 +105,10 @@ def check_overrides(
         try:
             value = declaration.check(parse_value(text))
         except ParameterError:
-            raise BookError(f"-p: parameter {name!r} of chapter {chapter!r} must be {declaration.describe()} "
-                            f"({declaration.note}), got {text!r}") from None
+            raise BookError(
+                f"-p: parameter {name!r} of chapter {chapter!r} must be {declaration.describe()} "
+                f"({declaration.note}), got {text!r}"
+            ) from None
         if isinstance(declaration.default, float) and isinstance(value, int | float):
             value = float(value)
         overrides.setdefault(chapter, {})[name] = value
@@ -165,7 +167,7 @@ def execute_chapter(
     tracker = executed.cells.pop()
     text = "".join(o.get("text", "") for o in tracker.get("outputs", []) if o.get("name") == "stdout")
     line = next(ln for ln in text.splitlines() if ln.startswith(MODULES_MARKER))
-    return executed, json.loads(line[len(MODULES_MARKER):])
+    return executed, json.loads(line[len(MODULES_MARKER) :])
 
 
 @dataclass(frozen=True)
@@ -185,16 +187,18 @@ def check_jobs(jobs: int) -> None:
         raise BookError(f"--jobs must be a whole number of chapters run at once, at least 1; got {jobs!r}")
 
 
-def _execute_timed(chapter: Chapter, root: Path, parameters: dict[str, object],
-                   timeout: int) -> tuple[str, list[str], float]:
+def _execute_timed(
+    chapter: Chapter, root: Path, parameters: dict[str, object], timeout: int
+) -> tuple[str, list[str], float]:
     """:func:`execute_chapter` and its wall time; the notebook as JSON text (it crosses processes)."""
     start = time.perf_counter()
     nb, modules = execute_chapter(chapter, root, parameters, root / chapter.path.parent, timeout)
     return nbformat.writes(nb), modules, time.perf_counter() - start
 
 
-def execute_runs(runs: Sequence[Run], root: Path, results: Path, jobs: int, timeout: int, total: int,
-                 log) -> dict[str, float]:
+def execute_runs(
+    runs: Sequence[Run], root: Path, results: Path, jobs: int, timeout: int, total: int, log
+) -> dict[str, float]:
     """Execute ``runs``, up to ``jobs`` at a time, and write each executed notebook to its target.
 
     Each executed notebook must pass its exercise checks (:func:`bnrates.book.edition.require_correct`)
@@ -225,8 +229,10 @@ def execute_runs(runs: Sequence[Run], root: Path, results: Path, jobs: int, time
             edition.require_correct(nb, run.chapter.name)
         except edition.EditionError as err:
             raise BookError(str(err)) from None
-        nb.metadata["bnrates"] = {"inputs": chapter_inputs(root, run.chapter, run.parameters, modules),
-                                  "seconds": round(seconds, 2)}
+        nb.metadata["bnrates"] = {
+            "inputs": chapter_inputs(root, run.chapter, run.parameters, modules),
+            "seconds": round(seconds, 2),
+        }
         record_results(nb, results / run.chapter.name)
         nbformat.write(nb, run.target)
         done[run.chapter.name] = round(seconds, 2)
@@ -237,8 +243,9 @@ def execute_runs(runs: Sequence[Run], root: Path, results: Path, jobs: int, time
             finish(run, *_execute_timed(run.chapter, root, run.parameters, timeout))
         return done
     failures: dict[int, BookError] = {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(runs)),
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(jobs, len(runs)), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         futures = {pool.submit(_execute_timed, run.chapter, root, run.parameters, timeout): run for run in runs}
         for future in concurrent.futures.as_completed(futures):
             run = futures[future]

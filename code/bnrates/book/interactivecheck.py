@@ -133,8 +133,10 @@ def _explorer_problems(page: Any, name: str, div_id: str) -> list[str]:
         elif old[0]["value"] == new[0]["value"] or old[0]["y"] == new[0]["y"]:
             problems.append(f"explorer {name}: the {role} curve did not change with the slider")
     if len(after["paths"]) != 2 or any(a == b for a, b in zip(before["paths"], after["paths"], strict=False)):
-        problems.append(f"explorer {name}: the drawn lines did not change ({len(before['paths'])} before, "
-                        f"{len(after['paths'])} after)")
+        problems.append(
+            f"explorer {name}: the drawn lines did not change ({len(before['paths'])} before, "
+            f"{len(after['paths'])} after)"
+        )
     return problems
 
 
@@ -162,8 +164,11 @@ def _explorers_on_page(browser: Any, base: str, rel: str) -> tuple[list[str], li
             page.wait_for_load_state("networkidle")
         if found and not any(url.startswith(base) and url.endswith("_static/" + PLOTLY_JS) for url in requests):
             problems.append(f"Plotly was not loaded from the site's _static/{PLOTLY_JS}")
-        problems += [f"request left the machine: {url}" for url in requests
-                     if not url.startswith(base) and not url.startswith(("data:", "blob:", "about:"))]
+        problems += [
+            f"request left the machine: {url}"
+            for url in requests
+            if not url.startswith(base) and not url.startswith(("data:", "blob:", "about:"))
+        ]
         return names, problems
     except Exception as error:  # a timeout or crash on one page is a problem of that page
         return [], [f"check failed: {type(error).__name__}: {error}"]
@@ -171,8 +176,11 @@ def _explorers_on_page(browser: Any, base: str, rel: str) -> tuple[list[str], li
         context.close()
 
 
-def check_explorers(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
-                    pages: Iterable[str] | None = None) -> dict[str, tuple[list[str], list[str]]]:
+def check_explorers(
+    html_dir: str | os.PathLike[str],
+    chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
+    pages: Iterable[str] | None = None,
+) -> dict[str, tuple[list[str], list[str]]]:
     """Move the slider of every explorer of every page and list what did not respond.
 
     Returns
@@ -185,8 +193,9 @@ def check_explorers(html_dir: str | os.PathLike[str], chromium: str | os.PathLik
 
 def raw_tex_in_text(text: str, context: int = 30) -> list[str]:
     """Every raw-TeX fragment (:data:`RAW_TEX`) of ``text`` with ``context`` characters around it."""
-    return [text[max(0, m.start() - context): m.end() + context].replace("\n", " ")
-            for m in re.finditer(RAW_TEX, text)]
+    return [
+        text[max(0, m.start() - context) : m.end() + context].replace("\n", " ") for m in re.finditer(RAW_TEX, text)
+    ]
 
 
 def _collapsed_problems(browser: Any, base: str, rel: str) -> tuple[int, list[str]]:
@@ -209,16 +218,21 @@ def _collapsed_problems(browser: Any, base: str, rel: str) -> tuple[int, list[st
 def launch(playwright: Any, chromium: Path) -> Any:
     """Headless Chromium with the offline arguments of :mod:`bnrates.book.browsercheck`."""
     if not chromium.is_file() or not os.access(chromium, os.X_OK):
-        raise FileNotFoundError(f"chromium not found at {chromium}: install Debian's chromium package "
-                                "(apt-get install chromium)")
+        raise FileNotFoundError(
+            f"chromium not found at {chromium}: install Debian's chromium package (apt-get install chromium)"
+        )
     try:
         return playwright.chromium.launch(executable_path=str(chromium), headless=True, args=list(CHROMIUM_ARGS))
     except Exception as error:
         raise RuntimeError(f"chromium at {chromium} did not start: {error}") from error
 
 
-def _each_page(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str], pages: Iterable[str] | None,
-               check: Callable[[Any, str, str], T]) -> dict[str, T]:
+def _each_page(
+    html_dir: str | os.PathLike[str],
+    chromium: str | os.PathLike[str],
+    pages: Iterable[str] | None,
+    check: Callable[[Any, str, str], T],
+) -> dict[str, T]:
     """``check(browser, base_url, page)`` for every page of a built site served on 127.0.0.1."""
     from playwright.sync_api import sync_playwright
 
@@ -236,8 +250,11 @@ def _each_page(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str
     return results
 
 
-def check_collapsed(html_dir: str | os.PathLike[str], chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
-                    pages: Iterable[str] | None = None) -> dict[str, tuple[int, list[str]]]:
+def check_collapsed(
+    html_dir: str | os.PathLike[str],
+    chromium: str | os.PathLike[str] = DEFAULT_CHROMIUM,
+    pages: Iterable[str] | None = None,
+) -> dict[str, tuple[int, list[str]]]:
     """Open every collapsed block of every page and list what is wrong in them.
 
     Parameters
@@ -260,8 +277,9 @@ def check_collapsed(html_dir: str | os.PathLike[str], chromium: str | os.PathLik
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: check a built book's collapsed blocks, print problems, exit 1 if any."""
-    parser = argparse.ArgumentParser(prog="python -m bnrates.book.interactivecheck",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bnrates.book.interactivecheck", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("html_dir", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--chromium", type=Path, default=DEFAULT_CHROMIUM, help="the Chromium executable")
     args = parser.parse_args(argv)
@@ -272,14 +290,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report = format_problems({page: problems for page, (_, problems) in collapsed.items()} |
-                             {f"{page} (explorers)": problems for page, (_, problems) in explorers.items()})
+    report = format_problems(
+        {page: problems for page, (_, problems) in collapsed.items()}
+        | {f"{page} (explorers)": problems for page, (_, problems) in explorers.items()}
+    )
     if report:
         print(report)
     opened = sum(n for n, _ in collapsed.values())
     moved = sum(len(names) for names, _ in explorers.values())
-    print(f"{len(collapsed)} pages, {opened} collapsed blocks opened, {moved} explorers moved "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"{len(collapsed)} pages, {opened} collapsed blocks opened, {moved} explorers moved "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
     return 1 if report else 0
 
 

@@ -54,8 +54,9 @@ def configured_lab_url(root: Path) -> str:
     return str(((config.get("sphinx") or {}).get("config") or {}).get("bnrates_lab_url", DEFAULT_LAB_URL))
 
 
-def lab_command(root: Path, lab_url: str = DEFAULT_LAB_URL, port: int | None = None,
-                browser: bool = True, extra: Sequence[str] = ()) -> list[str]:
+def lab_command(
+    root: Path, lab_url: str = DEFAULT_LAB_URL, port: int | None = None, browser: bool = True, extra: Sequence[str] = ()
+) -> list[str]:
     """The command line that starts JupyterLab on the book at ``root``.
 
     Parameters
@@ -83,7 +84,9 @@ def lab_command(root: Path, lab_url: str = DEFAULT_LAB_URL, port: int | None = N
     port = (address.port or 80) if port is None else port
     state = root / STATE
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",

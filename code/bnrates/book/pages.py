@@ -49,9 +49,14 @@ def is_bookkeeping(node: ast.stmt) -> bool:
         return node.module == "myst_nb" and [a.name for a in node.names] == ["glue"]
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         call = node.value
-        return (isinstance(call.func, ast.Name) and call.func.id == "glue"
-                and any(k.arg == "display" and isinstance(k.value, ast.Constant) and k.value.value is False
-                        for k in call.keywords))
+        return (
+            isinstance(call.func, ast.Name)
+            and call.func.id == "glue"
+            and any(
+                k.arg == "display" and isinstance(k.value, ast.Constant) and k.value.value is False
+                for k in call.keywords
+            )
+        )
     if isinstance(node, ast.For):
         return not node.orelse and all(is_bookkeeping(n) for n in node.body)
     return False
@@ -102,8 +107,13 @@ def merge_parameters(nb: nbformat.NotebookNode) -> None:
             values[node.targets[0].id] = ast.get_source_segment(injected[0].source, node.value)
     lines = cell.source.splitlines()
     for node in reversed(ast.parse(cell.source).body):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id in values and node.lineno == node.end_lineno):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in values
+            and node.lineno == node.end_lineno
+        ):
             line = lines[node.lineno - 1]
             start, end = node.value.col_offset, node.value.end_col_offset
             lines[node.lineno - 1] = line[:start] + values.pop(node.targets[0].id) + line[end:]
@@ -149,8 +159,7 @@ def plain_text(markup: str) -> str:
     ``$(1-\mu/L)^{2t}$`` becomes ``(1-mu/L)^2t``: what a screen reader can say.
     """
     text = ROLE.sub(r"\1", markup)
-    text = re.sub(r"\$([^$]*)\$", lambda m: TEX_COMMAND.sub(r"\1", m.group(1)).replace("{", "").replace("}", ""),
-                  text)
+    text = re.sub(r"\$([^$]*)\$", lambda m: TEX_COMMAND.sub(r"\1", m.group(1)).replace("{", "").replace("}", ""), text)
     text = text.replace("**", "").replace("*", "").replace("`", "")
     return " ".join(text.split())
 

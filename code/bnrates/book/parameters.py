@@ -118,8 +118,10 @@ def declare(name: str, default: object, comment: str) -> Declaration:
     elif m := _FOLDER.match(comment):
         declaration = Declaration(name, default, "folder", note=m[1] or "")
     else:
-        raise ParameterError(f"parameter {name!r} declares no range: end its line with "
-                             f"'# in [low, high]: ...', '# one of a, b: ...' or '# a folder: ...'")
+        raise ParameterError(
+            f"parameter {name!r} declares no range: end its line with "
+            f"'# in [low, high]: ...', '# one of a, b: ...' or '# a folder: ...'"
+        )
     declaration.check(default)
     return declaration
 

@@ -32,8 +32,7 @@ import pandas as pd
 
 from ..claims.core import Outcome
 
-PACKAGES = ("bnrates", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "jupyter-book",
-            "papermill")
+PACKAGES = ("bnrates", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "jupyter-book", "papermill")
 
 
 def package_versions() -> dict[str, str]:
@@ -52,10 +51,15 @@ def commit(where: Path | None = None) -> str:
     changes to tracked files, or ``"unknown"`` outside a git work tree."""
     here = Path(__file__).resolve().parent if where is None else Path(where)
     try:
-        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
@@ -87,8 +91,9 @@ def _sha256(data: bytes) -> str:
 
 def manifest_text(files: Mapping[str, str]) -> str:
     """The manifest of a folder holding ``files`` (name -> text): ``{"files": {name: sha256}}``."""
-    return json.dumps({"files": {name: _sha256(text.encode()) for name, text in sorted(files.items())}},
-                      indent=1) + "\n"
+    return (
+        json.dumps({"files": {name: _sha256(text.encode()) for name, text in sorted(files.items())}}, indent=1) + "\n"
+    )
 
 
 def manifest_problems(folder: Path) -> list[str]:
@@ -183,8 +188,11 @@ def save_chapter(
         The chapter's results folder.
     """
     files = {
-        "claims.json": json.dumps({**run_metadata(parameters), "chapter": chapter,
-                                   "claims": [o.record() for o in outcomes.values()]}, indent=1) + "\n",
+        "claims.json": json.dumps(
+            {**run_metadata(parameters), "chapter": chapter, "claims": [o.record() for o in outcomes.values()]},
+            indent=1,
+        )
+        + "\n",
     }
     for claim_id, outcome in outcomes.items():
         if outcome.evidence.data is not None:
@@ -201,10 +209,11 @@ def load_claims(results_dir: str | Path) -> pd.DataFrame:
     rows = []
     for path in sorted(Path(results_dir).glob("*/claims.json")):
         saved = json.loads(path.read_text())
-        rows += [{**record, "commit": saved["commit"], "profile": saved["parameters"].get("profile")}
-                 for record in saved["claims"]]
+        rows += [
+            {**record, "commit": saved["commit"], "profile": saved["parameters"].get("profile")}
+            for record in saved["claims"]
+        ]
     return pd.DataFrame(rows)
-
 
 
 def export_results(source: Path, target: Path) -> list[str]:
@@ -231,8 +240,7 @@ def export_results(source: Path, target: Path) -> list[str]:
             raise ValueError(f"{source}: {'; '.join(problems)}")
         saved = json.loads((folder / "claims.json").read_text())
         if saved.get("commit", "unknown").endswith("+dirty") or saved.get("commit") == "unknown":
-            raise ValueError(f"{folder.name}: results computed from commit {saved.get('commit')!r}, "
-                             "not a clean commit")
+            raise ValueError(f"{folder.name}: results computed from commit {saved.get('commit')!r}, not a clean commit")
     for folder in chapters:
         files = {p.name: p.read_text() for p in sorted(folder.iterdir()) if p.name != MANIFEST}
         saved = json.loads(files["claims.json"])
@@ -243,8 +251,9 @@ def export_results(source: Path, target: Path) -> list[str]:
                 record.pop(key, None)
         files["claims.json"] = json.dumps(saved, indent=1) + "\n"
         write_atomically(Path(target) / folder.name, files)
-    tables = sorted(p for p in Path(source).iterdir() if p.is_file() and not p.name.startswith(".")
-                    and p.name not in VOLATILE_FILES)
+    tables = sorted(
+        p for p in Path(source).iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in VOLATILE_FILES
+    )
     for table in tables:  # the book-wide tables beside the chapter folders (errata.csv)
         tmp = Path(target) / f".{table.name}.tmp-{os.getpid()}"
         shutil.copyfile(table, tmp)

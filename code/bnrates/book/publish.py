@@ -52,20 +52,27 @@ def publishable(root: Path, profile: str) -> Path:
     """
     dirty = _git(root, "status", "--porcelain", "--untracked-files=normal").strip()
     if dirty:
-        raise BookError("the work tree is not clean: commit or remove these first, so that the published "
-                        f"book is the book of a commit:\n{dirty}")
+        raise BookError(
+            "the work tree is not clean: commit or remove these first, so that the published "
+            f"book is the book of a commit:\n{dirty}"
+        )
     html = root / "_build" / "html"
     if not (html / "index.html").is_file():
         raise BookError(f"no built book in {html}: run `make book` first")
     executed = root / "_build" / "executed" / profile
     for chapter in (c for c in read_toc(root) if c.notebook):
         cached = executed / f"{chapter.name}.ipynb"
-        parameters = (nbformat.read(cached, as_version=4).metadata.get("papermill", {}).get("parameters", {})
-                      if cached.is_file() else {})
+        parameters = (
+            nbformat.read(cached, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+            if cached.is_file()
+            else {}
+        )
         reason = stale_reason(root, chapter, parameters, cached)
         if reason is not None or parameters.get("profile") != profile:
-            raise BookError(f"chapter {chapter.name!r} of the {profile} profile is not the one built from this "
-                            f"commit ({reason or 'built in another profile'}): run `make book` first")
+            raise BookError(
+                f"chapter {chapter.name!r} of the {profile} profile is not the one built from this "
+                f"commit ({reason or 'built in another profile'}): run `make book` first"
+            )
     try:
         check_complete(load_claims(results_root(root, profile)))
     except ReportError as err:
@@ -77,9 +84,19 @@ def publish(root: Path, profile: str = "full", remote: str = "origin", branch: s
     """Push the checked HTML to ``branch`` of ``remote`` (with ``.nojekyll``); return the source commit."""
     html = publishable(root, profile)
     source = _git(root, "rev-parse", "HEAD").strip()
-    command = [str(Path(sys.executable).with_name("ghp-import")), "--no-jekyll", "--push", "--force",
-               "--remote", remote, "--branch", branch, "--message", f"Book built from {source} ({profile} profile)",
-               str(html)]
+    command = [
+        str(Path(sys.executable).with_name("ghp-import")),
+        "--no-jekyll",
+        "--push",
+        "--force",
+        "--remote",
+        remote,
+        "--branch",
+        branch,
+        "--message",
+        f"Book built from {source} ({profile} profile)",
+        str(html),
+    ]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BookError(f"ghp-import could not publish to {remote} {branch}:\n{result.stdout}{result.stderr}")

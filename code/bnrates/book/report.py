@@ -28,9 +28,16 @@ def check_complete(saved: pd.DataFrame) -> None:
     unknown = sorted(set(ids) - set(registered))
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     failed = sorted(saved.loc[saved["status"] == "fail", "id"]) if len(saved) else []
-    problems = [f"{label}: {', '.join(items)}" for label, items in
-                (("missing", missing), ("not in the registry", unknown), ("saved twice", duplicated),
-                 ("failed", failed)) if items]
+    problems = [
+        f"{label}: {', '.join(items)}"
+        for label, items in (
+            ("missing", missing),
+            ("not in the registry", unknown),
+            ("saved twice", duplicated),
+            ("failed", failed),
+        )
+        if items
+    ]
     if problems:
         raise ReportError("the saved results do not check out -- " + "; ".join(problems))
 
@@ -44,13 +51,22 @@ def claims_table(saved: pd.DataFrame, sabotage: pd.DataFrame | None = None) -> C
     registry = {c.id: c for c in claims.registry()}
     order = {cid: k for k, cid in enumerate(registry)}
     table = saved.assign(order=saved["id"].map(order)).sort_values("order")
-    table = table.assign(claim=[
-        claim_cell(i, st, registry[i].label if i in registry else "", href=f"{ch}.html")
-        for i, ch, st in zip(table["id"], table["chapter"], table["statement"], strict=True)])
+    table = table.assign(
+        claim=[
+            claim_cell(i, st, registry[i].label if i in registry else "", href=f"{ch}.html")
+            for i, ch, st in zip(table["id"], table["chapter"], table["statement"], strict=True)
+        ]
+    )
     if sabotage is not None:
         counts = sabotage.set_index("id")
-        table = table.assign(**{"can fail": [f"{counts.at[i, 'caught']}/{counts.at[i, 'sabotages']}"
-                                             if i in counts.index else "–" for i in table["id"]]})
+        table = table.assign(
+            **{
+                "can fail": [
+                    f"{counts.at[i, 'caught']}/{counts.at[i, 'sabotages']}" if i in counts.index else "–"
+                    for i in table["id"]
+                ]
+            }
+        )
     return ClaimTable(table)
 
 
@@ -68,9 +84,14 @@ def load_sabotage(folder: str | Path) -> pd.DataFrame:
     recorded = dict(zip(table["id"], table["names"], strict=True))
     stale = [c.id for c in claims.registry() if recorded.get(c.id) != " | ".join(c.sabotages)]
     missed = list(table.loc[table["caught"] != table["sabotages"], "id"])
-    problems = [f"{label}: {', '.join(items)}" for label, items in
-                (("not recorded or changed since (run `make sabotage`)", stale), ("a sabotage survived", missed))
-                if items]
+    problems = [
+        f"{label}: {', '.join(items)}"
+        for label, items in (
+            ("not recorded or changed since (run `make sabotage`)", stale),
+            ("a sabotage survived", missed),
+        )
+        if items
+    ]
     if problems:
         raise ReportError(f"{path} does not check out -- " + "; ".join(problems))
     return table
@@ -85,9 +106,14 @@ def status_counts(saved: pd.DataFrame) -> dict[str, int]:
 def execution_table(results_dir: str | Path) -> pd.DataFrame:
     """Per-chapter execution time of the latest build, from the pipeline's ``execution.json``."""
     log = json.loads((Path(results_dir) / "execution.json").read_text())
-    rows = [{"chapter": name, "seconds": entry["seconds"],
-             "executed in this build": "yes" if entry["executed_in_this_build"] else "no (up to date)"}
-            for name, entry in log["chapters"].items()]
+    rows = [
+        {
+            "chapter": name,
+            "seconds": entry["seconds"],
+            "executed in this build": "yes" if entry["executed_in_this_build"] else "no (up to date)",
+        }
+        for name, entry in log["chapters"].items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -95,9 +121,11 @@ def environment_table(metadata: dict[str, Any]) -> pd.DataFrame:
     """Packages, Python, machine and commit as a two-column table."""
     rows = [(f"package {k}", v) for k, v in metadata["packages"].items()]
     machine = metadata["machine"]
-    rows += [("Python", metadata["python"]),
-             ("machine", f"{machine['system']} {machine['machine']}, {machine['cpus']} CPUs"),
-             ("commit", metadata["commit"])]
+    rows += [
+        ("Python", metadata["python"]),
+        ("machine", f"{machine['system']} {machine['machine']}, {machine['cpus']} CPUs"),
+        ("commit", metadata["commit"]),
+    ]
     return pd.DataFrame(rows, columns=["what", "value"])
 
 
@@ -111,8 +139,16 @@ def latest_benchmark(folder: str | Path) -> tuple[str, pd.DataFrame] | None:
     if not runs:
         return None
     result = json.loads(runs[-1].read_text())
-    rows = [{"section": key, "measurement": name, "value": f"{m['value']:.4g}", "unit": m["unit"],
-             "target": "-" if m["target"] is None else f"{m['relation']} {m['target']:g}",
-             "met": "-" if m["met"] is None else "yes" if m["met"] else "no"}
-            for key, section in result["sections"].items() for name, m in section["measurements"].items()]
+    rows = [
+        {
+            "section": key,
+            "measurement": name,
+            "value": f"{m['value']:.4g}",
+            "unit": m["unit"],
+            "target": "-" if m["target"] is None else f"{m['relation']} {m['target']:g}",
+            "met": "-" if m["met"] is None else "yes" if m["met"] else "no",
+        }
+        for key, section in result["sections"].items()
+        for name, m in section["measurements"].items()
+    ]
     return runs[-1].name, pd.DataFrame(rows)

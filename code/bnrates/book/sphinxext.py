@@ -192,8 +192,16 @@ def add_launch_link(header_buttons: list[dict[str, Any]], url: str) -> None:
         if button.get("label") == LAUNCH_GROUP:
             button["buttons"].append(link)
             return
-    header_buttons.insert(0, {"type": "group", "tooltip": "Launch interactive content", "icon": "fas fa-rocket",
-                              "buttons": [link], "label": LAUNCH_GROUP})
+    header_buttons.insert(
+        0,
+        {
+            "type": "group",
+            "tooltip": "Launch interactive content",
+            "icon": "fas fa-rocket",
+            "buttons": [link],
+            "label": LAUNCH_GROUP,
+        },
+    )
 
 
 def _launch(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:

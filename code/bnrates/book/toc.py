@@ -83,8 +83,15 @@ def read_toc(root: Path) -> list[Chapter]:
             raise BookError(f"_toc.yml lists {entry!r} but {path} does not exist")
         metadata = jupytext.read(root / path).metadata
         options = metadata.get("bnrates", {})
-        chapters.append(Chapter(path.stem, path, "kernelspec" in metadata, bool(options.get("aggregate", False)),
-                                tuple(options.get("reads", ()))))
+        chapters.append(
+            Chapter(
+                path.stem,
+                path,
+                "kernelspec" in metadata,
+                bool(options.get("aggregate", False)),
+                tuple(options.get("reads", ())),
+            )
+        )
     return chapters
 
 
@@ -101,8 +108,9 @@ def copy_book(root: Path, target: Path, pages: Iterable[Chapter] | None = None) 
             shutil.copy2(root / name, target / name)
     for name in BOOK_FOLDERS:
         if (root / name).is_dir():
-            shutil.copytree(root / name, target / name, ignore=shutil.ignore_patterns("__pycache__"),
-                            dirs_exist_ok=True)
+            shutil.copytree(
+                root / name, target / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+            )
     for page in read_toc(root) if pages is None else pages:
         (target / page.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / page.path, target / page.path)

@@ -49,8 +49,10 @@ def build_lock(build_dir: Path, log: Callable[[str], None], wait: float = -1) ->
         try:
             lock.acquire(timeout=wait)
         except Timeout:
-            raise TimeoutError(f"another build of this book still holds {build_dir / LOCK} after {wait:g} s; "
-                               "try again when it has finished") from None
+            raise TimeoutError(
+                f"another build of this book still holds {build_dir / LOCK} after {wait:g} s; "
+                "try again when it has finished"
+            ) from None
     try:
         yield
     finally:

@@ -43,8 +43,11 @@ def _chapters() -> tuple[str, ...]:
     table of contents (or a package installed without the book) follow in alphabetical order.
     """
     found = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg and m.name not in NOT_CHAPTERS)
-    order = re.findall(r"^\s*-\s*file:\s*chapters/(\w+)\s*$", TOC.read_text(encoding="utf-8"), re.MULTILINE) \
-        if TOC.is_file() else []
+    order = (
+        re.findall(r"^\s*-\s*file:\s*chapters/(\w+)\s*$", TOC.read_text(encoding="utf-8"), re.MULTILINE)
+        if TOC.is_file()
+        else []
+    )
     return tuple(sorted(found, key=lambda name: (order.index(name) if name in order else len(order), name)))
 
 
@@ -95,9 +98,12 @@ def require(outcomes: dict[str, Outcome]) -> None:
     """Raise :class:`ClaimFailed` listing every outcome whose status is ``fail``."""
     failed = [o.record() for o in outcomes.values() if not o.ok]
     if failed:
-        lines = "\n".join(f"  {r['id']}: observed {r['observed']!r} {r['relation']} theory {r['theory']!r} "
-                          f"(pass mark {r['pass_mark']!r}) "
-                          f"(tolerance {r['tolerance']}, negative control: {r['negative_control']})" for r in failed)
+        lines = "\n".join(
+            f"  {r['id']}: observed {r['observed']!r} {r['relation']} theory {r['theory']!r} "
+            f"(pass mark {r['pass_mark']!r}) "
+            f"(tolerance {r['tolerance']}, negative control: {r['negative_control']})"
+            for r in failed
+        )
         raise ClaimFailed(f"{len(failed)} claim(s) failed:\n{lines}")
 
 

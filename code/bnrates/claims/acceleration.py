@@ -73,9 +73,13 @@ def speedups(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """
     its = iterations(table)
     cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
-    out = pd.DataFrame({"speedup": its[baseline] / its["GDNP"].clip(lower=1),
-                        "lower_bound": cens[baseline].astype(bool) & ~cens["GDNP"].astype(bool),
-                        "both_censored": cens[baseline].astype(bool) & cens["GDNP"].astype(bool)})
+    out = pd.DataFrame(
+        {
+            "speedup": its[baseline] / its["GDNP"].clip(lower=1),
+            "lower_bound": cens[baseline].astype(bool) & ~cens["GDNP"].astype(bool),
+            "both_censored": cens[baseline].astype(bool) & cens["GDNP"].astype(bool),
+        }
+    )
     return out.reset_index()
 
 
@@ -93,8 +97,9 @@ def winners(table: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
 
 def _corner(frame: pd.DataFrame, corner: str) -> pd.DataFrame:
     if corner == "separable":
-        return frame[(frame["separability"] >= SEPARABLE["separability_min"])
-                     & (frame["kappa"] <= SEPARABLE["kappa_max"])]
+        return frame[
+            (frame["separability"] >= SEPARABLE["separability_min"]) & (frame["kappa"] <= SEPARABLE["kappa_max"])
+        ]
     return frame[frame["kappa"] >= ILL_CONDITIONED]
 
 
@@ -104,9 +109,16 @@ def speedup_in(baseline: str, corner: str):
     def compute(profile: str, seed: int) -> Evidence:
         data = speedups(sweep_table(profile), baseline)
         cells = _corner(data, corner)
-        return Evidence(observed=float(cells["speedup"].median()), theory=None, data=data,
-                        extra={"cells": float(len(cells)), "lower_bounds": float(cells["lower_bound"].mean()),
-                               "max": float(cells["speedup"].max())})
+        return Evidence(
+            observed=float(cells["speedup"].median()),
+            theory=None,
+            data=data,
+            extra={
+                "cells": float(len(cells)),
+                "lower_bounds": float(cells["lower_bound"].mean()),
+                "max": float(cells["speedup"].max()),
+            },
+        )
 
     return compute
 
@@ -132,9 +144,12 @@ def gdnp_within_rate(exponent: float):
         runs = table[(table["method"] == "GDNP") & ~table["censored"].astype(bool) & (table["kappa"] > 1)].copy()
         runs["predicted"] = predicted_gdnp_iterations(runs, exponent)
         ratio = (runs["iterations"] - 1) / runs["predicted"]
-        return Evidence(observed=float(ratio.max()), theory=1.0,
-                        data=runs[["d", "kappa", "separability", "loss", "iterations", "predicted", "rho_gap0"]],
-                        extra={"runs": float(len(runs)), "median_ratio": float(ratio.median())})
+        return Evidence(
+            observed=float(ratio.max()),
+            theory=1.0,
+            data=runs[["d", "kappa", "separability", "loss", "iterations", "predicted", "rho_gap0"]],
+            extra={"runs": float(len(runs)), "median_ratio": float(ratio.median())},
+        )
 
     return compute
 
@@ -150,9 +165,12 @@ def length_correlation(method: str):
         table = sweep_table(profile)
         runs = table[(table["method"] == method) & (table["kappa"] <= 10) & ((table["kappa"] > 1) | (method == "GD"))]
         rhos = [spearmanr(g["g_star"], g["iterations"]).statistic for _, g in runs.groupby(["d", "kappa", "loss"])]
-        return Evidence(observed=float(np.median(rhos)), theory=None,
-                        data=runs[["d", "kappa", "separability", "loss", "g_star", "iterations", "censored"]],
-                        extra={"groups": float(len(rhos))})
+        return Evidence(
+            observed=float(np.median(rhos)),
+            theory=None,
+            data=runs[["d", "kappa", "separability", "loss", "g_star", "iterations", "censored"]],
+            extra={"groups": float(len(rhos))},
+        )
 
     return compute
 
@@ -171,8 +189,12 @@ def practitioners_win(corner: str):
         its = its[decided].reset_index()
         cells = its[its["kappa"] >= ILL_CONDITIONED] if corner == "ill" else its[its["kappa"] == 1]
         share = float((np.minimum(cells["AGD"], cells["L-BFGS"]) < cells["GDNP"]).mean())
-        return Evidence(observed=share, theory=None, data=winners(table),
-                        extra={"instances": float(len(cells)), "undecided": float((~decided).sum())})
+        return Evidence(
+            observed=share,
+            theory=None,
+            data=winners(table),
+            extra={"instances": float(len(cells)), "undecided": float((~decided).sum())},
+        )
 
     return compute
 
@@ -198,8 +220,7 @@ def rerun_matches(shift_seed: int):
     def compute(profile: str, seed: int) -> Evidence:
         table = sweep_table(profile)
         pool = table[table["d"] <= RERUN_MAX_D].reset_index(drop=True)
-        pick = np.random.default_rng([seed, 131]).choice(len(pool), size=min(RERUN[profile], len(pool)),
-                                                          replace=False)
+        pick = np.random.default_rng([seed, 131]).choice(len(pool), size=min(RERUN[profile], len(pool)), replace=False)
         saved = pool.iloc[pick[::-1]].reset_index(drop=True)
         rows = rerun_tasks(saved, shift_seed)
         differs = np.zeros(len(rows), dtype=bool)
@@ -209,10 +230,15 @@ def rerun_matches(shift_seed: int):
                 differs |= old != new
             else:
                 differs |= ~np.isclose(new.astype(float), old.astype(float), rtol=1e-9, atol=0.0)
-        data = saved[[*SWEEP.axis_names, *COMPARED]].assign(rerun_iterations=rows["iterations"].to_numpy(),
-                                                              differs=differs)
-        return Evidence(observed=float(differs.sum()), theory=0.0, data=data,
-                        extra={"tasks": float(len(rows)), "pool": float(len(pool))})
+        data = saved[[*SWEEP.axis_names, *COMPARED]].assign(
+            rerun_iterations=rows["iterations"].to_numpy(), differs=differs
+        )
+        return Evidence(
+            observed=float(differs.sum()),
+            theory=0.0,
+            data=data,
+            extra={"tasks": float(len(rows)), "pool": float(len(pool))},
+        )
 
     return compute
 
@@ -224,9 +250,10 @@ MAP = "an observation of the map, not a theorem"
 
 def _swapped(first: str, second: str):
     """``sweep_table`` with the methods ``first`` and ``second`` swapped (one's counts read as the other's)."""
+
     def wrong(f):
-        return lambda profile: f(profile).assign(
-            method=lambda t: t["method"].replace({first: second, second: first}))
+        return lambda profile: f(profile).assign(method=lambda t: t["method"].replace({first: second, second: first}))
+
     return wrong
 
 
@@ -246,69 +273,148 @@ def _seed_shift(shift: int):
 
 
 CLAIMS: tuple[Claim, ...] = (
-    *(claim for baseline in ("GD", "AGD", "BN-GD") for claim in (
-        _claim(f"speedup_over_{baseline.lower().replace('-', '')}_when_separable",
-               f"Where the data are nearly separable (u^T S^-1 u >= {SEPARABLE['separability_min']}) and S is "
-               f"moderately conditioned (kappa <= {SEPARABLE['kappa_max']:g}), GDNP needs at least {{pass_mark:g}} "
-               f"times fewer iterations than {baseline} (median over the map's instances).",
-               ">=", 0.0, speedup_in(baseline, "separable"), label="sec-acc-speedup", pass_mark=SPEEDUP,
-               reason=f"{MAP}; a speed-up of {SPEEDUP:g} is well below the measured median",
-               sabotages={"the speed-up inverted (GDNP's count over the baseline's)": injected(
-                   speedup_in(baseline, "separable"), f"{HERE}:speedups", _inverted)}),
-        _claim(f"speedup_over_{baseline.lower().replace('-', '')}_ill_conditioned_negative_control",
-               f"Negative control: with kappa(S) >= {ILL_CONDITIONED:g} the rate (1 - mu/L)^2 is close to 1 and "
-               f"the same speed-up over {baseline} fails.",
-               ">=", 0.0, speedup_in(baseline, "ill"), negative_control=True, label="sec-acc-speedup",
-               pass_mark=SPEEDUP, reason="as for the speed-up where the data are nearly separable",
-               sabotages={"the corner selected with the separable corner's test": injected(
-                   speedup_in(baseline, "ill"), f"{HERE}:_corner", lambda f: lambda frame, corner: f(frame,
-                                                                                                   "separable"))}),
-    )),
-    _claim("gd_tracks_optimal_length",
-           "At fixed kappa <= 10, GD's iteration count rises with the optimal length g* (median Spearman "
-           "correlation across separabilities >= {pass_mark:g}): GD slows down as the data become separable.",
-           ">=", 0.0, length_correlation("GD"), label="sec-acc-theory", pass_mark=0.8,
-           reason=f"{MAP}; 0.8 is a strong rank correlation, below the measured one",
-           sabotages=_counts_read_as(length_correlation("GD"), "GDNP", "GD")),
-    _claim("gdnp_ignores_optimal_length_negative_control",
-           "Negative control: GDNP's count does not rise with g* (the same correlation fails): its rate "
-           "depends on kappa(S) alone.",
-           ">=", 0.0, length_correlation("GDNP"), negative_control=True, label="sec-acc-theory", pass_mark=0.8,
-           reason="as for gd_tracks_optimal_length",
-           sabotages=_counts_read_as(length_correlation("GDNP"), "GD", "GDNP")),
-    _claim("gdnp_within_theorem_rate",
-           "Every GDNP run that reaches the tolerance does so within the iterations that the theorem's "
-           "(1 - mu/L)^(2T) (rho(w_0) - rho*) < tol allows (largest ratio <= 1).",
-           "<=", 0.0, gdnp_within_rate(2.0), label="sec-acc-theory",
-           sabotages={"the count predicted for a 1e6 times looser tolerance": injected(
-               gdnp_within_rate(2.0), f"{HERE}:TOL", lambda tol: 1e6 * tol)}),
-    _claim("gdnp_twice_the_rate_negative_control",
-           "Negative control: the same count against twice the rate, (1 - mu/L)^(4T), is exceeded.",
-           "<=", 0.0, gdnp_within_rate(4.0), negative_control=True, label="sec-acc-theory",
-           sabotages={"the exponent not passed on (the theorem's 2 used)": injected(
-               gdnp_within_rate(4.0), f"{HERE}:predicted_gdnp_iterations",
-               lambda f: lambda table, exponent=2.0: f(table, 2.0))}),
-    _claim("practitioners_win_when_ill_conditioned",
-           f"With kappa(S) >= {ILL_CONDITIONED:g}, AGD or L-BFGS needs fewer iterations than GDNP on at "
-           "least {pass_mark:.0%} of the instances: where conditioning, not separability, is the difficulty, "
-           "GDNP loses.",
-           ">=", 0.0, practitioners_win("ill"), label="sec-acc-loses", pass_mark=0.9,
-           reason=f"{MAP}; 90 % leaves room for a few instances where GDNP is as fast",
-           sabotages=_counts_read_as(practitioners_win("ill"), "L-BFGS", "GDNP")),
-    _claim("practitioners_lose_when_well_conditioned_negative_control",
-           "Negative control: with kappa(S) = 1 (GDNP's direction is exact after one step) the same share fails.",
-           ">=", 0.0, practitioners_win("well"), negative_control=True, label="sec-acc-loses", pass_mark=0.9,
-           reason="as for practitioners_win_when_ill_conditioned",
-           sabotages=_counts_read_as(practitioners_win("well"), "L-BFGS", "GDNP")),
-    _claim("rerun_matches_table",
-           "A random subset of the map's tasks, run again here in another order and process, gives the "
-           "saved outcomes exactly (number of differing tasks = 0).",
-           "<=", 0.0, rerun_matches(0), label="sec-acc-rerun",
-           sabotages={"tasks rebuilt on the next instance seed": injected(rerun_matches(0), f"{HERE}:rerun_tasks",
-                                                                          _seed_shift(1))}),
-    _claim("rerun_other_instance_negative_control",
-           "Negative control: the same tasks on the next replicate's instance (another seed) differ.",
-           "<=", 0.0, rerun_matches(1), negative_control=True, label="sec-acc-rerun",
-           sabotages={"the seed shift cancelled": injected(rerun_matches(1), f"{HERE}:rerun_tasks",
-                                                           _seed_shift(-1))}),
+    *(
+        claim
+        for baseline in ("GD", "AGD", "BN-GD")
+        for claim in (
+            _claim(
+                f"speedup_over_{baseline.lower().replace('-', '')}_when_separable",
+                f"Where the data are nearly separable (u^T S^-1 u >= {SEPARABLE['separability_min']}) and S is "
+                f"moderately conditioned (kappa <= {SEPARABLE['kappa_max']:g}), GDNP needs at least {{pass_mark:g}} "
+                f"times fewer iterations than {baseline} (median over the map's instances).",
+                ">=",
+                0.0,
+                speedup_in(baseline, "separable"),
+                label="sec-acc-speedup",
+                pass_mark=SPEEDUP,
+                reason=f"{MAP}; a speed-up of {SPEEDUP:g} is well below the measured median",
+                sabotages={
+                    "the speed-up inverted (GDNP's count over the baseline's)": injected(
+                        speedup_in(baseline, "separable"), f"{HERE}:speedups", _inverted
+                    )
+                },
+            ),
+            _claim(
+                f"speedup_over_{baseline.lower().replace('-', '')}_ill_conditioned_negative_control",
+                f"Negative control: with kappa(S) >= {ILL_CONDITIONED:g} the rate (1 - mu/L)^2 is close to 1 and "
+                f"the same speed-up over {baseline} fails.",
+                ">=",
+                0.0,
+                speedup_in(baseline, "ill"),
+                negative_control=True,
+                label="sec-acc-speedup",
+                pass_mark=SPEEDUP,
+                reason="as for the speed-up where the data are nearly separable",
+                sabotages={
+                    "the corner selected with the separable corner's test": injected(
+                        speedup_in(baseline, "ill"),
+                        f"{HERE}:_corner",
+                        lambda f: lambda frame, corner: f(frame, "separable"),
+                    )
+                },
+            ),
+        )
+    ),
+    _claim(
+        "gd_tracks_optimal_length",
+        "At fixed kappa <= 10, GD's iteration count rises with the optimal length g* (median Spearman "
+        "correlation across separabilities >= {pass_mark:g}): GD slows down as the data become separable.",
+        ">=",
+        0.0,
+        length_correlation("GD"),
+        label="sec-acc-theory",
+        pass_mark=0.8,
+        reason=f"{MAP}; 0.8 is a strong rank correlation, below the measured one",
+        sabotages=_counts_read_as(length_correlation("GD"), "GDNP", "GD"),
+    ),
+    _claim(
+        "gdnp_ignores_optimal_length_negative_control",
+        "Negative control: GDNP's count does not rise with g* (the same correlation fails): its rate "
+        "depends on kappa(S) alone.",
+        ">=",
+        0.0,
+        length_correlation("GDNP"),
+        negative_control=True,
+        label="sec-acc-theory",
+        pass_mark=0.8,
+        reason="as for gd_tracks_optimal_length",
+        sabotages=_counts_read_as(length_correlation("GDNP"), "GD", "GDNP"),
+    ),
+    _claim(
+        "gdnp_within_theorem_rate",
+        "Every GDNP run that reaches the tolerance does so within the iterations that the theorem's "
+        "(1 - mu/L)^(2T) (rho(w_0) - rho*) < tol allows (largest ratio <= 1).",
+        "<=",
+        0.0,
+        gdnp_within_rate(2.0),
+        label="sec-acc-theory",
+        sabotages={
+            "the count predicted for a 1e6 times looser tolerance": injected(
+                gdnp_within_rate(2.0), f"{HERE}:TOL", lambda tol: 1e6 * tol
+            )
+        },
+    ),
+    _claim(
+        "gdnp_twice_the_rate_negative_control",
+        "Negative control: the same count against twice the rate, (1 - mu/L)^(4T), is exceeded.",
+        "<=",
+        0.0,
+        gdnp_within_rate(4.0),
+        negative_control=True,
+        label="sec-acc-theory",
+        sabotages={
+            "the exponent not passed on (the theorem's 2 used)": injected(
+                gdnp_within_rate(4.0),
+                f"{HERE}:predicted_gdnp_iterations",
+                lambda f: lambda table, exponent=2.0: f(table, 2.0),
+            )
+        },
+    ),
+    _claim(
+        "practitioners_win_when_ill_conditioned",
+        f"With kappa(S) >= {ILL_CONDITIONED:g}, AGD or L-BFGS needs fewer iterations than GDNP on at "
+        "least {pass_mark:.0%} of the instances: where conditioning, not separability, is the difficulty, "
+        "GDNP loses.",
+        ">=",
+        0.0,
+        practitioners_win("ill"),
+        label="sec-acc-loses",
+        pass_mark=0.9,
+        reason=f"{MAP}; 90 % leaves room for a few instances where GDNP is as fast",
+        sabotages=_counts_read_as(practitioners_win("ill"), "L-BFGS", "GDNP"),
+    ),
+    _claim(
+        "practitioners_lose_when_well_conditioned_negative_control",
+        "Negative control: with kappa(S) = 1 (GDNP's direction is exact after one step) the same share fails.",
+        ">=",
+        0.0,
+        practitioners_win("well"),
+        negative_control=True,
+        label="sec-acc-loses",
+        pass_mark=0.9,
+        reason="as for practitioners_win_when_ill_conditioned",
+        sabotages=_counts_read_as(practitioners_win("well"), "L-BFGS", "GDNP"),
+    ),
+    _claim(
+        "rerun_matches_table",
+        "A random subset of the map's tasks, run again here in another order and process, gives the "
+        "saved outcomes exactly (number of differing tasks = 0).",
+        "<=",
+        0.0,
+        rerun_matches(0),
+        label="sec-acc-rerun",
+        sabotages={
+            "tasks rebuilt on the next instance seed": injected(rerun_matches(0), f"{HERE}:rerun_tasks", _seed_shift(1))
+        },
+    ),
+    _claim(
+        "rerun_other_instance_negative_control",
+        "Negative control: the same tasks on the next replicate's instance (another seed) differ.",
+        "<=",
+        0.0,
+        rerun_matches(1),
+        negative_control=True,
+        label="sec-acc-rerun",
+        sabotages={"the seed shift cancelled": injected(rerun_matches(1), f"{HERE}:rerun_tasks", _seed_shift(-1))},
+    ),
 )

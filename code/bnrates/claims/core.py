@@ -136,9 +136,16 @@ def chapter_claims_factory(chapter: str) -> Callable[..., Claim]:
     text cannot drift from what the claim tests.
     """
 
-    def make(name: str, statement: str, relation: Relation, tolerance: float,
-             compute: Callable[[str, int], Evidence], *, fmt: Mapping[str, object] | None = None,
-             **kw: Any) -> Claim:
+    def make(
+        name: str,
+        statement: str,
+        relation: Relation,
+        tolerance: float,
+        compute: Callable[[str, int], Evidence],
+        *,
+        fmt: Mapping[str, object] | None = None,
+        **kw: Any,
+    ) -> Claim:
         text = statement.format(pass_mark=kw.get("pass_mark"), tolerance=tolerance, **(fmt or {}))
         return Claim(f"{chapter}.{name}", chapter, text, relation, tolerance, compute, **kw)
 
@@ -255,8 +262,9 @@ def clear_caches() -> None:
                     value.cache_clear()
 
 
-def injected(compute: Callable[[str, int], Evidence], target: str,
-             wrong: Callable[[Any], Any]) -> Callable[[str, int], Evidence]:
+def injected(
+    compute: Callable[[str, int], Evidence], target: str, wrong: Callable[[Any], Any]
+) -> Callable[[str, int], Evidence]:
     """``compute`` run with one wrong ingredient: ``target`` replaced by ``wrong(original)``.
 
     Parameters
@@ -316,8 +324,15 @@ def sabotage_counts(claims: Iterable[Claim], profile: str = "quick", seed: int =
     rows = []
     for claim in claims:
         missed = [name for name in claim.sabotages if run_sabotage(claim, name, profile, seed).ok]
-        rows.append({"id": claim.id, "sabotages": len(claim.sabotages), "caught": len(claim.sabotages) - len(missed),
-                     "names": " | ".join(claim.sabotages), "missed": " | ".join(missed)})
+        rows.append(
+            {
+                "id": claim.id,
+                "sabotages": len(claim.sabotages),
+                "caught": len(claim.sabotages) - len(missed),
+                "names": " | ".join(claim.sabotages),
+                "missed": " | ".join(missed),
+            }
+        )
     return pd.DataFrame(rows, columns=["id", "sabotages", "caught", "names", "missed"])
 
 

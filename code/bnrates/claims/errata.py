@@ -163,8 +163,13 @@ ERRATA: tuple[Erratum, ...] = (
         "linear loss: smallest |cos| {mlp.aligned_linear_loss:.10f}; logistic: non-aligned minus aligned loss "
         "{mlp.logistic_counterexample:.2e}, smallest Hessian eigenvalue at the aligned point "
         "{mlp.aligned_saddle:.2e}; the rounds end {mlp.rounds_converge:.2e} from the aligned loss",
-        ("mlp.aligned_linear_loss", "mlp.logistic_all_aligned", "mlp.logistic_counterexample", "mlp.aligned_saddle",
-         "mlp.rounds_converge"),
+        (
+            "mlp.aligned_linear_loss",
+            "mlp.logistic_all_aligned",
+            "mlp.logistic_counterexample",
+            "mlp.aligned_saddle",
+            "mlp.rounds_converge",
+        ),
         "sec-mlp-counterexample",
     ),
 )
@@ -226,8 +231,18 @@ def table(saved: pd.DataFrame, labels: Mapping[str, str], errata: tuple[Erratum,
         if e.where not in labels:
             raise ErrataError(f"{e.topic}: the label {e.where!r} is not defined in any chapter")
         numbers = format_numbers(e.numbers, records)
-        rows.append({"topic": e.topic, "given_source": e.given_source, "given": e.given, "holds": e.holds,
-                     "numbers": numbers, "claims": " ".join(e.claims), "where": e.where, "chapter": labels[e.where]})
+        rows.append(
+            {
+                "topic": e.topic,
+                "given_source": e.given_source,
+                "given": e.given,
+                "holds": e.holds,
+                "numbers": numbers,
+                "claims": " ".join(e.claims),
+                "where": e.where,
+                "chapter": labels[e.where],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -255,16 +270,26 @@ def write_csv(errata_table: pd.DataFrame, results_dir: str | Path) -> Path:
 
 def html_table(errata_table: pd.DataFrame) -> pd.io.formats.style.Styler:
     """The errata as the chapter shows them: statement as given, what holds, numbers, claims, where."""
-    shown = pd.DataFrame({
-        "topic": [f"<b>{html.escape(t)}</b>" for t in errata_table["topic"]],
-        "as given": [f"{html.escape(g)} <b>[{s}]</b>" for g, s in zip(errata_table["given"],
-                                                                      errata_table["given_source"], strict=True)],
-        "what holds": [f"{html.escape(h)} <b>[D]</b>" for h in errata_table["holds"]],
-        "the numbers": [html.escape(n) for n in errata_table["numbers"]],
-        "claims": ["<br>".join(f"<code>{html.escape(c)}</code>" for c in cs.split()) for cs in errata_table["claims"]],
-        "discussed in": [f'<a href="{html.escape(ch)}.html#{html.escape(w)}">{html.escape(ch)}</a>'
-                         for ch, w in zip(errata_table["chapter"], errata_table["where"], strict=True)],
-    })
-    return (shown.style.hide(axis="index")
-            .set_properties(**{"text-align": "left", "vertical-align": "top"})
-            .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}]))
+    shown = pd.DataFrame(
+        {
+            "topic": [f"<b>{html.escape(t)}</b>" for t in errata_table["topic"]],
+            "as given": [
+                f"{html.escape(g)} <b>[{s}]</b>"
+                for g, s in zip(errata_table["given"], errata_table["given_source"], strict=True)
+            ],
+            "what holds": [f"{html.escape(h)} <b>[D]</b>" for h in errata_table["holds"]],
+            "the numbers": [html.escape(n) for n in errata_table["numbers"]],
+            "claims": [
+                "<br>".join(f"<code>{html.escape(c)}</code>" for c in cs.split()) for cs in errata_table["claims"]
+            ],
+            "discussed in": [
+                f'<a href="{html.escape(ch)}.html#{html.escape(w)}">{html.escape(ch)}</a>'
+                for ch, w in zip(errata_table["chapter"], errata_table["where"], strict=True)
+            ],
+        }
+    )
+    return (
+        shown.style.hide(axis="index")
+        .set_properties(**{"text-align": "left", "vertical-align": "top"})
+        .set_table_styles([{"selector": "", "props": "font-size: 0.85em;"}])
+    )

@@ -28,12 +28,38 @@ from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "experiments"
 SIZES = {
-    "quick": {"n_seeds": 3, "t_halfspace": 250, "t_s": 30, "fit": (50, 200), "m": 16, "n_iter": 150,
-              "record_every": 10, "batch_sizes": (4, 16, 64, 256), "n_draws": 200, "n_units": 8,
-              "t_bngd": 5000, "d_ols": 10, "fd_rows": 12, "fd_units": 3},
-    "full": {"n_seeds": 8, "t_halfspace": 600, "t_s": 30, "fit": (50, 400), "m": 16, "n_iter": 600,
-             "record_every": 10, "batch_sizes": (4, 8, 16, 32, 64, 128, 256, 512), "n_draws": 400, "n_units": 16,
-             "t_bngd": 5000, "d_ols": 10, "fd_rows": 20, "fd_units": 5},
+    "quick": {
+        "n_seeds": 3,
+        "t_halfspace": 250,
+        "t_s": 30,
+        "fit": (50, 200),
+        "m": 16,
+        "n_iter": 150,
+        "record_every": 10,
+        "batch_sizes": (4, 16, 64, 256),
+        "n_draws": 200,
+        "n_units": 8,
+        "t_bngd": 5000,
+        "d_ols": 10,
+        "fd_rows": 12,
+        "fd_units": 3,
+    },
+    "full": {
+        "n_seeds": 8,
+        "t_halfspace": 600,
+        "t_s": 30,
+        "fit": (50, 400),
+        "m": 16,
+        "n_iter": 600,
+        "record_every": 10,
+        "batch_sizes": (4, 8, 16, 32, 64, 128, 256, 512),
+        "n_draws": 400,
+        "n_units": 16,
+        "t_bngd": 5000,
+        "d_ols": 10,
+        "fd_rows": 20,
+        "fd_units": 5,
+    },
 }
 LR_NETWORK = 0.5
 """One learning rate for all three networks (batch size 64)."""
@@ -93,18 +119,34 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
     batched = empirical.Batched(problem, len(seeds))
     step = 1 / halfspace_smoothness(problem)
     T = size["t_halfspace"]
-    runs = {"GD": gd(batched, 0.1 * starts, T, step), "AGD": agd(batched, 0.1 * starts, T, step),
-            "GDNP": empirical.gdnp_empirical(problem, starts, T, size["t_s"])}
+    runs = {
+        "GD": gd(batched, 0.1 * starts, T, step),
+        "AGD": agd(batched, 0.1 * starts, T, step),
+        "GDNP": empirical.gdnp_empirical(problem, starts, T, size["t_s"]),
+    }
     frames = []
     for method, h in runs.items():
         n_t = h.value.shape[0]
-        frames.append(pd.DataFrame({
-            "iteration": np.repeat(np.arange(n_t), len(seeds)), "seed": np.tile(seeds, n_t), "method": method,
-            "suboptimality": (h.value - ref.value).reshape(-1), "grad_norm_sq": h.grad_norm_sq.reshape(-1)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "iteration": np.repeat(np.arange(n_t), len(seeds)),
+                    "seed": np.tile(seeds, n_t),
+                    "method": method,
+                    "suboptimality": (h.value - ref.value).reshape(-1),
+                    "grad_norm_sq": h.grad_norm_sq.reshape(-1),
+                }
+            )
+        )
     gns = runs["GDNP"].grad_norm_sq
     mu, L = spectrum_bounds(problem.S)
-    return HalfspaceRuns(pd.concat(frames, ignore_index=True), gns, fit_linear_rate(gns, *size["fit"]),
-                         float(theory_factor(mu, L)), float(runs["GDNP"].evaluations.mean()))
+    return HalfspaceRuns(
+        pd.concat(frames, ignore_index=True),
+        gns,
+        fit_linear_rate(gns, *size["fit"]),
+        float(theory_factor(mu, L)),
+        float(runs["GDNP"].evaluations.mean()),
+    )
 
 
 def sklearn_minimiser(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -127,9 +169,16 @@ def real_data_reference_optimum(profile: str, seed: int) -> Evidence:
     data, X, _ = breast_cancer()
     ref = reference()
     w_sk = sklearn_minimiser(X, data.y)
-    return Evidence(observed=float(np.linalg.norm(ref.wt - w_sk) / np.linalg.norm(w_sk)), theory=0.0,
-                    extra={"value": ref.value, "norm": float(np.linalg.norm(ref.wt)), "grad_norm": ref.grad_norm,
-                           "iterations": float(ref.iterations)})
+    return Evidence(
+        observed=float(np.linalg.norm(ref.wt - w_sk) / np.linalg.norm(w_sk)),
+        theory=0.0,
+        extra={
+            "value": ref.value,
+            "norm": float(np.linalg.norm(ref.wt)),
+            "grad_norm": ref.grad_norm,
+            "iterations": float(ref.iterations),
+        },
+    )
 
 
 def empirical_gradient(profile: str, seed: int) -> Evidence:
@@ -172,19 +221,31 @@ def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
     runs = halfspace_runs(profile, seed)
     fit = runs.fit
     final = runs.gdnp_grad_norm_sq[-1]
-    return Evidence(observed=float(log_slope_ratio(runs.gdnp_grad_norm_sq).min()), theory=1.0,
-                    extra={"mean": fit.mean, "low": fit.low, "high": fit.high, "gaussian_bound": runs.gaussian_bound,
-                           "final_max": float(final.max()), "final_min": float(final.min())})
+    return Evidence(
+        observed=float(log_slope_ratio(runs.gdnp_grad_norm_sq).min()),
+        theory=1.0,
+        extra={
+            "mean": fit.mean,
+            "low": fit.low,
+            "high": fit.high,
+            "gaussian_bound": runs.gaussian_bound,
+            "final_max": float(final.max()),
+            "final_min": float(final.min()),
+        },
+    )
 
 
 def _sublinear(power: float):
     """``gdnp_empirical`` whose squared gradient norms are replaced by ``G_0 / (1 + t)^power`` (sublinear data)."""
+
     def wrong(f):
         def run(*a, **k):
             hist = f(*a, **k)
             t = np.arange(hist.grad_norm_sq.shape[0])[:, None]
             return replace(hist, grad_norm_sq=hist.grad_norm_sq[:1] / (1.0 + t) ** power)
+
         return run
+
     return wrong
 
 
@@ -192,8 +253,11 @@ def gdnp_faster_than_gd(profile: str, seed: int) -> Evidence:
     """After ``T`` iterations GDNP's median squared gradient norm is at least 10x below GD's."""
     hist = halfspace_runs(profile, seed).history
     last = hist[hist["iteration"] == hist["iteration"].max()].groupby("method")["grad_norm_sq"].median()
-    return Evidence(observed=float(last["GD"] / last["GDNP"]), theory=None,
-                    extra={"gd": float(last["GD"]), "agd": float(last["AGD"]), "gdnp": float(last["GDNP"])})
+    return Evidence(
+        observed=float(last["GD"] / last["GDNP"]),
+        theory=None,
+        extra={"gd": float(last["GD"]), "agd": float(last["AGD"]), "gdnp": float(last["GDNP"])},
+    )
 
 
 def real_data_misaligned(profile: str, seed: int) -> Evidence:
@@ -208,11 +272,15 @@ def real_data_misaligned(profile: str, seed: int) -> Evidence:
     surrogate = GaussianHalfspace(problem.S, problem.u)
     star_g = logistic_minimizer(problem.S, problem.u)
     return Evidence(
-        observed=float(1 - s_cosine(ref.wt, line, problem.S)), theory=None,
-        extra={"separability": float(surrogate.separability), "surrogate_value": float(surrogate.value(star_g)),
-               "surrogate_distance": float(np.linalg.norm(star_g - ref.wt) / np.linalg.norm(ref.wt)),
-               "surrogate_grad_on_data": float(np.linalg.norm(problem.grad(star_g))),
-               "kappa": float(np.divide(*spectrum_bounds(problem.S)[::-1]))},
+        observed=float(1 - s_cosine(ref.wt, line, problem.S)),
+        theory=None,
+        extra={
+            "separability": float(surrogate.separability),
+            "surrogate_value": float(surrogate.value(star_g)),
+            "surrogate_distance": float(np.linalg.norm(star_g - ref.wt) / np.linalg.norm(ref.wt)),
+            "surrogate_grad_on_data": float(np.linalg.norm(problem.grad(star_g))),
+            "kappa": float(np.divide(*spectrum_bounds(problem.S)[::-1])),
+        },
     )
 
 
@@ -236,11 +304,17 @@ def newton_length_certified(profile: str, seed: int) -> Evidence:
     _, _, problem = breast_cancer()
     run, bis = newton_run(profile, seed), halfspace_runs(profile, seed)
     error = np.abs(run.g - empirical.exact_lengths(problem, run.w)).max() / 2.0 ** -size["t_s"]
-    return Evidence(observed=float(error), theory=1.0, extra={
-        "newton_evaluations": float(run.evaluations.mean()), "newton_max_evaluations": float(run.evaluations.max()),
-        "bisection_evaluations": bis.gdnp_evaluations,
-        "final_newton": float(np.median(run.grad_norm_sq[-1])),
-        "final_bisection": float(np.median(bis.gdnp_grad_norm_sq[-1]))})
+    return Evidence(
+        observed=float(error),
+        theory=1.0,
+        extra={
+            "newton_evaluations": float(run.evaluations.mean()),
+            "newton_max_evaluations": float(run.evaluations.max()),
+            "bisection_evaluations": bis.gdnp_evaluations,
+            "final_newton": float(np.median(run.grad_norm_sq[-1])),
+            "final_bisection": float(np.median(bis.gdnp_grad_norm_sq[-1])),
+        },
+    )
 
 
 def newton_length_curvature_negative_control(profile: str, seed: int) -> Evidence:
@@ -276,17 +350,23 @@ def bn_network_gradient(profile: str, seed: int) -> Evidence:
     """Backprop through BN (batch statistics) matches central differences to ``1e-6`` (relative)."""
     params, X, y, S = _fd_setting(profile, seed)
     units = SIZES[profile]["fd_units"]
-    others = {kind: bn_network.finite_difference_check(kind, bn_network.init_network(kind, X.shape[1], units, seed),
-                                                       X, y, S) for kind in ("plain", "gdnp")}
-    return Evidence(observed=bn_network.finite_difference_check("bn", params, X, y, S), theory=0.0,
-                    extra={f"{k}_error": v for k, v in others.items()})
+    others = {
+        kind: bn_network.finite_difference_check(kind, bn_network.init_network(kind, X.shape[1], units, seed), X, y, S)
+        for kind in ("plain", "gdnp")
+    }
+    return Evidence(
+        observed=bn_network.finite_difference_check("bn", params, X, y, S),
+        theory=0.0,
+        extra={f"{k}_error": v for k, v in others.items()},
+    )
 
 
 def bn_backward_negative_control(profile: str, seed: int) -> Evidence:
     """Treating the batch mean and variance as constants in the backward pass breaks the check."""
     params, X, y, S = _fd_setting(profile, seed)
-    return Evidence(observed=bn_network.finite_difference_check("bn", params, X, y, S, through_statistics=False),
-                    theory=0.0)
+    return Evidence(
+        observed=bn_network.finite_difference_check("bn", params, X, y, S, through_statistics=False), theory=0.0
+    )
 
 
 @lru_cache(maxsize=4)
@@ -295,9 +375,22 @@ def network_runs(profile: str, seed: int) -> pd.DataFrame:
     size = SIZES[profile]
     data, X, S = digits()
     y = data.y
-    frames = [bn_network.train_network(kind, X, y, m=size["m"], n_iter=size["n_iter"], lr=LR_NETWORK,
-                               batch_size=BATCH_NETWORK, seed=int(s), record_every=size["record_every"], S=S)
-              for kind in bn_network.KINDS for s in seeds_for(SIZES, profile, seed)]
+    frames = [
+        bn_network.train_network(
+            kind,
+            X,
+            y,
+            m=size["m"],
+            n_iter=size["n_iter"],
+            lr=LR_NETWORK,
+            batch_size=BATCH_NETWORK,
+            seed=int(s),
+            record_every=size["record_every"],
+            S=S,
+        )
+        for kind in bn_network.KINDS
+        for s in seeds_for(SIZES, profile, seed)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -322,9 +415,16 @@ def bn_network_trains(profile: str, seed: int) -> Evidence:
     last = runs[runs["iteration"] == runs["iteration"].max()].set_index(["kind", "seed"])["loss"]
     ratio = first / last
     med = last.groupby("kind").median()
-    return Evidence(observed=float(ratio.min()), theory=None, data=runs,
-                    extra={**{f"final_{k}": float(v) for k, v in med.items()},
-                           "learning_rate": LR_NETWORK, "batch_size": float(BATCH_NETWORK)})
+    return Evidence(
+        observed=float(ratio.min()),
+        theory=None,
+        data=runs,
+        extra={
+            **{f"final_{k}": float(v) for k, v in med.items()},
+            "learning_rate": LR_NETWORK,
+            "batch_size": float(BATCH_NETWORK),
+        },
+    )
 
 
 @lru_cache(maxsize=4)
@@ -345,9 +445,17 @@ def minibatch_statistics_rate(profile: str, seed: int) -> Evidence:
     data = minibatch_table(profile, seed)
     slope = np.polyfit(np.log(data["batch_size"]), np.log(data["rms"]), 1)[0]
     med = data.groupby("batch_size")["rms"].median()
-    return Evidence(observed=float(slope), theory=-0.5, data=data,
-                    extra={"rms_small": float(med.iloc[0]), "rms_large": float(med.iloc[-1]),
-                           "b_small": float(med.index[0]), "b_large": float(med.index[-1])})
+    return Evidence(
+        observed=float(slope),
+        theory=-0.5,
+        data=data,
+        extra={
+            "rms_small": float(med.iloc[0]),
+            "rms_large": float(med.iloc[-1]),
+            "b_small": float(med.index[0]),
+            "b_large": float(med.index[-1]),
+        },
+    )
 
 
 @lru_cache(maxsize=8)
@@ -371,8 +479,12 @@ def bngd_tidy(profile: str, seed: int, every: int = 10) -> pd.DataFrame:
     """Relative gap, ``||w_t||^2`` and effective step every ``every`` iterations, tidy."""
     hist, labels = bngd_runs(profile, seed, LR_G)
     t = np.arange(0, hist.gap.shape[0], every)
-    frames = [labels.assign(iteration=int(i), gap=hist.gap[i], w_norm_sq=hist.w_norm_sq[i],
-                            effective_step=hist.effective_step[i]) for i in t]
+    frames = [
+        labels.assign(
+            iteration=int(i), gap=hist.gap[i], w_norm_sq=hist.w_norm_sq[i], effective_step=hist.effective_step[i]
+        )
+        for i in t
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -386,25 +498,41 @@ def bngd_any_learning_rate(profile: str, seed: int) -> Evidence:
     hist, labels = bngd_runs(profile, seed, LR_G)
     moderate = (labels["lr_w"] <= 100).to_numpy()
     grows = float(np.min(np.diff(hist.w_norm_sq, axis=0) / hist.w_norm_sq[:-1]))
-    return Evidence(observed=float(hist.gap[-1].max()), theory=0.0,
-                    extra={"moderate_max_gap": float(hist.gap[-1][moderate].max()),
-                           "median_gap": float(np.median(hist.gap[-1])), "min_relative_growth": grows,
-                           "w_norm_sq_max": float(hist.w_norm_sq[-1].max()),
-                           "steps": float(hist.gap.shape[0] - 1), "lr_g": LR_G})
+    return Evidence(
+        observed=float(hist.gap[-1].max()),
+        theory=0.0,
+        extra={
+            "moderate_max_gap": float(hist.gap[-1][moderate].max()),
+            "median_gap": float(np.median(hist.gap[-1])),
+            "min_relative_growth": grows,
+            "w_norm_sq_max": float(hist.w_norm_sq[-1].max()),
+            "steps": float(hist.gap.shape[0] - 1),
+            "lr_g": LR_G,
+        },
+    )
 
 
 def bngd_length_rate_negative_control(profile: str, seed: int) -> Evidence:
     """With the length's learning rate above 1 the same check fails (the length iteration expands)."""
     hist, _ = bngd_runs(profile, seed, LR_G_BROKEN)
     gap = hist.gap[-1]
-    return Evidence(observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=0.0,
-                    extra={"lr_g": LR_G_BROKEN})
+    return Evidence(
+        observed=float(np.nanmax(np.where(np.isfinite(gap), gap, np.inf))), theory=0.0, extra={"lr_g": LR_G_BROKEN}
+    )
 
 
 BENCHOPT_TABLE = Path(__file__).resolve().parents[3] / "data" / "benchopt" / "halfspace.parquet"
 """The result table of ``make benchopt`` (benchopt's own format, one row per point of a curve)."""
-BENCHOPT_COLUMNS = ("dataset_name", "solver_name", "stop_val", "time", "objective_value", "objective_suboptimality",
-                    "objective_grad_norm_sq", "objective_diverged")
+BENCHOPT_COLUMNS = (
+    "dataset_name",
+    "solver_name",
+    "stop_val",
+    "time",
+    "objective_value",
+    "objective_suboptimality",
+    "objective_grad_norm_sq",
+    "objective_diverged",
+)
 BENCHOPT_GDNP = "GDNP[length_search=bisection,n_bisection=30]"
 """The benchopt solver whose final point the claim re-runs: Algorithm 1 with ``T_s = 30``, as in this chapter."""
 BENCHOPT_DATASET = "breast_cancer[seed=0]"
@@ -432,9 +560,11 @@ def benchopt_table(path: Path = BENCHOPT_TABLE) -> pd.DataFrame:
     if missing:
         raise ValueError(f"the benchopt result {path} lacks the columns {missing}")
     label = table["solver_name"].str.replace(r"\[length_search=(\w+),.*\]", r" (\1)", regex=True)
-    return table.assign(dataset=table["dataset_name"].str.split("[", regex=False).str[0],
-                        solver=table["solver_name"].str.split("[", regex=False).str[0],
-                        label=label.str.replace(r"\[.*\]", "", regex=True))
+    return table.assign(
+        dataset=table["dataset_name"].str.split("[", regex=False).str[0],
+        solver=table["solver_name"].str.split("[", regex=False).str[0],
+        label=label.str.replace(r"\[.*\]", "", regex=True),
+    )
 
 
 def benchopt_final(table: pd.DataFrame, dataset: str, solver: str) -> pd.Series:
@@ -462,8 +592,11 @@ def _benchopt_agreement(offset: int) -> Evidence:
     steps = int(final["stop_val"])
     ours = benchopt_rerun(steps + offset)
     theirs = float(final["objective_grad_norm_sq"])
-    return Evidence(observed=abs(theirs - ours) / ours, theory=0.0,
-                    extra={"benchopt": theirs, "book": ours, "steps": float(steps), "time": float(final["time"])})
+    return Evidence(
+        observed=abs(theirs - ours) / ours,
+        theory=0.0,
+        extra={"benchopt": theirs, "book": ours, "steps": float(steps), "time": float(final["time"])},
+    )
 
 
 def benchopt_gdnp_matches_book(profile: str, seed: int) -> Evidence:
@@ -489,6 +622,8 @@ HERE = __name__
 def _stale_benchopt(f):
     """``benchopt_table`` whose gradient norms are off by a relative 1e-6 (a table from other code)."""
     return lambda *a, **k: f(*a, **k).assign(objective_grad_norm_sq=lambda t: t["objective_grad_norm_sq"] * (1 + 1e-6))
+
+
 FD = "central differences with h = 1e-6 are good to ~1e-8 relative"
 
 
@@ -499,9 +634,11 @@ def _with_lr_g(rule):
 
 def _ascent(f):
     """``network_loss_grad`` whose gradients have the wrong sign (SGD then ascends)."""
+
     def wrong(*a, **k):
         loss, grads = f(*a, **k)
         return loss, {key: -v for key, v in grads.items()}
+
     return wrong
 
 
@@ -512,9 +649,11 @@ def _squared_rms(f):
 
 def _surrogate_reference(f):
     """The reference optimum replaced by the Gaussian surrogate's minimiser (on the line ``S^-1 u``)."""
+
     def wrong():
         _, _, problem = breast_cancer()
         return replace(f(), wt=logistic_minimizer(problem.S, problem.u))
+
     return wrong
 
 
@@ -527,98 +666,251 @@ EMPIRICAL_GRAD = "bnrates.empirical:EmpiricalHalfspace.grad"
 
 
 CLAIMS: tuple[Claim, ...] = (
-    _claim("real_data_reference_optimum", "The reference optimum on the breast-cancer data agrees with "
-           "scikit-learn's unpenalized logistic regression to {pass_mark:.0e} (relative distance).",
-           "<=", 0.0, real_data_reference_optimum, label="sec-ex-real", pass_mark=1e-6,
-           reason="scikit-learn's Newton-CG stops at its own tolerance; two solvers of a strictly convex problem "
-                  "agree to ~1e-8",
-           sabotages={"gradient with a spurious 1e-3 u term": injected(real_data_reference_optimum, EMPIRICAL_GRAD,
-                                                                       _spurious_term)}),
-    _claim("empirical_gradient", "The empirical halfspace gradient matches finite differences to {pass_mark:.0e}.",
-           "<=", 0.0, empirical_gradient, label="sec-ex-real", pass_mark=1e-7, reason=FD,
-           sabotages={"gradient with a spurious 1e-3 u term": injected(empirical_gradient, EMPIRICAL_GRAD,
-                                                                       _spurious_term),
-                      "gradient with the wrong sign": injected(empirical_gradient, EMPIRICAL_GRAD,
-                                                               lambda f: lambda self, wt: -f(self, wt))}),
-    _claim("gdnp_linear_on_real_data", "GDNP on real data decays faster than any power law: the late log-slope of "
-           "||grad f||^2 is at least {pass_mark:.2f} of the early one (a power law gives 1/4, a linear rate 1).",
-           ">=", 0.0, gdnp_linear_on_real_data, label="sec-ex-real", pass_mark=1 / 3,
-           reason="between 1/4 (every power law, exactly) and 1 (a constant linear rate); the observed rate "
-                  "slows down on real data, so the mark is not closer to 1",
-           sabotages={"sublinear data G_0/(1+t)": injected(
-               gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(1.0)),
-                      "sublinear data G_0/(1+t)^2": injected(
-                          gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(2.0))}),
-    _claim("gdnp_faster_than_gd", "On the real data GDNP's squared gradient norm after T iterations is at "
-           "least {pass_mark:g}x below GD's.", ">=", 0.0, gdnp_faster_than_gd, label="sec-ex-real", pass_mark=10.0,
-           reason="an observation on one data set, not a theorem; 10x is well below the measured ratio",
-           sabotages={"GDNP with a 100 times larger L (steps 100 times too short)": injected(
-               gdnp_faster_than_gd, "bnrates.empirical:spectrum_bounds",
-               lambda f: lambda S: (f(S)[0], 100 * f(S)[1]))}),
-    _claim("newton_length_certified", "GDNP's certified Newton length search keeps every length within "
-           "2^-T_s of the optimal one, as T_s bisection halvings of [-1, 1] would.", "<=", 0.0,
-           newton_length_certified, label="prop-ex-newton",
-           sabotages={"Newton search stopped at 1000 times the tolerance": injected(
-               newton_length_certified, "bnrates.empirical:newton_length",
-               lambda f: lambda d, g0, C, tol, **k: f(d, g0, C, 1e3 * tol, **k))}),
-    _claim("newton_length_curvature_negative_control", "Without its curvature term the Newton certificate "
-           "accepts lengths far from the optimal one.", "<=", 0.0, newton_length_curvature_negative_control,
-           negative_control=True, label="prop-ex-newton",
-           sabotages={"the control's C = 0 replaced by a huge curvature": injected(
-               newton_length_curvature_negative_control, f"{HERE}:newton_length",
-               lambda f: lambda d, g0, C, tol, **k: f(d, g0, np.full_like(np.asarray(C, dtype=float), 1e6), tol,
-                                                      **k))}),
-    _claim("real_data_misaligned", "On real data the optimum is off the line S^-1 u (1 - cos_S >= {pass_mark:.0e}).",
-           ">=", 0.0, real_data_misaligned, label="sec-ex-gaussian-vs-real", pass_mark=1e-4,
-           reason="the reference optimum is accurate to ~1e-8 (real_data_reference_optimum); 1e-4 is far above",
-           sabotages={"reference optimum of the Gaussian surrogate": injected(real_data_misaligned, f"{HERE}:reference",
-                                                                              _surrogate_reference)}),
-    _claim("bn_network_gradient", "Backprop through BN with batch statistics matches finite differences "
-           "({pass_mark:.0e}).", "<=", 0.0, bn_network_gradient, label="sec-ex-network", pass_mark=FD_BOUND,
-           reason=FD,
-           sabotages={"backward pass that ignores the batch statistics": injected(
-               bn_network_gradient, "bnrates.bn_network:finite_difference_check",
-               lambda f: lambda *a, **k: f(*a, **{**k, "through_statistics": False}))}),
-    _claim("bn_backward_negative_control", "A backward pass that ignores the batch statistics fails the "
-           "same check.", "<=", 0.0, bn_backward_negative_control, negative_control=True, label="sec-ex-network",
-           pass_mark=FD_BOUND, reason=FD,
-           sabotages={"the through_statistics flag ignored": injected(
-               bn_backward_negative_control, "bnrates.bn_network:finite_difference_check",
-               lambda f: lambda *a, through_statistics=True, **k: f(*a, **k))}),
-    _claim("bn_network_trains", "Plain, BN and GDNP-style networks each lower the training loss at least "
-           "{pass_mark:g}-fold on the digits.", ">=", 0.0, bn_network_trains, label="sec-ex-network",
-           pass_mark=NETWORK_TRAINS_PASS_MARK,
-           reason="an observation, not a theorem: the quick profile's worst ratio over 20 base seeds is 4.27 "
-                  "(mean 6.32, sd 0.88, make seeds), so the mark sits over 3 sd below the mean",
-           sabotages={"SGD with the gradient's sign flipped": injected(
-               bn_network_trains, "bnrates.bn_network:network_loss_grad", _ascent)}),
-    _claim("minibatch_statistics_rate", "Batch statistics approach the population reparametrization like "
-           "b^-1/2 (slope within {tolerance:.0%}).", "≈", 0.2, minibatch_statistics_rate, source="S",
-           label="sec-ex-minibatch",
-           reason="a least-squares slope over a few batch sizes and finitely many draws",
-           sabotages={"mean square instead of root mean square": injected(
-               minibatch_statistics_rate, "bnrates.bn_network:minibatch_deviation", _squared_rms)}),
-    _claim("bngd_any_learning_rate", "Vanilla BN-GD on OLS converges for every learning rate of w in "
-           "[1e-1, 1e3] (Cai et al.): relative gap <= {pass_mark:.0e} after T steps.", "<=", 0.0,
-           bngd_any_learning_rate, source="S", label="rem-ex-cai", pass_mark=1e-4,
-           reason="four orders of magnitude below the start's relative gap of order 1",
-           sabotages={"length step with the wrong sign": injected(
-               bngd_any_learning_rate, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: -lr))}),
-    _claim("bngd_length_rate_negative_control", "With the length's learning rate {lr:g} > 1, BN-GD does not "
-           "converge.", "<=", 0.0, bngd_length_rate_negative_control, negative_control=True, label="rem-ex-cai",
-           pass_mark=1e-4, reason="as for bngd_any_learning_rate", fmt={"lr": LR_G_BROKEN},
-           sabotages={"the length's learning rate not passed on (0.1 used)": injected(
-               bngd_length_rate_negative_control, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: LR_G))}),
-    _claim("benchopt_gdnp_matches_book", "GDNP's final squared gradient norm in the benchopt run of the "
-           "breast-cancer data equals the book's own run of the same configuration (relative {pass_mark:.0e}).",
-           "<=", 0.0, benchopt_gdnp_matches_book, label="sec-ex-benchopt", pass_mark=BENCHOPT_RTOL,
-           reason="the same code on the same start: the two runs agree to round-off",
-           sabotages={"a stale benchopt table (gradient norms off by a relative 1e-6)": injected(
-               benchopt_gdnp_matches_book, f"{HERE}:benchopt_table", _stale_benchopt)}),
-    _claim("benchopt_off_by_one_negative_control", "Against the book's run with one iteration fewer, the same "
-           "comparison fails.", "<=", 0.0, benchopt_off_by_one_negative_control, negative_control=True,
-           label="sec-ex-benchopt", pass_mark=BENCHOPT_RTOL, reason="as for benchopt_gdnp_matches_book",
-           sabotages={"the re-run's iteration count not passed on (the full count used)": injected(
-               benchopt_off_by_one_negative_control, f"{HERE}:_benchopt_agreement",
-               lambda f: lambda offset: f(0))}),
+    _claim(
+        "real_data_reference_optimum",
+        "The reference optimum on the breast-cancer data agrees with "
+        "scikit-learn's unpenalized logistic regression to {pass_mark:.0e} (relative distance).",
+        "<=",
+        0.0,
+        real_data_reference_optimum,
+        label="sec-ex-real",
+        pass_mark=1e-6,
+        reason="scikit-learn's Newton-CG stops at its own tolerance; two solvers of a strictly convex problem "
+        "agree to ~1e-8",
+        sabotages={
+            "gradient with a spurious 1e-3 u term": injected(
+                real_data_reference_optimum, EMPIRICAL_GRAD, _spurious_term
+            )
+        },
+    ),
+    _claim(
+        "empirical_gradient",
+        "The empirical halfspace gradient matches finite differences to {pass_mark:.0e}.",
+        "<=",
+        0.0,
+        empirical_gradient,
+        label="sec-ex-real",
+        pass_mark=1e-7,
+        reason=FD,
+        sabotages={
+            "gradient with a spurious 1e-3 u term": injected(empirical_gradient, EMPIRICAL_GRAD, _spurious_term),
+            "gradient with the wrong sign": injected(
+                empirical_gradient, EMPIRICAL_GRAD, lambda f: lambda self, wt: -f(self, wt)
+            ),
+        },
+    ),
+    _claim(
+        "gdnp_linear_on_real_data",
+        "GDNP on real data decays faster than any power law: the late log-slope of "
+        "||grad f||^2 is at least {pass_mark:.2f} of the early one (a power law gives 1/4, a linear rate 1).",
+        ">=",
+        0.0,
+        gdnp_linear_on_real_data,
+        label="sec-ex-real",
+        pass_mark=1 / 3,
+        reason="between 1/4 (every power law, exactly) and 1 (a constant linear rate); the observed rate "
+        "slows down on real data, so the mark is not closer to 1",
+        sabotages={
+            "sublinear data G_0/(1+t)": injected(
+                gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(1.0)
+            ),
+            "sublinear data G_0/(1+t)^2": injected(
+                gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(2.0)
+            ),
+        },
+    ),
+    _claim(
+        "gdnp_faster_than_gd",
+        "On the real data GDNP's squared gradient norm after T iterations is at least {pass_mark:g}x below GD's.",
+        ">=",
+        0.0,
+        gdnp_faster_than_gd,
+        label="sec-ex-real",
+        pass_mark=10.0,
+        reason="an observation on one data set, not a theorem; 10x is well below the measured ratio",
+        sabotages={
+            "GDNP with a 100 times larger L (steps 100 times too short)": injected(
+                gdnp_faster_than_gd, "bnrates.empirical:spectrum_bounds", lambda f: lambda S: (f(S)[0], 100 * f(S)[1])
+            )
+        },
+    ),
+    _claim(
+        "newton_length_certified",
+        "GDNP's certified Newton length search keeps every length within "
+        "2^-T_s of the optimal one, as T_s bisection halvings of [-1, 1] would.",
+        "<=",
+        0.0,
+        newton_length_certified,
+        label="prop-ex-newton",
+        sabotages={
+            "Newton search stopped at 1000 times the tolerance": injected(
+                newton_length_certified,
+                "bnrates.empirical:newton_length",
+                lambda f: lambda d, g0, C, tol, **k: f(d, g0, C, 1e3 * tol, **k),
+            )
+        },
+    ),
+    _claim(
+        "newton_length_curvature_negative_control",
+        "Without its curvature term the Newton certificate accepts lengths far from the optimal one.",
+        "<=",
+        0.0,
+        newton_length_curvature_negative_control,
+        negative_control=True,
+        label="prop-ex-newton",
+        sabotages={
+            "the control's C = 0 replaced by a huge curvature": injected(
+                newton_length_curvature_negative_control,
+                f"{HERE}:newton_length",
+                lambda f: lambda d, g0, C, tol, **k: f(d, g0, np.full_like(np.asarray(C, dtype=float), 1e6), tol, **k),
+            )
+        },
+    ),
+    _claim(
+        "real_data_misaligned",
+        "On real data the optimum is off the line S^-1 u (1 - cos_S >= {pass_mark:.0e}).",
+        ">=",
+        0.0,
+        real_data_misaligned,
+        label="sec-ex-gaussian-vs-real",
+        pass_mark=1e-4,
+        reason="the reference optimum is accurate to ~1e-8 (real_data_reference_optimum); 1e-4 is far above",
+        sabotages={
+            "reference optimum of the Gaussian surrogate": injected(
+                real_data_misaligned, f"{HERE}:reference", _surrogate_reference
+            )
+        },
+    ),
+    _claim(
+        "bn_network_gradient",
+        "Backprop through BN with batch statistics matches finite differences ({pass_mark:.0e}).",
+        "<=",
+        0.0,
+        bn_network_gradient,
+        label="sec-ex-network",
+        pass_mark=FD_BOUND,
+        reason=FD,
+        sabotages={
+            "backward pass that ignores the batch statistics": injected(
+                bn_network_gradient,
+                "bnrates.bn_network:finite_difference_check",
+                lambda f: lambda *a, **k: f(*a, **{**k, "through_statistics": False}),
+            )
+        },
+    ),
+    _claim(
+        "bn_backward_negative_control",
+        "A backward pass that ignores the batch statistics fails the same check.",
+        "<=",
+        0.0,
+        bn_backward_negative_control,
+        negative_control=True,
+        label="sec-ex-network",
+        pass_mark=FD_BOUND,
+        reason=FD,
+        sabotages={
+            "the through_statistics flag ignored": injected(
+                bn_backward_negative_control,
+                "bnrates.bn_network:finite_difference_check",
+                lambda f: lambda *a, through_statistics=True, **k: f(*a, **k),
+            )
+        },
+    ),
+    _claim(
+        "bn_network_trains",
+        "Plain, BN and GDNP-style networks each lower the training loss at least {pass_mark:g}-fold on the digits.",
+        ">=",
+        0.0,
+        bn_network_trains,
+        label="sec-ex-network",
+        pass_mark=NETWORK_TRAINS_PASS_MARK,
+        reason="an observation, not a theorem: the quick profile's worst ratio over 20 base seeds is 4.27 "
+        "(mean 6.32, sd 0.88, make seeds), so the mark sits over 3 sd below the mean",
+        sabotages={
+            "SGD with the gradient's sign flipped": injected(
+                bn_network_trains, "bnrates.bn_network:network_loss_grad", _ascent
+            )
+        },
+    ),
+    _claim(
+        "minibatch_statistics_rate",
+        "Batch statistics approach the population reparametrization like b^-1/2 (slope within {tolerance:.0%}).",
+        "≈",
+        0.2,
+        minibatch_statistics_rate,
+        source="S",
+        label="sec-ex-minibatch",
+        reason="a least-squares slope over a few batch sizes and finitely many draws",
+        sabotages={
+            "mean square instead of root mean square": injected(
+                minibatch_statistics_rate, "bnrates.bn_network:minibatch_deviation", _squared_rms
+            )
+        },
+    ),
+    _claim(
+        "bngd_any_learning_rate",
+        "Vanilla BN-GD on OLS converges for every learning rate of w in "
+        "[1e-1, 1e3] (Cai et al.): relative gap <= {pass_mark:.0e} after T steps.",
+        "<=",
+        0.0,
+        bngd_any_learning_rate,
+        source="S",
+        label="rem-ex-cai",
+        pass_mark=1e-4,
+        reason="four orders of magnitude below the start's relative gap of order 1",
+        sabotages={
+            "length step with the wrong sign": injected(
+                bngd_any_learning_rate, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: -lr)
+            )
+        },
+    ),
+    _claim(
+        "bngd_length_rate_negative_control",
+        "With the length's learning rate {lr:g} > 1, BN-GD does not converge.",
+        "<=",
+        0.0,
+        bngd_length_rate_negative_control,
+        negative_control=True,
+        label="rem-ex-cai",
+        pass_mark=1e-4,
+        reason="as for bngd_any_learning_rate",
+        fmt={"lr": LR_G_BROKEN},
+        sabotages={
+            "the length's learning rate not passed on (0.1 used)": injected(
+                bngd_length_rate_negative_control, f"{HERE}:bngd_ols", _with_lr_g(lambda lr: LR_G)
+            )
+        },
+    ),
+    _claim(
+        "benchopt_gdnp_matches_book",
+        "GDNP's final squared gradient norm in the benchopt run of the "
+        "breast-cancer data equals the book's own run of the same configuration (relative {pass_mark:.0e}).",
+        "<=",
+        0.0,
+        benchopt_gdnp_matches_book,
+        label="sec-ex-benchopt",
+        pass_mark=BENCHOPT_RTOL,
+        reason="the same code on the same start: the two runs agree to round-off",
+        sabotages={
+            "a stale benchopt table (gradient norms off by a relative 1e-6)": injected(
+                benchopt_gdnp_matches_book, f"{HERE}:benchopt_table", _stale_benchopt
+            )
+        },
+    ),
+    _claim(
+        "benchopt_off_by_one_negative_control",
+        "Against the book's run with one iteration fewer, the same comparison fails.",
+        "<=",
+        0.0,
+        benchopt_off_by_one_negative_control,
+        negative_control=True,
+        label="sec-ex-benchopt",
+        pass_mark=BENCHOPT_RTOL,
+        reason="as for benchopt_gdnp_matches_book",
+        sabotages={
+            "the re-run's iteration count not passed on (the full count used)": injected(
+                benchopt_off_by_one_negative_control, f"{HERE}:_benchopt_agreement", lambda f: lambda offset: f(0)
+            )
+        },
+    ),
 )

@@ -98,8 +98,10 @@ def grid_runs(profile: str, seed: int, rule: str = "theorem") -> GridRun:
             if d == size["dims"][-1]:
                 keep = int(np.sum(np.isfinite(ratio[:, 0]))) + 1
                 hist = tidy_history(
-                    {"gap_rel": gap[:keep, :1] / gap[0, :1],
-                     "ratio_to_bound": np.vstack([ratio[: keep - 1, :1], [[np.nan]]])},
+                    {
+                        "gap_rel": gap[:keep, :1] / gap[0, :1],
+                        "ratio_to_bound": np.vstack([ratio[: keep - 1, :1], [[np.nan]]]),
+                    },
                     {"kappa": [kappa], "bound": bound[:1]},
                 )
                 histories.append(hist.drop(columns="instance"))
@@ -127,10 +129,18 @@ def worst_case_runs(profile: str, seed: int) -> pd.DataFrame:
             bn = rayleigh_gap(gd_rayleigh(P.S, P.u, w0, n_steps, L), P.S, P.u)
             wt0 = reparametrize(w0, optimal_length(w0, P.S, P.u), P.S)
             gd = least_squares_gap(gd_least_squares(P.S, P.u, wt0, n_steps, L), P.S, P.u)
-            rows.append(pd.DataFrame({
-                "d": d, "kappa": kappa, "seed": seeds, "bound": theory_factor(mu, L),
-                "fitted_bn": fit_contraction(bn, floor), "fitted_gd": fit_contraction(gd, floor),
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "d": d,
+                        "kappa": kappa,
+                        "seed": seeds,
+                        "bound": theory_factor(mu, L),
+                        "fitted_bn": fit_contraction(bn, floor),
+                        "fitted_gd": fit_contraction(gd, floor),
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -155,8 +165,10 @@ def rate(profile: str, seed: int) -> Evidence:
         observed=float(run.summary["max_ratio"].max()),
         theory=1.0,
         data=run.summary,
-        extra={"instances": float(len(run.summary)), "min_fitted_over_bound":
-               float((run.summary["fitted"] / run.summary["bound"]).min())},
+        extra={
+            "instances": float(len(run.summary)),
+            "min_fitted_over_bound": float((run.summary["fitted"] / run.summary["bound"]).min()),
+        },
     )
 
 
@@ -187,8 +199,10 @@ def same_order_as_gd(profile: str, seed: int) -> Evidence:
         observed=float(np.maximum(ratio, 1 / ratio).max()),
         theory=1.0,
         data=data,
-        extra={"median_steps_gd_over_bn": float((typical["steps_gd"] / typical["steps_bn"]).median()),
-               "max_steps_gd_over_bn": float((typical["steps_gd"] / typical["steps_bn"]).max())},
+        extra={
+            "median_steps_gd_over_bn": float((typical["steps_gd"] / typical["steps_bn"]).median()),
+            "max_steps_gd_over_bn": float((typical["steps_gd"] / typical["steps_bn"]).max()),
+        },
     )
 
 
@@ -206,8 +220,11 @@ def single_run(d: int, kappa: float, seed: int) -> dict[str, float]:
     w0 = np.random.default_rng([seed, d, 3]).standard_normal((1, d))
     gap = rayleigh_gap(gd_rayleigh(P.S, P.u, w0, steps_needed(kappa), L), P.S, P.u)
     floor = FLOOR * np.abs(rayleigh_min(P.S, P.u))
-    return {"bound": float(theory_factor(mu, L)[0]), "fitted": float(fit_contraction(gap, floor)[0]),
-            "steps": float(steps_to_reduce(gap, 1e-6)[0])}
+    return {
+        "bound": float(theory_factor(mu, L)[0]),
+        "fitted": float(fit_contraction(gap, floor)[0]),
+        "steps": float(steps_to_reduce(gap, 1e-6)[0]),
+    }
 
 
 _claim = chapter_claims_factory(CHAPTER)
@@ -221,35 +238,85 @@ def _rules(step):
 
 
 CLAIMS: tuple[Claim, ...] = (
-    _claim("length_elimination", "Minimising Eq. (11) over the length g leaves the generalized Rayleigh "
-           "quotient rho(w) (Brent's minimum agrees to {pass_mark:.0e}, relative).",
-           "<=", 0.0, length_elimination, source="P", label="prop-length-elimination", pass_mark=1e-12,
-           reason="an identity; Brent's minimum value is accurate to round-off (the minimiser only to ~1e-8)",
-           sabotages={
-               "rho with a factor 2": injected(length_elimination, f"{HERE}:rayleigh",
-                                               lambda f: lambda w, S, u: 2 * f(w, S, u)),
-               "rho with the Euclidean norm of w": injected(
-                   length_elimination, f"{HERE}:rayleigh", lambda f: lambda w, S, u: -(u @ w) ** 2 / (w @ w))}),
-    _claim("rate", "GD on rho with step ||w||^2_S/(2L|rho|) contracts the gap by at least (1-mu/L)^2 per step.",
-           "<=", 1e-9, rate, source="S", label="thm-ols", reason=SLACK,
-           sabotages={
-               "step without the factor 2": injected(rate, f"{HERE}:RULES", _rules(step_without_factor_two)),
-               "step with ||w||_S instead of ||w||^2_S": injected(
-                   rate, f"{HERE}:RULES", _rules(lambda n, r, L: np.sqrt(n) / (2 * L * np.abs(r))))}),
-    _claim("rate_tight", "The factor (1-mu/L)^2 is attained (within {tolerance:.0%}) on worst-case instances.",
-           "≈", 0.01, rate_tight, label="thm-ols",
-           reason="the late factor is fitted over a finite window above round-off",
-           sabotages={"bound (1-mu/L) without the square": injected(
-               rate_tight, f"{HERE}:theory_factor", lambda f: lambda mu, L: 1 - mu / L)}),
-    _claim("rate_negative_control", "Without the factor 2 in the step the per-step bound is violated.",
-           "<=", 1e-9, rate_negative_control, negative_control=True, label="rem-ols-step", reason=SLACK,
-           sabotages={"control run with the theorem's step": injected(
-               rate_negative_control, f"{HERE}:RULES", lambda rules: {**rules, "without factor 2": theorem_step})}),
-    _claim("same_order_as_gd", "Plain GD on Eq. (10) contracts by the same worst-case factor (within "
-           "{tolerance:.0%}): non-convexity costs nothing in the rate.",
-           "≈", 0.01, same_order_as_gd, source="P", label="rem-ols-same-order",
-           reason="both late factors are fitted over a finite window above round-off",
-           sabotages={"plain GD with step 1/(4L)": injected(
-               same_order_as_gd, f"{HERE}:gd_least_squares",
-               lambda f: lambda S, u, w, n, L: f(S, u, w, n, 2 * L))}),
+    _claim(
+        "length_elimination",
+        "Minimising Eq. (11) over the length g leaves the generalized Rayleigh "
+        "quotient rho(w) (Brent's minimum agrees to {pass_mark:.0e}, relative).",
+        "<=",
+        0.0,
+        length_elimination,
+        source="P",
+        label="prop-length-elimination",
+        pass_mark=1e-12,
+        reason="an identity; Brent's minimum value is accurate to round-off (the minimiser only to ~1e-8)",
+        sabotages={
+            "rho with a factor 2": injected(
+                length_elimination, f"{HERE}:rayleigh", lambda f: lambda w, S, u: 2 * f(w, S, u)
+            ),
+            "rho with the Euclidean norm of w": injected(
+                length_elimination, f"{HERE}:rayleigh", lambda f: lambda w, S, u: -((u @ w) ** 2) / (w @ w)
+            ),
+        },
+    ),
+    _claim(
+        "rate",
+        "GD on rho with step ||w||^2_S/(2L|rho|) contracts the gap by at least (1-mu/L)^2 per step.",
+        "<=",
+        1e-9,
+        rate,
+        source="S",
+        label="thm-ols",
+        reason=SLACK,
+        sabotages={
+            "step without the factor 2": injected(rate, f"{HERE}:RULES", _rules(step_without_factor_two)),
+            "step with ||w||_S instead of ||w||^2_S": injected(
+                rate, f"{HERE}:RULES", _rules(lambda n, r, L: np.sqrt(n) / (2 * L * np.abs(r)))
+            ),
+        },
+    ),
+    _claim(
+        "rate_tight",
+        "The factor (1-mu/L)^2 is attained (within {tolerance:.0%}) on worst-case instances.",
+        "≈",
+        0.01,
+        rate_tight,
+        label="thm-ols",
+        reason="the late factor is fitted over a finite window above round-off",
+        sabotages={
+            "bound (1-mu/L) without the square": injected(
+                rate_tight, f"{HERE}:theory_factor", lambda f: lambda mu, L: 1 - mu / L
+            )
+        },
+    ),
+    _claim(
+        "rate_negative_control",
+        "Without the factor 2 in the step the per-step bound is violated.",
+        "<=",
+        1e-9,
+        rate_negative_control,
+        negative_control=True,
+        label="rem-ols-step",
+        reason=SLACK,
+        sabotages={
+            "control run with the theorem's step": injected(
+                rate_negative_control, f"{HERE}:RULES", lambda rules: {**rules, "without factor 2": theorem_step}
+            )
+        },
+    ),
+    _claim(
+        "same_order_as_gd",
+        "Plain GD on Eq. (10) contracts by the same worst-case factor (within "
+        "{tolerance:.0%}): non-convexity costs nothing in the rate.",
+        "≈",
+        0.01,
+        same_order_as_gd,
+        source="P",
+        label="rem-ols-same-order",
+        reason="both late factors are fitted over a finite window above round-off",
+        sabotages={
+            "plain GD with step 1/(4L)": injected(
+                same_order_as_gd, f"{HERE}:gd_least_squares", lambda f: lambda S, u, w, n, L: f(S, u, w, n, 2 * L)
+            )
+        },
+    ),
 )

@@ -171,52 +171,129 @@ def _uncentred_bn(f):
 
 
 CLAIMS: tuple[Claim, ...] = (
-    _claim("population_bn", "With population statistics and centred inputs, BN(x^T w) = x^T w~ with "
-           "w~ = g w/||w||_S (to {pass_mark:.0e}, relative).",
-           "<=", 0.0, population_bn, source="P", label="prop-bn-reparam", pass_mark=1e-10, reason=ROUND_OFF,
-           sabotages={
-               "Euclidean length ||w||_2 in w~": injected(population_bn, f"{HERE}:reparametrize",
-                                                          lambda f: lambda w, g, S: weight_norm(w, g)),
-               "sample variance (n - 1) in BN": injected(
-                   population_bn, f"{HERE}:batch_norm",
-                   lambda f: lambda X, w, g, **kw: f(X, w, g, var=(X @ w).var(ddof=1)))}),
-    _claim("uncentred_negative_control", "Without centred inputs the identity breaks (BN removes the mean of x^T w).",
-           "<=", 0.0, uncentred_negative_control, negative_control=True, label="prop-bn-reparam",
-           pass_mark=1e-10, reason=ROUND_OFF,
-           sabotages={"BN without the mean subtraction": injected(uncentred_negative_control, f"{HERE}:batch_norm",
-                                                                  _uncentred_bn)}),
-    _claim("weight_norm_whitened", "On whitened inputs (S = I) BN equals weight normalization g w/||w||_2 "
-           "(to {pass_mark:.0e}).",
-           "<=", 0.0, weight_norm_whitened, source="S", label="sec-reparam-wn", pass_mark=1e-10, reason=ROUND_OFF,
-           sabotages={"weight normalization by ||w||^2": injected(
-               weight_norm_whitened, f"{HERE}:weight_norm",
-               lambda f: lambda w, g: (np.asarray(g) / np.sum(w**2, axis=-1))[..., None] * w)}),
-    _claim("weight_norm_unwhitened_negative_control", "On correlated inputs BN and weight normalization differ.",
-           "<=", 0.0, weight_norm_unwhitened_negative_control, negative_control=True, label="sec-reparam-wn",
-           pass_mark=1e-10, reason=ROUND_OFF,
-           sabotages={"BN normalizing by ||w||_2": injected(
-               weight_norm_unwhitened_negative_control, f"{HERE}:batch_norm",
-               lambda f: lambda X, w, g, **kw: X @ weight_norm(w, g))}),
-    _claim("minibatch_rate", "Mini-batch BN approaches the population reparametrization like m^(-1/2) in the "
-           "batch size m (slope within {tolerance:.0%}).",
-           "≈", 0.1, minibatch_rate, label="sec-reparam-minibatch",
-           reason="a least-squares slope over finitely many batches: sampling noise of a few per cent",
-           sabotages={"mean square instead of root mean square": injected(
-               minibatch_rate, f"{HERE}:minibatch_errors",
-               lambda f: lambda p, s: f(p, s).assign(relative_rms_error=lambda d: d["relative_rms_error"] ** 2))}),
-    _claim("split_identity", "The squared S^-1 gradient norm splits exactly into a direction part and a length "
-           "part (to {pass_mark:.0e}).",
-           "<=", 0.0, split_identity, label="prop-gradients", pass_mark=1e-12, reason=ROUND_OFF,
-           sabotages={
-               "direction part in the Euclidean norm": injected(split_identity, f"{HERE}:length_direction_split",
-                                                                lambda f: _euclidean_split),
-               "factor ||w||^2_S/g^2 dropped": injected(
-                   split_identity, f"{HERE}:length_direction_split",
-                   lambda f: lambda gw, gg, w, g, S: (inv_norm_sq(gw, S), np.asarray(gg) ** 2))}),
-    _claim("split_euclidean_negative_control", "In Euclidean norms the split fails (S != I).",
-           "<=", 0.0, split_euclidean_negative_control, negative_control=True, label="prop-gradients",
-           pass_mark=1e-12, reason=ROUND_OFF,
-           sabotages={"instances with S = I (kappa ignored)": injected(
-               split_euclidean_negative_control, f"{HERE}:ols_instances",
-               lambda f: lambda d, kappa, seeds: f(d, 1.0, seeds))}),
+    _claim(
+        "population_bn",
+        "With population statistics and centred inputs, BN(x^T w) = x^T w~ with "
+        "w~ = g w/||w||_S (to {pass_mark:.0e}, relative).",
+        "<=",
+        0.0,
+        population_bn,
+        source="P",
+        label="prop-bn-reparam",
+        pass_mark=1e-10,
+        reason=ROUND_OFF,
+        sabotages={
+            "Euclidean length ||w||_2 in w~": injected(
+                population_bn, f"{HERE}:reparametrize", lambda f: lambda w, g, S: weight_norm(w, g)
+            ),
+            "sample variance (n - 1) in BN": injected(
+                population_bn, f"{HERE}:batch_norm", lambda f: lambda X, w, g, **kw: f(X, w, g, var=(X @ w).var(ddof=1))
+            ),
+        },
+    ),
+    _claim(
+        "uncentred_negative_control",
+        "Without centred inputs the identity breaks (BN removes the mean of x^T w).",
+        "<=",
+        0.0,
+        uncentred_negative_control,
+        negative_control=True,
+        label="prop-bn-reparam",
+        pass_mark=1e-10,
+        reason=ROUND_OFF,
+        sabotages={
+            "BN without the mean subtraction": injected(uncentred_negative_control, f"{HERE}:batch_norm", _uncentred_bn)
+        },
+    ),
+    _claim(
+        "weight_norm_whitened",
+        "On whitened inputs (S = I) BN equals weight normalization g w/||w||_2 (to {pass_mark:.0e}).",
+        "<=",
+        0.0,
+        weight_norm_whitened,
+        source="S",
+        label="sec-reparam-wn",
+        pass_mark=1e-10,
+        reason=ROUND_OFF,
+        sabotages={
+            "weight normalization by ||w||^2": injected(
+                weight_norm_whitened,
+                f"{HERE}:weight_norm",
+                lambda f: lambda w, g: (np.asarray(g) / np.sum(w**2, axis=-1))[..., None] * w,
+            )
+        },
+    ),
+    _claim(
+        "weight_norm_unwhitened_negative_control",
+        "On correlated inputs BN and weight normalization differ.",
+        "<=",
+        0.0,
+        weight_norm_unwhitened_negative_control,
+        negative_control=True,
+        label="sec-reparam-wn",
+        pass_mark=1e-10,
+        reason=ROUND_OFF,
+        sabotages={
+            "BN normalizing by ||w||_2": injected(
+                weight_norm_unwhitened_negative_control,
+                f"{HERE}:batch_norm",
+                lambda f: lambda X, w, g, **kw: X @ weight_norm(w, g),
+            )
+        },
+    ),
+    _claim(
+        "minibatch_rate",
+        "Mini-batch BN approaches the population reparametrization like m^(-1/2) in the "
+        "batch size m (slope within {tolerance:.0%}).",
+        "≈",
+        0.1,
+        minibatch_rate,
+        label="sec-reparam-minibatch",
+        reason="a least-squares slope over finitely many batches: sampling noise of a few per cent",
+        sabotages={
+            "mean square instead of root mean square": injected(
+                minibatch_rate,
+                f"{HERE}:minibatch_errors",
+                lambda f: lambda p, s: f(p, s).assign(relative_rms_error=lambda d: d["relative_rms_error"] ** 2),
+            )
+        },
+    ),
+    _claim(
+        "split_identity",
+        "The squared S^-1 gradient norm splits exactly into a direction part and a length part (to {pass_mark:.0e}).",
+        "<=",
+        0.0,
+        split_identity,
+        label="prop-gradients",
+        pass_mark=1e-12,
+        reason=ROUND_OFF,
+        sabotages={
+            "direction part in the Euclidean norm": injected(
+                split_identity, f"{HERE}:length_direction_split", lambda f: _euclidean_split
+            ),
+            "factor ||w||^2_S/g^2 dropped": injected(
+                split_identity,
+                f"{HERE}:length_direction_split",
+                lambda f: lambda gw, gg, w, g, S: (inv_norm_sq(gw, S), np.asarray(gg) ** 2),
+            ),
+        },
+    ),
+    _claim(
+        "split_euclidean_negative_control",
+        "In Euclidean norms the split fails (S != I).",
+        "<=",
+        0.0,
+        split_euclidean_negative_control,
+        negative_control=True,
+        label="prop-gradients",
+        pass_mark=1e-12,
+        reason=ROUND_OFF,
+        sabotages={
+            "instances with S = I (kappa ignored)": injected(
+                split_euclidean_negative_control,
+                f"{HERE}:ols_instances",
+                lambda f: lambda d, kappa, seeds: f(d, 1.0, seeds),
+            )
+        },
+    ),
 )

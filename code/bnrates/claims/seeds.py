@@ -30,10 +30,15 @@ MIN_SEEDS = 20
 COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")
 
 
-def run_seeds(chosen: Sequence[claims.Claim], profile: str, seeds: Sequence[int],
-              run: Callable[[claims.Claim, str, int], tuple[Outcome, str | None]],
-              log: Callable[[str], None] = print, done: pd.DataFrame | None = None,
-              save: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
+def run_seeds(
+    chosen: Sequence[claims.Claim],
+    profile: str,
+    seeds: Sequence[int],
+    run: Callable[[claims.Claim, str, int], tuple[Outcome, str | None]],
+    log: Callable[[str], None] = print,
+    done: pd.DataFrame | None = None,
+    save: Callable[[pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
     """One row per claim and seed: ``claim, profile, seed, observed, theory, status, error``.
 
     Seeds whose every chosen claim is already in ``done`` (an earlier, interrupted run's table)
@@ -48,8 +53,17 @@ def run_seeds(chosen: Sequence[claims.Claim], profile: str, seeds: Sequence[int]
         rows = []
         for claim in chosen:
             outcome, error = run(claim, profile, seed)
-            rows.append({"claim": claim.id, "profile": profile, "seed": seed, "observed": outcome.evidence.observed,
-                         "theory": outcome.evidence.theory, "status": outcome.status, "error": error or ""})
+            rows.append(
+                {
+                    "claim": claim.id,
+                    "profile": profile,
+                    "seed": seed,
+                    "observed": outcome.evidence.observed,
+                    "theory": outcome.evidence.theory,
+                    "status": outcome.status,
+                    "error": error or "",
+                }
+            )
         table = pd.concat([table[table["seed"] != seed], pd.DataFrame(rows)], ignore_index=True)
         failed = sum(r["status"] == "fail" for r in rows)
         log(f"seed {seed:>4}: {len(chosen) - failed} of {len(chosen)} claims ok ({time.perf_counter() - start:.1f} s)")
@@ -77,15 +91,22 @@ def summary(table: pd.DataFrame, registered: Sequence[claims.Claim]) -> pd.DataF
         obs, theory = group["observed"].astype(float), group["theory"].astype(float)
         slack = claim.tolerance * theory.abs()
         margin = {"<=": theory + slack - obs, ">=": obs - theory + slack, "≈": slack - (obs - theory).abs()}[
-            claim.relation] / theory.abs().where(theory != 0, 1.0)
+            claim.relation
+        ] / theory.abs().where(theory != 0, 1.0)
         finite = obs[obs.map(math.isfinite)]
-        rows.append({"claim": claim_id, "negative_control": claim.negative_control, "seeds": len(group),
-                     "failed": int((group["status"] == "fail").sum()),
-                     "observed_min": finite.min() if len(finite) else math.nan,
-                     "observed_median": finite.median() if len(finite) else math.nan,
-                     "observed_max": finite.max() if len(finite) else math.nan,
-                     "observed_std": finite.std() if len(finite) > 1 else math.nan,
-                     "worst_margin": margin.min()})
+        rows.append(
+            {
+                "claim": claim_id,
+                "negative_control": claim.negative_control,
+                "seeds": len(group),
+                "failed": int((group["status"] == "fail").sum()),
+                "observed_min": finite.min() if len(finite) else math.nan,
+                "observed_median": finite.median() if len(finite) else math.nan,
+                "observed_max": finite.max() if len(finite) else math.nan,
+                "observed_std": finite.std() if len(finite) > 1 else math.nan,
+                "worst_margin": margin.min(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -113,14 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem = args.profile if args.only is None else f"{args.profile}-{args.only.strip('.*')}"
     path = args.out / f"{stem}.csv"
     done = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.is_file() else None
-    table = run_seeds(chosen, args.profile, range(args.seeds), run_safely, done=done,
-                      save=lambda t: _write_csv(t, path))
+    table = run_seeds(
+        chosen, args.profile, range(args.seeds), run_safely, done=done, save=lambda t: _write_csv(t, path)
+    )
     totals = summary(table, claims.registry())
     _write_csv(table, path)
     _write_csv(totals, args.out / f"{stem}-summary.csv")
     bad = totals[totals["failed"] > 0]
     for row in bad.itertuples():
         print(f"{row.claim}: failed at {row.failed} of {row.seeds} seeds (worst margin {row.worst_margin:.3g})")
-    print(f"{len(totals) - len(bad)} of {len(totals)} claims held at every one of {args.seeds} seeds; "
-          f"wrote {args.out / (stem + '.csv')}")
+    print(
+        f"{len(totals) - len(bad)} of {len(totals)} claims held at every one of {args.seeds} seeds; "
+        f"wrote {args.out / (stem + '.csv')}"
+    )
     return min(len(bad), MAX_COUNT)

@@ -54,8 +54,11 @@ class ClaimTable:
         """A Markdown table: what the PDF shows (a real table; the HTML view takes the coloured HTML)."""
         relations = {"<=": r"$\le$", ">=": r"$\ge$", "≈": r"$\approx$", "==": "$=$"}
         rows = ["| claim | observed | rel. | theory | status |", "|:--|--:|:-:|--:|:--|"]
-        rows += [f"| `{row.id}` | {row.observed:.4g} | {relations.get(row.relation, row.relation)} "
-                 f"| {row.theory:.4g} | {row.status} |" for row in self.plain.itertuples(index=False)]
+        rows += [
+            f"| `{row.id}` | {row.observed:.4g} | {relations.get(row.relation, row.relation)} "
+            f"| {row.theory:.4g} | {row.status} |"
+            for row in self.plain.itertuples(index=False)
+        ]
         return "\n".join(rows)
 
 
@@ -67,7 +70,8 @@ def styled_claims(table: pd.DataFrame) -> Styler:
     """
     columns = ["claim", "observed", "relation", "theory", "pass_mark", "tolerance", "source", "status"]
     table = table[columns + (["can fail"] if "can fail" in table else [])].rename(
-        columns={"relation": "rel.", "pass_mark": "pass mark", "tolerance": "tol.", "source": "src"})
+        columns={"relation": "rel.", "pass_mark": "pass mark", "tolerance": "tol.", "source": "src"}
+    )
     table = table.astype({"theory": float, "pass mark": float})
     return (
         table.style.hide(axis="index")
@@ -84,8 +88,10 @@ def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source
     link = f'<a href="{html.escape(href)}#{html.escape(label)}">' if label else "<a>"
     cell = f"{link}<b>{html.escape(claim_id)}</b></a><br><small>{html.escape(statement)}</small>"
     if source:
-        cell += (f"<details><summary><small>source</small></summary>"
-                 f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>')
+        cell += (
+            f"<details><summary><small>source</small></summary>"
+            f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>'
+        )
     return cell
 
 
@@ -93,8 +99,10 @@ def claim_table(outcomes: Iterable[Outcome]) -> ClaimTable:
     """The chapter's claim table: id (linked to its statement), statement and source, then the numbers."""
     outcomes = list(outcomes)
     table = outcome_table(outcomes).reset_index().rename(columns={"claim": "id"})
-    table["claim"] = [claim_cell(o.claim.id, o.claim.statement, o.claim.label,
-                                 source=inspect.getsource(o.claim.compute)) for o in outcomes]
+    table["claim"] = [
+        claim_cell(o.claim.id, o.claim.statement, o.claim.label, source=inspect.getsource(o.claim.compute))
+        for o in outcomes
+    ]
     return ClaimTable(table)
 
 

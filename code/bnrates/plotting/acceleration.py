@@ -10,8 +10,14 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-WINNER_COLOURS = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP": "#55a868", "BN-GD": "#8172b3", "L-BFGS": "#c44e52",
-                  "none": "#dddddd"}
+WINNER_COLOURS = {
+    "GD": "#4c72b0",
+    "AGD": "#dd8452",
+    "GDNP": "#55a868",
+    "BN-GD": "#8172b3",
+    "L-BFGS": "#c44e52",
+    "none": "#dddddd",
+}
 
 
 def _grid(data: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -39,18 +45,30 @@ def speedup_figure(speedups: dict[str, pd.DataFrame], loss: str = "logistic") ->
     # one d (the quick grid): the baselines side by side, so that the figure is not a tall column
     panels = [(baseline, d) for baseline in speedups for d in ds]
     nrows, ncols = (1, len(speedups)) if len(ds) == 1 else (len(speedups), len(ds))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1.0, 3.0 * nrows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols + 1.0, 3.0 * nrows), squeeze=False, layout="constrained"
+    )
     for k, (baseline, d) in enumerate(panels):
         row, col = divmod(k, ncols)
         data = speedups[baseline]
         sub = data[(data["d"] == d) & (data["loss"] == loss)].assign(
-            log_speedup=lambda x: np.log10(x["speedup"].where(~x["both_censored"])))
+            log_speedup=lambda x: np.log10(x["speedup"].where(~x["both_censored"]))
+        )
         table = _grid(sub, "log_speedup")
         bound = _grid(sub.assign(lb=sub["lower_bound"].astype(float)), "lb").reindex_like(table)
         ax = axes[row, col]
-        sns.heatmap(table, ax=ax, cmap="RdBu", center=0.0, vmin=-2, vmax=2, cbar=col == ncols - 1,
-                    cbar_kws={"label": "log10 speed-up"}, linewidths=0.3, linecolor="white")
+        sns.heatmap(
+            table,
+            ax=ax,
+            cmap="RdBu",
+            center=0.0,
+            vmin=-2,
+            vmax=2,
+            cbar=col == ncols - 1,
+            cbar_kws={"label": "log10 speed-up"},
+            linewidths=0.3,
+            linecolor="white",
+        )
         for (i, j), lb in np.ndenumerate(bound.to_numpy()):
             if lb > 0.5:
                 ax.text(j + 0.5, i + 0.5, ">", ha="center", va="center", fontsize=7)
@@ -69,37 +87,64 @@ def frontier_figure(races: dict[str, pd.DataFrame], loss: str = "logistic") -> F
     names = list(WINNER_COLOURS)
     cmap = ListedColormap([WINNER_COLOURS[n] for n in names])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
-    fig, axes = plt.subplots(len(races), len(ds), figsize=(3.6 * len(ds) + 1.5, 3.2 * len(races)), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(races), len(ds), figsize=(3.6 * len(ds) + 1.5, 3.2 * len(races)), squeeze=False, layout="constrained"
+    )
     for row, (title, winners) in enumerate(races.items()):
         for col, d in enumerate(ds):
             sub = winners[(winners["d"] == d) & (winners["loss"] == loss)]
             codes = sub.assign(code=sub["winner"].map(names.index))
             table = codes.pivot_table(index="kappa", columns="separability", values="code", aggfunc="first").sort_index(
-                ascending=False)
+                ascending=False
+            )
             ax = axes[row, col]
             sns.heatmap(table, ax=ax, cmap=cmap, norm=norm, cbar=False, linewidths=0.3, linecolor="white")
             _label_axes(ax, table, col == 0)
             ax.set_title(f"{title}, d = {d}")
-    fig.legend(handles=[Patch(color=WINNER_COLOURS[n], label=n) for n in names], loc="outside right center",
-               fontsize="small")
+    fig.legend(
+        handles=[Patch(color=WINNER_COLOURS[n], label=n) for n in names], loc="outside right center", fontsize="small"
+    )
     return fig
 
 
 def theory_figure(gd_runs: pd.DataFrame, gdnp_runs: pd.DataFrame) -> Figure:
     """Left: GD's iterations against ``g*``. Right: GDNP's iterations against the theorem's count."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained")
-    sns.lineplot(data=gd_runs.assign(kappa=gd_runs["kappa"].map("{:g}".format)), x="g_star", y="iterations",
-                 hue="kappa", style="loss", marker="o", errorbar=None, ax=left)
-    left.set(xscale="log", yscale="log", xlabel=r"optimal length $g^*$", ylabel="GD iterations to tolerance",
-             title="GD slows down as $g^*$ grows")
+    sns.lineplot(
+        data=gd_runs.assign(kappa=gd_runs["kappa"].map("{:g}".format)),
+        x="g_star",
+        y="iterations",
+        hue="kappa",
+        style="loss",
+        marker="o",
+        errorbar=None,
+        ax=left,
+    )
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"optimal length $g^*$",
+        ylabel="GD iterations to tolerance",
+        title="GD slows down as $g^*$ grows",
+    )
     left.legend(fontsize="small", title=r"$\kappa$ / loss", title_fontsize="small")
-    sns.scatterplot(data=gdnp_runs.assign(kappa=gdnp_runs["kappa"].map("{:g}".format)), x="predicted",
-                    y="iterations", hue="kappa", style="loss", ax=right)
+    sns.scatterplot(
+        data=gdnp_runs.assign(kappa=gdnp_runs["kappa"].map("{:g}".format)),
+        x="predicted",
+        y="iterations",
+        hue="kappa",
+        style="loss",
+        ax=right,
+    )
     top = float(max(gdnp_runs["predicted"].max(), gdnp_runs["iterations"].max())) * 1.2
     right.plot([1, top], [1, top], "k--", lw=1, label="theorem's count")
-    right.set(xscale="log", yscale="log", xlabel=r"iterations allowed by $(1-\mu/L)^{2T}(\rho(w_0)-\rho^*) < $ tol",
-              ylabel="GDNP iterations to tolerance", title=r"GDNP within its $(1-\mu/L)^2$ rate")
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel=r"iterations allowed by $(1-\mu/L)^{2T}(\rho(w_0)-\rho^*) < $ tol",
+        ylabel="GDNP iterations to tolerance",
+        title=r"GDNP within its $(1-\mu/L)^2$ rate",
+    )
     right.legend(fontsize="small")
     return fig
 
@@ -135,23 +180,33 @@ def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: st
     first_order = [m for m in acceleration.METHODS if m not in ("GDNP", "L-BFGS")]
     beaten = np.minimum.reduce([its[m] for m in first_order]) < its["GDNP"]
     per_iteration = (table["seconds"] / table["iterations"].clip(lower=1)).groupby(table["method"]).median()
-    wall_sep = ac._corner(table.pivot_table(index=instance, columns="method", values="seconds").reset_index(),
-                          "separable")
+    wall_sep = ac._corner(
+        table.pivot_table(index=instance, columns="method", values="seconds").reset_index(), "separable"
+    )
     censored = table.pivot_table(index=instance, columns="method", values="censored", aggfunc="first").astype(bool)
     decided = ~(censored["GD"] & censored["BN-GD"])
     gd_sep = ac._corner(speedups_over_gd, "separable")
     n_grid = len(sweeps.tasks(acceleration.SWEEP, sweeps.check_grid(acceleration.SWEEP, profile)))
     numbers = {
-        "n_grid": n_grid, "coverage": len(table) / n_grid, "n_tasks": len(table), "n_instances": len(its),
-        "n_separability": table["separability"].nunique(), "n_kappa": table["kappa"].nunique(),
+        "n_grid": n_grid,
+        "coverage": len(table) / n_grid,
+        "n_tasks": len(table),
+        "n_instances": len(its),
+        "n_separability": table["separability"].nunique(),
+        "n_kappa": table["kappa"].nunique(),
         "kappa_max": table["kappa"].max(),
-        "cap": table["cap"].max(), "tol": acceleration.TOL, "t_s": acceleration.T_S,
-        "d_min": table["d"].min(), "d_max": table["d"].max(),
+        "cap": table["cap"].max(),
+        "tol": acceleration.TOL,
+        "t_s": acceleration.T_S,
+        "d_min": table["d"].min(),
+        "d_max": table["d"].max(),
         "sp_gd_dmin": gd_sep[gd_sep["d"] == gd_sep["d"].min()]["speedup"].median(),
         "sp_gd_dmax": gd_sep[gd_sep["d"] == gd_sep["d"].max()]["speedup"].median(),
-        "gdnp_beaten": beaten.mean(), "lbfgs_beats": (its["L-BFGS"] < its["GDNP"]).mean(),
+        "gdnp_beaten": beaten.mean(),
+        "lbfgs_beats": (its["L-BFGS"] < its["GDNP"]).mean(),
         "gdnp_censored": table[table["method"] == "GDNP"]["censored"].mean(),
-        "gdnp_ms": 1e3 * per_iteration["GDNP"], "gd_ms": 1e3 * per_iteration["GD"],
+        "gdnp_ms": 1e3 * per_iteration["GDNP"],
+        "gd_ms": 1e3 * per_iteration["GD"],
         "time_sp_gd": (wall_sep["GD"] / wall_sep["GDNP"]).median(),
         "bngd_vs_gd": (its["BN-GD"] / its["GD"].clip(lower=1))[decided].median(),
         "bngd_decided": decided.sum(),

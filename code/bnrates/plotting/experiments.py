@@ -13,31 +13,52 @@ from . import METHOD_PALETTE
 KIND_PALETTE = {"plain": "#4c72b0", "bn": "#c44e52", "gdnp": "#55a868"}
 
 
-def _median_panels(data: pd.DataFrame, x: str, hue: str, palette: dict[str, str],
-                   panels: tuple[tuple[str, str], ...], xlabel: str) -> Figure:
+def _median_panels(
+    data: pd.DataFrame, x: str, hue: str, palette: dict[str, str], panels: tuple[tuple[str, str], ...], xlabel: str
+) -> Figure:
     """One log-scale panel per ``(column, y label)`` of ``panels``: the median per ``hue``, band min-max."""
     fig, axes = plt.subplots(1, len(panels), figsize=(10.0, 3.8), layout="constrained")
     for ax, (col, label) in zip(axes, panels, strict=True):
-        sns.lineplot(data=data, x=x, y=col, hue=hue, palette=palette, errorbar=("pi", 100),
-                     estimator="median", ax=ax, legend=ax is axes[0])
+        sns.lineplot(
+            data=data,
+            x=x,
+            y=col,
+            hue=hue,
+            palette=palette,
+            errorbar=("pi", 100),
+            estimator="median",
+            ax=ax,
+            legend=ax is axes[0],
+        )
         ax.set(yscale="log", xlabel=xlabel, ylabel=label)
     return fig
 
 
 def real_halfspace_figure(history: pd.DataFrame) -> Figure:
     """Suboptimality ``f(w~_t) - f*`` and ``||grad f||^2_{S^-1}`` per iteration; bands: min-max over starts."""
-    data = history.assign(suboptimality=history["suboptimality"].clip(lower=1e-17),
-                          grad_norm_sq=history["grad_norm_sq"].clip(lower=1e-30))
-    return _median_panels(data, "iteration", "method", METHOD_PALETTE,
-                          (("suboptimality", r"$f(\tilde w_t) - f^*$"),
-                           ("grad_norm_sq", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")), "iteration $t$")
+    data = history.assign(
+        suboptimality=history["suboptimality"].clip(lower=1e-17), grad_norm_sq=history["grad_norm_sq"].clip(lower=1e-30)
+    )
+    return _median_panels(
+        data,
+        "iteration",
+        "method",
+        METHOD_PALETTE,
+        (("suboptimality", r"$f(\tilde w_t) - f^*$"), ("grad_norm_sq", r"$\|\nabla f(\tilde w_t)\|^2_{S^{-1}}$")),
+        "iteration $t$",
+    )
 
 
 def network_figure(runs: pd.DataFrame) -> Figure:
     """Full-data training loss and gradient norm of the three networks; bands: min-max over seeds."""
-    return _median_panels(runs, "iteration", "kind", KIND_PALETTE,
-                          (("loss", "training loss (full data)"), ("grad_norm", "gradient norm (full data)")),
-                          "SGD iteration")
+    return _median_panels(
+        runs,
+        "iteration",
+        "kind",
+        KIND_PALETTE,
+        (("loss", "training loss (full data)"), ("grad_norm", "gradient norm (full data)")),
+        "SGD iteration",
+    )
 
 
 def minibatch_figure(data: pd.DataFrame) -> Figure:
@@ -58,10 +79,22 @@ def bngd_figure(data: pd.DataFrame) -> Figure:
     order = [f"{x:.0e}" for x in sorted(data["lr_w"].unique())]
     palette = dict(zip(order, sns.color_palette("viridis", len(order)), strict=True))
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
-    for ax, col, label in ((axes[0], "gap", r"$(f - f^*)/|f^*|$"),
-                           (axes[1], "effective_step", r"effective step $\eta_w / \|w_t\|^2_S$")):
-        sns.lineplot(data=data, x="iteration", y=col, hue="lr", hue_order=order, palette=palette,
-                     errorbar=("pi", 100), estimator="median", ax=ax, legend=ax is axes[1])
+    for ax, col, label in (
+        (axes[0], "gap", r"$(f - f^*)/|f^*|$"),
+        (axes[1], "effective_step", r"effective step $\eta_w / \|w_t\|^2_S$"),
+    ):
+        sns.lineplot(
+            data=data,
+            x="iteration",
+            y=col,
+            hue="lr",
+            hue_order=order,
+            palette=palette,
+            errorbar=("pi", 100),
+            estimator="median",
+            ax=ax,
+            legend=ax is axes[1],
+        )
         ax.set(yscale="log", xlabel="iteration $t$", ylabel=label)
     axes[1].set_xscale("symlog", linthresh=10)  # resolves the first steps, where large rates inflate ||w||
     axes[1].set_xlim(left=0)
@@ -69,8 +102,14 @@ def bngd_figure(data: pd.DataFrame) -> Figure:
     return fig
 
 
-BENCHOPT_PALETTE = {"GD": "#4c72b0", "AGD": "#dd8452", "GDNP (bisection)": "#55a868", "GDNP (newton)": "#2f6b3a",
-                    "BN-GD": "#c44e52", "sklearn-lbfgs": "#222222"}
+BENCHOPT_PALETTE = {
+    "GD": "#4c72b0",
+    "AGD": "#dd8452",
+    "GDNP (bisection)": "#55a868",
+    "GDNP (newton)": "#2f6b3a",
+    "BN-GD": "#c44e52",
+    "sklearn-lbfgs": "#222222",
+}
 
 
 def benchopt_figure(table: pd.DataFrame, datasets: tuple[str, ...] = ("breast_cancer", "digits")) -> Figure:
@@ -81,20 +120,36 @@ def benchopt_figure(table: pd.DataFrame, datasets: tuple[str, ...] = ("breast_ca
     ``objective_grad_norm_sq``). Values are clipped at ``1e-17`` and ``1e-30`` for the log scale; the
     points of a curve are joined in the order of their iterations (a run's time is noisy).
     """
-    data = table[table["dataset"].isin(datasets)].sort_values(["solver_name", "stop_val"]).assign(
-        suboptimality=table["objective_suboptimality"].clip(lower=1e-17),
-        grad_norm_sq=table["objective_grad_norm_sq"].clip(lower=1e-30))
-    fig, axes = plt.subplots(len(datasets), 4, figsize=(13.0, 3.1 * len(datasets)), layout="constrained",
-                             squeeze=False)
-    panels = (("stop_val", "suboptimality", "iterations", r"$f(\tilde w) - f^*$"),
-              ("time", "suboptimality", "time (s)", r"$f(\tilde w) - f^*$"),
-              ("stop_val", "grad_norm_sq", "iterations", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"),
-              ("time", "grad_norm_sq", "time (s)", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"))
+    data = (
+        table[table["dataset"].isin(datasets)]
+        .sort_values(["solver_name", "stop_val"])
+        .assign(
+            suboptimality=table["objective_suboptimality"].clip(lower=1e-17),
+            grad_norm_sq=table["objective_grad_norm_sq"].clip(lower=1e-30),
+        )
+    )
+    fig, axes = plt.subplots(len(datasets), 4, figsize=(13.0, 3.1 * len(datasets)), layout="constrained", squeeze=False)
+    panels = (
+        ("stop_val", "suboptimality", "iterations", r"$f(\tilde w) - f^*$"),
+        ("time", "suboptimality", "time (s)", r"$f(\tilde w) - f^*$"),
+        ("stop_val", "grad_norm_sq", "iterations", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"),
+        ("time", "grad_norm_sq", "time (s)", r"$\|\nabla f(\tilde w)\|^2_{S^{-1}}$"),
+    )
     for row, dataset in zip(axes, datasets, strict=True):
         subset = data[data["dataset"] == dataset]
         for ax, (x, y, xlabel, ylabel) in zip(row, panels, strict=True):
-            sns.lineplot(data=subset, x=x, y=y, hue="label", palette=BENCHOPT_PALETTE, marker=".", ax=ax,
-                         legend=ax is axes[0, 0], estimator=None, sort=False)
+            sns.lineplot(
+                data=subset,
+                x=x,
+                y=y,
+                hue="label",
+                palette=BENCHOPT_PALETTE,
+                marker=".",
+                ax=ax,
+                legend=ax is axes[0, 0],
+                estimator=None,
+                sort=False,
+            )
             ax.set(yscale="log", xscale="symlog" if x == "stop_val" else "log", xlabel=xlabel, ylabel=ylabel)
             if x == "stop_val":
                 ax.set_xlim(left=0)

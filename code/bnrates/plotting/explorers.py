@@ -84,28 +84,58 @@ class Explorer:
         start = min(max(self.start, 0), len(values) - 1)
         for i, value in enumerate(values):
             part = self.curves[self.curves["value"] == value]
-            fig.add_trace(go.Scatter(x=part["x"], y=part["measured"], mode="lines", name=self.measured_label,
-                                     line={"color": "#1f77b4", "width": 2.5}, visible=i == start,
-                                     meta={"role": "measured", "value": float(value)}))
-            fig.add_trace(go.Scatter(x=part["x"], y=part["theory"], mode="lines", name=self.theory_label,
-                                     line={"color": "#d62728", "dash": "dash", "width": 2}, visible=i == start,
-                                     meta={"role": "theory", "value": float(value)}))
-        steps = [{"label": _fmt(value), "method": "update",
-                  "args": [{"visible": [j // 2 == i for j in range(2 * len(values))]}]}
-                 for i, value in enumerate(values)]
+            fig.add_trace(
+                go.Scatter(
+                    x=part["x"],
+                    y=part["measured"],
+                    mode="lines",
+                    name=self.measured_label,
+                    line={"color": "#1f77b4", "width": 2.5},
+                    visible=i == start,
+                    meta={"role": "measured", "value": float(value)},
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=part["x"],
+                    y=part["theory"],
+                    mode="lines",
+                    name=self.theory_label,
+                    line={"color": "#d62728", "dash": "dash", "width": 2},
+                    visible=i == start,
+                    meta={"role": "theory", "value": float(value)},
+                )
+            )
+        steps = [
+            {
+                "label": _fmt(value),
+                "method": "update",
+                "args": [{"visible": [j // 2 == i for j in range(2 * len(values))]}],
+            }
+            for i, value in enumerate(values)
+        ]
         fig.update_layout(
-            sliders=[{"active": start, "steps": steps, "currentvalue": {"prefix": f"{self.knob} = "},
-                      "pad": {"t": 50}}],
-            xaxis_title=self.x_label, yaxis_title=self.y_label, yaxis_type="log" if self.log_y else "linear",
-            template="simple_white", height=460, margin={"l": 70, "r": 20, "t": 30, "b": 40},
+            sliders=[
+                {"active": start, "steps": steps, "currentvalue": {"prefix": f"{self.knob} = "}, "pad": {"t": 50}}
+            ],
+            xaxis_title=self.x_label,
+            yaxis_title=self.y_label,
+            yaxis_type="log" if self.log_y else "linear",
+            template="simple_white",
+            height=460,
+            margin={"l": 70, "r": 20, "t": 30, "b": 40},
             legend={"x": 0.99, "xanchor": "right", "y": 0.99},
         )
         return fig
 
     def html(self) -> str:
         """The figure as an HTML fragment that uses the page's Plotly (no script of its own loaded)."""
-        fragment = self.figure().to_html(full_html=False, include_plotlyjs=False, div_id=f"explorer-{self.name}",
-                                          config={"displaylogo": False, "responsive": True})
+        fragment = self.figure().to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"explorer-{self.name}",
+            config={"displaylogo": False, "responsive": True},
+        )
         return f'<div class="{MARKER}" data-explorer="{self.name}">{fragment}</div>'
 
     def static_panel(self) -> bytes:
@@ -120,8 +150,9 @@ class Explorer:
             ax.plot(part["x"], part["measured"], color=colour, lw=1.8, label=f"{self.knob} = {_fmt(value)}")
             ax.plot(part["x"], part["theory"], color=colour, lw=1.2, ls="--")
         ax.set(xlabel=self.x_label, ylabel=self.y_label, yscale="log" if self.log_y else "linear")
-        ax.legend(fontsize=7, ncol=2, title=f"solid: {self.measured_label}; dashed: {self.theory_label}",
-                  title_fontsize=7)
+        ax.legend(
+            fontsize=7, ncol=2, title=f"solid: {self.measured_label}; dashed: {self.theory_label}", title_fontsize=7
+        )
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=130)
@@ -129,8 +160,11 @@ class Explorer:
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self.html(), "image/png": base64.b64encode(self.static_panel()).decode(),
-                "text/plain": f"Explorer {self.name}: {self.knob} in {', '.join(map(_fmt, self.values))}"}
+        return {
+            "text/html": self.html(),
+            "image/png": base64.b64encode(self.static_panel()).decode(),
+            "text/plain": f"Explorer {self.name}: {self.knob} in {', '.join(map(_fmt, self.values))}",
+        }
 
 
 def _fmt(value: float) -> str:
@@ -145,8 +179,13 @@ def thin(n: int, max_points: int = MAX_POINTS) -> Array:
     return np.unique(np.concatenate([[0], np.geomspace(1, n - 1, max_points - 1).round().astype(int)]))
 
 
-def curves_table(values: ArrayLike, measured: Sequence[ArrayLike], theory: Sequence[ArrayLike],
-                 x: Sequence[ArrayLike] | None = None, floor: float = 0.0) -> pd.DataFrame:
+def curves_table(
+    values: ArrayLike,
+    measured: Sequence[ArrayLike],
+    theory: Sequence[ArrayLike],
+    x: Sequence[ArrayLike] | None = None,
+    floor: float = 0.0,
+) -> pd.DataFrame:
     """Tidy ``value, x, measured, theory`` rows from one measured and one theory curve per value.
 
     Curves are thinned with :func:`thin`; ``x`` defaults to the iteration ``0 .. T``. Points
@@ -165,8 +204,12 @@ def curves_table(values: ArrayLike, measured: Sequence[ArrayLike], theory: Seque
 # --------------------------------------------------------------------------- the chapters' explorers
 
 
-def ols_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0), d: int = 20,
-              seed: int = 0, start: int = 3) -> Explorer:
+def ols_kappa(
+    kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0),
+    d: int = 20,
+    seed: int = 0,
+    start: int = 3,
+) -> Explorer:
     """OLS theorem: relative gap of GD on the Rayleigh quotient against ``(1 - mu/L)^{2t}``, per ``kappa``.
 
     One random instance per ``kappa`` (:func:`~bnrates.problems.ols_instances`), run for ``4 kappa``
@@ -185,13 +228,27 @@ def ols_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.
         gap = rayleigh_gap(gd_rayleigh(P.S, P.u, w0, steps, L), P.S, P.u)[:, 0]
         measured.append(gap / gap[0])
         theory.append(theory_factor(mu, L)[0] ** np.arange(steps + 1))
-    return Explorer("ols-kappa", "κ", curves_table(kappas, measured, theory, floor=GAP_FLOOR), "iteration t",
-                    "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)", "GD on the Rayleigh quotient", "theorem: (1 − μ/L)^(2t)",
-                    start=start)
+    return Explorer(
+        "ols-kappa",
+        "κ",
+        curves_table(kappas, measured, theory, floor=GAP_FLOOR),
+        "iteration t",
+        "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)",
+        "GD on the Rayleigh quotient",
+        "theorem: (1 − μ/L)^(2t)",
+        start=start,
+    )
 
 
-def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), separability: float = 0.5, d: int = 8,
-               n_steps: int = 150, n_bisection: int = 20, seed: int = 0, start: int = 2) -> Explorer:
+def gdnp_kappa(
+    kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0),
+    separability: float = 0.5,
+    d: int = 8,
+    n_steps: int = 150,
+    n_bisection: int = 20,
+    seed: int = 0,
+    start: int = 2,
+) -> Explorer:
     """GDNP theorem on Gaussian halfspaces: relative Rayleigh gap of the directions against the bound, per ``kappa``."""
     from ..gdnp import gdnp
     from ..halfspace import GaussianHalfspace, halfspace_instances
@@ -201,9 +258,16 @@ def gdnp_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0), se
     w0 = np.random.default_rng([seed, 31]).standard_normal(problem.u.shape)
     w0 *= -np.sign(np.einsum("bi,bi->b", problem.u, w0))[:, None]
     history = gdnp(problem, w0, n_steps, n_bisection)
-    return Explorer("gdnp-kappa", "κ", _gap_curves(kappas, history.rayleigh_gap, problem.S), "iteration t",
-                    "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)", "GDNP directions (logistic loss)", "theorem: (1 − μ/L)^(2t)",
-                    start=start)
+    return Explorer(
+        "gdnp-kappa",
+        "κ",
+        _gap_curves(kappas, history.rayleigh_gap, problem.S),
+        "iteration t",
+        "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)",
+        "GDNP directions (logistic loss)",
+        "theorem: (1 − μ/L)^(2t)",
+        start=start,
+    )
 
 
 def _gap_curves(kappas: Sequence[float], gap: Array, S: Array) -> pd.DataFrame:
@@ -213,12 +277,23 @@ def _gap_curves(kappas: Sequence[float], gap: Array, S: Array) -> pd.DataFrame:
 
     factor = theory_factor(*spectrum_bounds(S))
     t = np.arange(gap.shape[0])
-    return curves_table(kappas, [gap[:, b] / gap[0, b] for b in range(len(kappas))],
-                        [factor[b] ** t for b in range(len(kappas))], floor=GAP_FLOOR)
+    return curves_table(
+        kappas,
+        [gap[:, b] / gap[0, b] for b in range(len(kappas))],
+        [factor[b] ** t for b in range(len(kappas))],
+        floor=GAP_FLOOR,
+    )
 
 
-def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), separability: float = 0.3, d: int = 6,
-               n_steps: int = 60, n_bisection: int = 20, seed: int = 0, start: int = 2) -> Explorer:
+def unit_kappa(
+    kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0),
+    separability: float = 0.3,
+    d: int = 6,
+    n_steps: int = 60,
+    n_bisection: int = 20,
+    seed: int = 0,
+    start: int = 2,
+) -> Explorer:
     """Per-unit GDNP in the one-hidden-layer network (the other unit at zero), per ``kappa``.
 
     Unit 1 of the network of :mod:`bnrates.mlp` (output weights 1 and 0.6, logistic outer loss)
@@ -233,14 +308,28 @@ def unit_kappa(kappas: Sequence[float] = (2.0, 5.0, 10.0, 20.0, 50.0), separabil
     w0 = np.random.default_rng([seed, 43]).standard_normal(net.u.shape)
     w0 *= -np.sign(np.einsum("bi,bi->b", net.u, w0))[:, None]
     history = gdnp_unit(net, np.zeros((len(kappas), 2, d)), 0, w0, n_steps, n_bisection)
-    return Explorer("unit-kappa", "κ", _gap_curves(kappas, history.rayleigh_gap, net.S), "iteration t",
-                    "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)", "per-unit GDNP, unit 1 (unit 2 at zero)",
-                    "theorem: (1 − μ/L)^(2t)", start=start)
+    return Explorer(
+        "unit-kappa",
+        "κ",
+        _gap_curves(kappas, history.rayleigh_gap, net.S),
+        "iteration t",
+        "(ρ(w_t) − ρ*) / (ρ(w_0) − ρ*)",
+        "per-unit GDNP, unit 1 (unit 2 at zero)",
+        "theorem: (1 − μ/L)^(2t)",
+        start=start,
+    )
 
 
-def minibatch_size(X: ArrayLike, w: ArrayLike, batch_sizes: Sequence[int] = (4, 8, 16, 32, 64, 128, 256),
-                   n_draws: int = 4000, seed: int = 0, name: str = "minibatch", start: int = 2,
-                   n_bins: int = 60) -> Explorer:
+def minibatch_size(
+    X: ArrayLike,
+    w: ArrayLike,
+    batch_sizes: Sequence[int] = (4, 8, 16, 32, 64, 128, 256),
+    n_draws: int = 4000,
+    seed: int = 0,
+    name: str = "minibatch",
+    start: int = 2,
+    n_bins: int = 60,
+) -> Explorer:
     """Mini-batch BN: the law of its error against the population reparametrization, per batch size.
 
     For each batch size ``b``, ``n_draws`` batches are drawn (with replacement) from the centred rows
@@ -268,12 +357,19 @@ def minibatch_size(X: ArrayLike, w: ArrayLike, batch_sizes: Sequence[int] = (4, 
         density, _ = np.histogram(err, bins=edges, density=True)
         density *= np.mean((err >= edges[0]) & (err <= edges[-1]))  # density of all errors, not of the window
         centres = (edges[:-1] + edges[1:]) / 2
-        normal = np.exp(-centres**2 / (2 * var)) / np.sqrt(2 * np.pi * var)
+        normal = np.exp(-(centres**2) / (2 * var)) / np.sqrt(2 * np.pi * var)
         rows.append(pd.DataFrame({"value": float(b), "x": centres, "measured": density, "theory": normal}))
-    return Explorer(name, "batch size", pd.concat(rows, ignore_index=True),
-                    "error of one output, BN with batch statistics − population BN", "density",
-                    "measured histogram", f"first order: normal, variance (1 + (k − 1)/4)/b, k = {kurtosis:.2f}",
-                    log_y=False, start=start)
+    return Explorer(
+        name,
+        "batch size",
+        pd.concat(rows, ignore_index=True),
+        "error of one output, BN with batch statistics − population BN",
+        "density",
+        "measured histogram",
+        f"first order: normal, variance (1 + (k − 1)/4)/b, k = {kurtosis:.2f}",
+        log_y=False,
+        start=start,
+    )
 
 
 def minibatch_gaussian(d: int = 10, kappa: float = 10.0, n: int = 20_000, seed: int = 0) -> Explorer:
@@ -282,8 +378,9 @@ def minibatch_gaussian(d: int = 10, kappa: float = 10.0, n: int = 20_000, seed: 
 
     rng = np.random.default_rng([check_int("seed", seed, minimum=0), 61])
     chol = np.linalg.cholesky(random_spd(d, kappa, [seed])[0])
-    return minibatch_size(rng.standard_normal((n, d)) @ chol.T, rng.standard_normal(d), seed=seed,
-                          name="minibatch-gaussian")
+    return minibatch_size(
+        rng.standard_normal((n, d)) @ chol.T, rng.standard_normal(d), seed=seed, name="minibatch-gaussian"
+    )
 
 
 def minibatch_digits(seed: int = 0) -> Explorer:

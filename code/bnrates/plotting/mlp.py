@@ -38,6 +38,8 @@ def path_figure(data: pd.DataFrame) -> Figure:
     ax.axvline(0, color="grey", ls="--", lw=0.8)
     ax.axvline(1, color="grey", ls="--", lw=0.8)
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set(xlabel=r"$s$ in $(1-s)\,\tilde W_{\rm aligned} + s\,\tilde W_{\rm non-aligned}$",
-           ylabel=r"$f - f(\tilde W_{\rm aligned})$")
+    ax.set(
+        xlabel=r"$s$ in $(1-s)\,\tilde W_{\rm aligned} + s\,\tilde W_{\rm non-aligned}$",
+        ylabel=r"$f - f(\tilde W_{\rm aligned})$",
+    )
     return fig
