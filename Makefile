@@ -56,11 +56,11 @@ check: $(STAMP)           ## the contributor's fast loop: ruff, ruff format --ch
 	$(PY) -m ruff check code
 	$(PY) -m ruff format --check code
 	$(PY) -m mypy --config-file code/pyproject.toml code/bnrates
-	$(PY) -m pytest code/tests -m "not book and not heavy and not slow" -q
+	$(PY) -m pytest code/tests -m "not book and not heavy and not slow" -q -n 2
 
 test: $(STAMP) system-deps ## lint, then the test-suite (includes a quick build of the book, its PDF and browser checks)
 	$(PY) -m ruff check code
-	$(PY) -m pytest code/tests -m "not slow" -n 2 --dist loadgroup --durations=25
+	$(PY) -m pytest code/tests -m "not slow" -n 2 --dist loadfile --durations=25
 
 test-all: $(STAMP) system-deps ## lint, then every test, the slow ones included (about 5 min more than make test)
 	$(PY) -m ruff check code

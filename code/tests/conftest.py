@@ -107,15 +107,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``make check`` leaves both out; ``make test`` (CI) runs them.
     """
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if BOOK_FIXTURES & fixtures:
+        if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.book)
-        # ``make test`` runs on two workers (pytest-xdist, ``--dist loadgroup``): the tests of one
-        # book share its build on one worker; the rest spread over both
-        for fixture in ("built", "tiny_built"):
-            if fixture in fixtures:
-                item.add_marker(pytest.mark.xdist_group(fixture))
-                break
         if item.path.stem in HEAVY_FILES:
             item.add_marker(pytest.mark.heavy)
 

@@ -108,10 +108,11 @@ def test_a_failed_build_is_not_published(repo: tuple[Path, Path]) -> None:
             "      - file: chapters/ols\n", "      - file: chapters/ols\n      - file: chapters/broken\n"
         )
     )
+    opening = "from bnrates.book.chapter import open_chapter"
+    source = (ROOT / "chapters" / "ols.md").read_text()
+    assert opening in source  # the chapter's first code cell, which the broken copy raises in
     (root / "chapters" / "broken.md").write_text(
-        (ROOT / "chapters" / "ols.md")
-        .read_text()
-        .replace("from myst_nb import glue", 'raise RuntimeError("deliberately broken")', 1)
+        source.replace(opening, 'raise RuntimeError("deliberately broken")', 1)
     )
     git(root, "add", "--all")
     git(root, "commit", "--quiet", "-m", "a broken chapter")
