@@ -28,6 +28,9 @@ from bnrates.book.toc import read_toc
 LAB_LINK = re.compile(r'<a href="(https?://[^"]*/lab/tree/[^"]*)"')
 STARTUP_S = 45
 BROWSER_TIMEOUT_MS = 30_000
+KERNEL_TIMEOUT_MS = 150_000
+"""The first output of a new kernel: its start and ``import bnrates`` took over 30 s while the other
+CI worker built a book on the same two cores."""
 
 
 def notebook_pages(root: Path) -> set[str]:
@@ -174,7 +177,7 @@ def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, 
             page.keyboard.type("import sys, bnrates; print(sys.prefix)")
             page.keyboard.press("Shift+Enter")
             output = notebook.locator(".jp-Cell").nth(len(chapter.cells)).locator(".jp-OutputArea-output")
-            output.wait_for()
+            output.wait_for(timeout=KERNEL_TIMEOUT_MS)
             assert output.inner_text().strip() == sys.prefix
         finally:
             browser.close()
