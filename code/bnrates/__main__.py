@@ -192,8 +192,6 @@ def sweep_main(args: argparse.Namespace) -> int:
         grid = sweeps.check_grid(sweep, args.grid)
         if args.jobs is not None:
             sweeps.check_workers("--jobs", args.jobs)
-        if args.local_cluster is not None:
-            sweeps.check_workers("--local-cluster", args.local_cluster)
         if args.out.exists() and not args.out.is_dir():
             raise ValueError(f"--out must be a folder (the table and the task store go there), got the file {args.out}")
         if args.scheduler is not None:

@@ -34,7 +34,7 @@ class Problem(Protocol):
 def value_and_grad(problem: Problem, wt: Array) -> tuple[Array, Array]:
     """``(f(w~), grad f(w~))``, through the problem's own ``value_and_grad`` if it has one.
 
-    Problems on data (:class:`~bnrates.halfspace.EmpiricalHalfspace`) share the margins
+    Problems on data (:class:`~bnrates.empirical.EmpiricalHalfspace`) share the margins
     ``Z w~`` between the two; for the others this is ``(problem.value(wt), problem.grad(wt))``.
     """
     own = getattr(problem, "value_and_grad", None)

@@ -4,7 +4,7 @@ A chapter with claims opens with :func:`open_chapter` and closes with :meth:`Pag
 call each, right after its ``parameters`` cell and under its "Claims checked in this chapter"
 heading::
 
-    from bnrates.chapter import open_chapter
+    from bnrates.book.chapter import open_chapter
 
     page = open_chapter("ols", profile=profile, seed=seed, results_dir=results_dir)
     ...

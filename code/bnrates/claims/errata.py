@@ -3,7 +3,7 @@
 Each :class:`Erratum` gives a statement as it was given (the paper **[P]** or public summaries
 **[S]**), what holds **[D]**, the claims that show it, the numbers from those claims, and the book
 label where the book discusses it. :func:`table` fills the numbers from a run's saved claims
-(:func:`bnrates.provenance.load_claims`) and checks that every named claim exists and has the
+(:func:`bnrates.book.provenance.load_claims`) and checks that every named claim exists and has the
 status it must have (``pass``, or ``expected failure`` for a negative control); the chapter
 "Errata and qualifications" shows the table and :func:`write_csv` saves it as ``errata.csv``
 next to the chapters' results.
@@ -215,7 +215,7 @@ def table(saved: pd.DataFrame, labels: Mapping[str, str], errata: tuple[Erratum,
     Parameters
     ----------
     saved
-        The run's claim records (:func:`bnrates.provenance.load_claims`).
+        The run's claim records (:func:`bnrates.book.provenance.load_claims`).
     labels
         Book label -> chapter (:func:`bnrates.claims.chapter_labels`); every ``where`` must be one.
 
