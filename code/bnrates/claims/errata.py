@@ -71,7 +71,7 @@ ERRATA: tuple[Erratum, ...] = (
         "Gradient descent on rho with the step ||w||^2_S / (L |rho(w)|) contracts rho - rho* by (1 - mu/L)^2 per step.",
         "S",
         "The bound needs the step ||w||^2_S / (2 L |rho(w)|). Without the factor 2 the per-step bound fails on most "
-        "instances (the method still converges, more slowly than promised).",
+        "instances, and the theorem then promises no rate.",
         "with the factor 2: largest per-step ratio to the bound {ols.rate:.6f} over {ols.rate.instances:.0f} "
         "instances; without it: up to {ols.rate_negative_control:.2f}, on "
         "{ols.rate_negative_control.fraction_violating:.0%} of them",
