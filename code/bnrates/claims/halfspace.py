@@ -19,6 +19,8 @@ from scipy.stats import norm
 from ..algorithms import gd_rayleigh
 from ..gdnp import GDNPHistory, agd, bisection, gd, gdnp, iterations_to, length_derivative_of
 from ..halfspace import (
+    HALF_WIDTH,
+    RESOLUTION,
     GaussianHalfspace,
     MixtureHalfspace,
     halfspace_instances,
@@ -179,27 +181,53 @@ def _fd_grad(problem: GaussianHalfspace, wt: np.ndarray, h: float = 1e-5) -> np.
     return central_gradient(problem.value, wt, h)
 
 
-def _probe_points(profile: str, seed: int) -> tuple[GaussianHalfspace, np.ndarray]:
+def _probe_points(profile: str, seed: int, length: float = 2.0) -> tuple[GaussianHalfspace, np.ndarray]:
+    """Every instance of the sweep (4097 trapezoid nodes) and a random ``w~`` of ``||w~||_S = length`` for each."""
     problem, _ = instance_batch(profile, seed, SIZES[profile]["separabilities"], (KAPPA,), n_nodes=4097)
     wt = np.random.default_rng([seed, 32]).standard_normal(problem.u.shape)
-    return problem, wt * 2 / s_norm(wt, problem.S)[:, None]
+    return problem, wt * length / s_norm(wt, problem.S)[:, None]
+
+
+QUADRATURE_LENGTHS = (0.5, 2.0, 400.0)
+"""``||w~||_S`` of the probes of :func:`quadrature_accuracy`: the first two on the trapezoid rule, the
+last on the kink rule (there ``s >= 400 sqrt(1 - 0.9) > 0.45 / h = 65.8``, :data:`~bnrates.halfspace.RESOLUTION`)."""
+
+
+def _scaled_weights(rule: tuple[np.ndarray, np.ndarray], factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """A quadrature rule's nodes with its weights times ``factor`` (a wrong rule)."""
+    return rule[0], factor * rule[1]
 
 
 def quadrature_accuracy(profile: str, seed: int) -> Evidence:
-    """Value and gradient against ``scipy.integrate.quad`` (relative error, logistic loss).
+    """Value and gradient against ``scipy.integrate.quad`` (relative error, logistic loss), both rules.
 
     ``f = E[phi(z^T w~)]`` and ``grad f = c1 u + c2 S w~`` with the expectations by
-    :func:`expectation_by_quad`, independent of the book's quadrature rules.
+    :func:`expectation_by_quad`, independent of the book's quadrature rules, at the lengths
+    :data:`QUADRATURE_LENGTHS`. ``extra``: the largest error on each rule and the share of probes
+    on the kink rule (:func:`~bnrates.halfspace.kink_rule`).
     """
-    problem, wt = _probe_points(profile, seed)
-    m, s = (x.ravel() for x in _moments_of(problem, wt))
-    value = np.array([expectation_by_quad(LOGISTIC_BY_QUAD["phi"], mi, si) for mi, si in zip(m, s, strict=True)])
-    c2 = np.array([expectation_by_quad(LOGISTIC_BY_QUAD["d2phi"], mi, si) for mi, si in zip(m, s, strict=True)])
-    c1 = np.vectorize(c1_by_quad)(m, s)
-    grad = c1[:, None] * problem.u + c2[:, None] * matvec(problem.S, wt)
-    err_v = np.abs(problem.value(wt) - value) / np.abs(value)
-    err_g = np.linalg.norm(problem.grad(wt) - grad, axis=-1) / np.linalg.norm(grad, axis=-1)
-    return Evidence(observed=float(max(err_v.max(), err_g.max())), theory=0.0)
+    errors, kink = [], []
+    for length in QUADRATURE_LENGTHS:
+        problem, wt = _probe_points(profile, seed, length)
+        m, s = (x.ravel() for x in _moments_of(problem, wt))
+        value = np.array([expectation_by_quad(LOGISTIC_BY_QUAD["phi"], mi, si) for mi, si in zip(m, s, strict=True)])
+        c2 = np.array([expectation_by_quad(LOGISTIC_BY_QUAD["d2phi"], mi, si) for mi, si in zip(m, s, strict=True)])
+        c1 = np.vectorize(c1_by_quad)(m, s)
+        grad = c1[:, None] * problem.u + c2[:, None] * matvec(problem.S, wt)
+        err_v = np.abs(problem.value(wt) - value) / np.abs(value)
+        err_g = np.linalg.norm(problem.grad(wt) - grad, axis=-1) / np.linalg.norm(grad, axis=-1)
+        errors.append(np.maximum(err_v, err_g))
+        kink.append(s * HALF_WIDTH * 2 / (problem.n_nodes - 1) > RESOLUTION)
+    err, on_kink = np.concatenate(errors), np.concatenate(kink)
+    return Evidence(
+        observed=float(err.max()),
+        theory=0.0,
+        extra={
+            "trapezoid_error": float(err[~on_kink].max()),
+            "kink_error": float(err[on_kink].max()),
+            "kink_share": float(on_kink.mean()),
+        },
+    )
 
 
 def gradient_quadrature(profile: str, seed: int) -> Evidence:
@@ -673,7 +701,8 @@ def _euclidean_projector(f):
 CLAIMS: tuple[Claim, ...] = (
     _claim(
         "quadrature_accuracy",
-        "The quadrature of value and gradient agrees with scipy's adaptive quad to {pass_mark:.0e} (relative).",
+        "The quadrature of value and gradient agrees with scipy's adaptive quad to {pass_mark:.0e} (relative), "
+        "on the trapezoid rule (||w~||_S = 0.5, 2) and on the kink rule (||w~||_S = 400).",
         "<=",
         0.0,
         quadrature_accuracy,
@@ -683,6 +712,11 @@ CLAIMS: tuple[Claim, ...] = (
         sabotages={
             "trapezoid rule truncated to [-4, 4]": injected(
                 quadrature_accuracy, "bnrates.halfspace:trapezoid_rule", lambda f: lambda n, half_width=14.0: f(n, 4.0)
+            ),
+            "kink-rule weights off by 1 %": injected(
+                quadrature_accuracy,
+                "bnrates.halfspace:kink_rule",
+                lambda f: lambda m, s: _scaled_weights(f(m, s), 1.01),
             ),
             **_stein(quadrature_accuracy),
         },
