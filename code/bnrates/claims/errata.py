@@ -160,8 +160,8 @@ ERRATA: tuple[Erratum, ...] = (
         "decouple and the lemma holds. With the logistic outer loss it fails: a non-aligned critical point has lower "
         "loss than the best aligned one, which is a saddle, and alternating rounds of Algorithm 1 drift to the "
         "non-aligned minimiser.",
-        "linear loss: smallest |cos| {mlp.aligned_linear_loss:.10f}; logistic: non-aligned minus aligned loss "
-        "{mlp.logistic_counterexample:.2e}, smallest Hessian eigenvalue at the aligned point "
+        "linear loss: 1 - |cos| at most {mlp.aligned_linear_loss.misalignment:.0e}; logistic: non-aligned minus "
+        "aligned loss {mlp.logistic_counterexample:.2e}, smallest Hessian eigenvalue at the aligned point "
         "{mlp.aligned_saddle:.2e}; the rounds end {mlp.rounds_converge:.2e} from the aligned loss",
         (
             "mlp.aligned_linear_loss",
