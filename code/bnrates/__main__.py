@@ -39,10 +39,8 @@ import pandas as pd
 from . import claims, sweeps
 from .book import provenance
 from .book.parameters import SEED_MAX
+from .claims.core import EX_USAGE, MAX_COUNT, run_safely
 
-EX_USAGE = 64
-"""Exit status for a bad argument (sysexits.h): distinct from any count of failed claims."""
-MAX_COUNT = 63
 DRIFT_OF_MARGIN = 1e-3
 """A new observed value may move by this fraction of its distance to the claim's pass mark."""
 
@@ -92,15 +90,6 @@ def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | Non
         margin = abs(verdict_boundary(outcome.claim.relation, reference, tolerance) - old)
     allowed = max(tolerance * abs(reference or 0.0), 1e-9 * abs(old), DRIFT_OF_MARGIN * margin, 1e-300)
     return f"observed {old:.7g} -> {new:.7g} (allowed {allowed:.2g})" if abs(new - old) > allowed else None
-
-
-def run_safely(claim: claims.Claim, profile: str, seed: int) -> tuple[claims.Outcome, str | None]:
-    """Run one claim; if its computation raises, a failed outcome (NaN evidence) and the error."""
-    try:
-        return claims.run_claim(claim, profile, seed), None
-    except Exception as err:  # any bug in one claim is reported, and the other claims still run
-        failed = claims.Outcome(claim, claims.Evidence(math.nan, math.nan), claim.negative_control, 0.0)
-        return failed, f"{type(err).__name__}: {err}".splitlines()[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

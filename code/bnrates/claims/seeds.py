@@ -22,9 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import claims
-from ..__main__ import EX_USAGE, MAX_COUNT, run_safely
 from ..book.parameters import SEED_MAX
-from .core import Outcome, check_profile
+from .core import EX_USAGE, MAX_COUNT, Outcome, check_profile, run_safely
 
 MIN_SEEDS = 20
 COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")
