@@ -111,8 +111,11 @@ benchopt: $(STAMP)        ## run the benchopt benchmark -> data/benchopt/halfspa
 	  --key objective_name dataset_name solver_name
 	rm benchmarks/halfspace/outputs/halfspace.parquet
 
+# SABOTAGE=PATTERN runs only the claims it names (a new chapter: SABOTAGE=<chapter>.) and merges their rows
+# into data/sabotage/sabotage.csv; the other claims' rows stay.
+SABOTAGE ?=
 sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/sabotage/sabotage.csv for the report
-	$(PY) -m bnrates sabotage
+	$(PY) -m bnrates sabotage $(if $(SABOTAGE),--only $(SABOTAGE))
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.book.launch lab $(LAB_ARGS)
