@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -138,6 +139,7 @@ def test_the_recipe_for_a_new_chapter_works_on_a_copy_of_the_book(tmp_path: Path
     book = copy_book(tmp_path / "book")
     for name in ("CONTRIBUTING.md", "code/pyproject.toml"):
         (book / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(ROOT / "data", book / "data", dirs_exist_ok=True)  # the copy's package reads its own data/
     toc = (book / "_toc.yml").read_text(encoding="utf-8")
     (book / "_toc.yml").write_text(
         toc.replace("      - file: chapters/ols\n", "      - file: chapters/ols\n      - file: chapters/example\n")
