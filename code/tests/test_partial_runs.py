@@ -33,11 +33,16 @@ def test_seeds_of_some_claims_leave_the_profiles_record_alone(tmp_path: Path) ->
         | {"observed": [0.5, 1e-14], "theory": [0.6, 0.0], "status": "pass", "error": ""}
     )
     record.to_csv(tmp_path / "quick.csv", index=False)
+    record.to_csv(tmp_path / "quick-ols.rate_tight.csv", index=False)  # a subset's own table, with another claim
     before = (tmp_path / "quick.csv").read_text()
     assert main(["seeds", "--only", "ols.rate_tight", "--seeds", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "quick.csv").read_text() == before
-    subset = pd.read_csv(tmp_path / "quick-ols.rate_tight.csv")
-    assert list(subset["claim"]) == ["ols.rate_tight"] and list(subset["status"]) == ["pass"]
+    subset = pd.read_csv(tmp_path / "quick-ols.rate_tight.csv", keep_default_na=False, na_values=[""])
+    assert list(subset["claim"]) == [*record["claim"], "ols.rate_tight"]
+    assert (tmp_path / "quick-ols.rate_tight.csv").read_text().splitlines()[:3] == before.splitlines()
+    assert subset["status"].iloc[-1] == "pass"
+    summary = pd.read_csv(tmp_path / "quick-ols.rate_tight-summary.csv")
+    assert set(summary["claim"]) == {*record["claim"], "ols.rate_tight"}
 
 
 def test_a_partial_benchopt_run_merges_into_the_table(tmp_path: Path) -> None:
