@@ -21,10 +21,16 @@ Array = NDArray[np.float64]
 
 
 class Problem(Protocol):
-    """What every problem offers: ``S``, ``u``, value and gradient in ``w~``."""
+    """What every problem offers: ``S``, ``u``, value and gradient in ``w~``.
 
-    S: Array
-    u: Array
+    ``S`` and ``u`` are read-only members: a dataclass field, a frozen field or a property all fit.
+    """
+
+    @property
+    def S(self) -> Array: ...
+
+    @property
+    def u(self) -> Array: ...
 
     def value(self, wt: Array) -> Array: ...
 
