@@ -27,7 +27,7 @@ from .validation import check_int, check_real
 Array = NDArray[np.float64]
 Params = dict[str, Array]
 Kind = Literal["plain", "bn", "gdnp"]
-KINDS: tuple[str, ...] = ("plain", "bn", "gdnp")
+KINDS: tuple[Kind, ...] = ("plain", "bn", "gdnp")
 
 
 BN_EPS = 1e-5

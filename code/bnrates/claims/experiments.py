@@ -7,9 +7,11 @@ cached per ``(profile, seed)`` so that the claims and the chapter's figures shar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from .. import bn_network, empirical
 from .. import datasets as ds
 from ..algorithms import BNGDHistory, bngd_ols
 from ..empirical import EmpiricalHalfspace
-from ..gdnp import agd, gd, newton_length
+from ..gdnp import DescentHistory, agd, gd, newton_length
 from ..halfspace import GaussianHalfspace, halfspace_smoothness, logistic_minimizer
 from ..numerics import central_gradient, s_cosine
 from ..problems import ols_instances, random_starts, spectrum_bounds
@@ -27,7 +29,28 @@ from ..rayleigh import rayleigh_argmin
 from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "experiments"
-SIZES = {
+
+
+class Size(TypedDict):
+    """One profile's sizes: the halfspace runs on data, the networks, the mini-batch draws, BN-GD on OLS, the checks."""
+
+    n_seeds: int
+    t_halfspace: int
+    t_s: int
+    fit: tuple[int, int]
+    m: int
+    n_iter: int
+    record_every: int
+    batch_sizes: tuple[int, ...]
+    n_draws: int
+    n_units: int
+    t_bngd: int
+    d_ols: int
+    fd_rows: int
+    fd_units: int
+
+
+SIZES: dict[str, Size] = {
     "quick": {
         "n_seeds": 3,
         "t_halfspace": 1200,
@@ -119,11 +142,11 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
     batched = empirical.Batched(problem, len(seeds))
     step = 1 / halfspace_smoothness(problem)
     T = size["t_halfspace"]
-    runs = {
+    runs: dict[str, DescentHistory | empirical.EmpiricalGDNPHistory] = {
         "GD": gd(batched, 0.1 * starts, T, step),
         "AGD": agd(batched, 0.1 * starts, T, step),
-        "GDNP": empirical.gdnp_empirical(problem, starts, T, size["t_s"]),
     }
+    runs["GDNP"] = gdnp_run = empirical.gdnp_empirical(problem, starts, T, size["t_s"])
     frames = []
     for method, h in runs.items():
         n_t = h.value.shape[0]
@@ -138,14 +161,14 @@ def halfspace_runs(profile: str, seed: int) -> HalfspaceRuns:
                 }
             )
         )
-    gns = runs["GDNP"].grad_norm_sq
+    gns = gdnp_run.grad_norm_sq
     mu, L = spectrum_bounds(problem.S)
     return HalfspaceRuns(
         pd.concat(frames, ignore_index=True),
         gns,
         fit_linear_rate(gns, *size["fit"]),
         float(theory_factor(mu, L)),
-        float(runs["GDNP"].evaluations.mean()),
+        float(gdnp_run.evaluations.mean()),
     )
 
 
@@ -245,11 +268,11 @@ SUBLINEAR = {
 away, a stretched exponential); each passed the earlier early-versus-late slope test."""
 
 
-def _replaced_gaps(decay):
+def _replaced_gaps(decay: Callable[[np.ndarray], np.ndarray]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``gdnp_empirical`` whose squared gradient norms are replaced by ``G_0 decay(t)`` (sublinear data)."""
 
-    def wrong(f):
-        def run(*a, **k):
+    def wrong(f: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*a: Any, **k: Any) -> Any:
             hist = f(*a, **k)
             t = np.arange(hist.grad_norm_sq.shape[0], dtype=np.float64)[:, None]
             return replace(hist, grad_norm_sq=hist.grad_norm_sq[:1] * decay(t))
@@ -629,7 +652,7 @@ _claim = chapter_claims_factory(CHAPTER)
 HERE = __name__
 
 
-def _stale_benchopt(f):
+def _stale_benchopt(f: Callable[..., Any]) -> Callable[..., Any]:
     """``benchopt_table`` whose gradient norms are off by a relative 1e-6 (a table from other code)."""
     return lambda *a, **k: f(*a, **k).assign(objective_grad_norm_sq=lambda t: t["objective_grad_norm_sq"] * (1 + 1e-6))
 
@@ -637,12 +660,12 @@ def _stale_benchopt(f):
 FD = "central differences with h = 1e-6 are good to ~1e-8 relative"
 
 
-def _with_lr_g(rule):
+def _with_lr_g(rule: Callable[[float], float]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``bngd_ols`` with the length's learning rate replaced by ``rule(lr_g)``."""
     return lambda f: lambda S, u, w0, g0, n, lr_w, lr_g: f(S, u, w0, g0, n, lr_w, rule(lr_g))
 
 
-def _ascent(f):
+def _ascent(f: Callable[..., Any]) -> Callable[..., Any]:
     """``network_loss_grad`` whose gradients have the wrong sign (SGD then ascends)."""
 
     def wrong(*a, **k):
@@ -652,22 +675,22 @@ def _ascent(f):
     return wrong
 
 
-def _squared_rms(f):
+def _squared_rms(f: Callable[..., Any]) -> Callable[..., Any]:
     """``minibatch_deviation`` reporting the mean square instead of the root mean square."""
     return lambda *a, **k: f(*a, **k).assign(rms=lambda d: d["rms"] ** 2)
 
 
-def _surrogate_reference(f):
+def _surrogate_reference(f: Callable[[], empirical.Reference]) -> Callable[[], empirical.Reference]:
     """The reference optimum replaced by the Gaussian surrogate's minimiser (on the line ``S^-1 u``)."""
 
-    def wrong():
+    def wrong() -> empirical.Reference:
         _, _, problem = breast_cancer()
         return replace(f(), wt=logistic_minimizer(problem.S, problem.u))
 
     return wrong
 
 
-def _spurious_term(f):
+def _spurious_term(f: Callable[..., Any]) -> Callable[..., Any]:
     """The empirical gradient with a spurious ``1e-3 u`` term."""
     return lambda self, wt: f(self, wt) + 1e-3 * self.u
 

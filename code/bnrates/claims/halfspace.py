@@ -7,8 +7,10 @@ All experiments batch their instances (several separabilities and seeds at once)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -33,10 +35,28 @@ from ..problems import random_spd, spectrum_bounds, value_wg
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..rayleigh import rayleigh_argmin, rayleigh_min
 from ..reparametrization import direction_projector, matvec, quadratic_form, reparametrize, s_norm
-from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
+from .core import Claim, Compute, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "halfspace"
-SIZES = {
+
+
+class Size(TypedDict):
+    """One profile's sizes: the instances, the race's tolerance and cap, GDNP's steps, the Monte Carlo check."""
+
+    d: int
+    n_seeds: int
+    separabilities: tuple[float, ...]
+    kappas: tuple[float, ...]
+    tol: float
+    cap: int
+    t_d: int
+    t_d_race: int
+    t_s: int
+    n_mc: int
+    n_nodes: int
+
+
+SIZES: dict[str, Size] = {
     "quick": {
         "d": 8,
         "n_seeds": 3,
@@ -323,7 +343,7 @@ def critical_points_closed_form(profile: str, seed: int) -> Evidence:
     return Evidence(observed=float(np.max(critical_points(profile, seed).distances)), theory=0.0)
 
 
-def _offset_minimisers(f):
+def _offset_minimisers(f: Callable[..., Any]) -> Callable[..., Any]:
     """``_bfgs_minimisers`` returning points moved by ``1e-4`` in every coordinate, with their true gradient norms."""
 
     def wrong(problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -639,7 +659,7 @@ def sigmoid_length_unbounded(profile: str, seed: int) -> Evidence:
             single = GaussianHalfspace(problem.S[b : b + 1], problem.u[b : b + 1], loss="sigmoid")
             total += 1
             try:
-                bisection(lambda g, p=single, wb=w[b : b + 1]: length_derivative_of(p, wb, g), 10)
+                bisection(partial(length_derivative_of, single, w[b : b + 1]), 10)
             except ValueError:
                 failures += 1
     return Evidence(observed=failures / total, theory=1.0, extra={"instances": float(total)})
@@ -653,7 +673,7 @@ SLACK = "ratios are judged above 1e-9 |rho*|; the slack covers float64 round-off
 HALFSPACE = "bnrates.halfspace:GaussianHalfspace"
 
 
-def _stein_without_d2(f):
+def _stein_without_d2(f: Callable[..., Any]) -> Callable[..., Any]:
     """Stein coefficients with ``c1 = E[phi']``: the ``-E[phi''] u^T w~`` term dropped."""
 
     def wrong(self, wt):
@@ -663,7 +683,7 @@ def _stein_without_d2(f):
     return wrong
 
 
-def _stein_c2_sign(f):
+def _stein_c2_sign(f: Callable[..., Any]) -> Callable[..., Any]:
     """Stein coefficients with the sign of ``c2`` flipped."""
 
     def wrong(self, wt):
@@ -673,7 +693,7 @@ def _stein_c2_sign(f):
     return wrong
 
 
-def _stein(compute):
+def _stein(compute: Compute) -> dict[str, Compute]:
     """The two wrong Stein coefficients, as sabotages of ``compute``."""
     return {
         "Stein c1 without the -E[phi''] u^T w~ term": injected(
@@ -683,12 +703,12 @@ def _stein(compute):
     }
 
 
-def _mean_eigenvalue(f):
+def _mean_eigenvalue(f: Callable[..., Any]) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``spectrum_bounds`` with the mean eigenvalue ``tr S / d`` in place of ``L = lambda_max``."""
     return lambda S: (f(S)[0], np.trace(S, axis1=-2, axis2=-1) / S.shape[-1])
 
 
-def _euclidean_projector(f):
+def _euclidean_projector(f: Callable[..., np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``I - w w^T / ||w||^2``: the Euclidean (weight-normalization) projector in place of ``P_w``."""
 
     def wrong(w, S):
