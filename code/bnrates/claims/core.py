@@ -82,6 +82,9 @@ class Evidence:
 
 Compute = Callable[[str, int], Evidence]
 """A claim's computation: ``compute(profile, seed) -> Evidence`` (and a sabotage's)."""
+Record = Mapping[str, Any]
+"""A claim's record as saved and read back (:meth:`Outcome.record` through JSON or a table: ``observed``,
+``status``, ``extra``, ...); its values are whatever the file held, hence ``Any``."""
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,15 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
 from .. import claims
+from .core import Record
 
-Saved = Mapping[str, Mapping[str, Any]]
-"""A run's saved claim records by id (:meth:`~bnrates.claims.core.Outcome.record`, read back from JSON:
-``observed``, ``status``, ``extra``, ...); their values are whatever the file held, hence ``Any``."""
+Saved = Mapping[str, Record]
+"""A run's saved claim records by id."""
 
 
 class ErrataError(AssertionError):
