@@ -29,7 +29,19 @@ Modules by concept, named after the paper's vocabulary; the machinery in two fol
   - :mod:`bnrates.claims.core` -- the claim model: evidence, pass marks, outcomes, sabotages, seeds;
   - :mod:`bnrates.claims.reparametrization`, :mod:`bnrates.claims.ols`, :mod:`bnrates.claims.halfspace`,
     :mod:`bnrates.claims.acceleration`, :mod:`bnrates.claims.mlp`, :mod:`bnrates.claims.experiments` --
-    one module per chapter: the drivers of its experiments and its claims;
+    one module per chapter: the drivers of its experiments and its claims; the two long chapters are
+    packages, one module per section:
+
+    - :mod:`bnrates.claims.halfspace.setting` (sizes, instances), :mod:`bnrates.claims.halfspace.quad`
+      (the expectations by scipy quad), :mod:`bnrates.claims.halfspace.structure` (the problem, its
+      critical points), :mod:`bnrates.claims.halfspace.decoupling`, :mod:`bnrates.claims.halfspace.algorithm`
+      (Algorithm 1 and the theorem), :mod:`bnrates.claims.halfspace.faster` (the race),
+      :mod:`bnrates.claims.halfspace.sigmoid` (no bracket);
+    - :mod:`bnrates.claims.experiments.setting` (the data), :mod:`bnrates.claims.experiments.real_data`,
+      :mod:`bnrates.claims.experiments.iteration_cost`, :mod:`bnrates.claims.experiments.gaussian_vs_real`,
+      :mod:`bnrates.claims.experiments.network`, :mod:`bnrates.claims.experiments.minibatch`,
+      :mod:`bnrates.claims.experiments.related` (BN-GD on OLS), :mod:`bnrates.claims.experiments.benchopt_race`;
+
   - :mod:`bnrates.claims.errata` -- the errata and qualifications, with their numbers from the claims;
   - :mod:`bnrates.claims.seeds` -- do the claims hold at other seeds (``python -m bnrates seeds``);
 

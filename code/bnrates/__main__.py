@@ -33,20 +33,21 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
 from . import claims, sweeps
 from .book import provenance
 from .book.parameters import SEED_MAX
-from .claims.core import EX_USAGE, MAX_COUNT, run_safely
+from .claims.core import EX_USAGE, MAX_COUNT, Record, run_safely
 
 DRIFT_OF_MARGIN = 1e-3
 """A new observed value may move by this fraction of its distance to the claim's pass mark."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's usage errors, with this command's exit status
+    def error(self, message: str) -> NoReturn:  # argparse's usage errors, with this command's exit status
         self.print_usage(sys.stderr)
         self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -65,7 +66,7 @@ def verdict_boundary(relation: str, reference: float, tolerance: float) -> float
     return reference - slack if relation == ">=" else reference + slack
 
 
-def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | None:
+def drift(outcome: claims.Outcome, saved: Record | None) -> str | None:
     """Why ``outcome`` differs from its saved record, or ``None`` if it agrees.
 
     A changed status is always drift. Otherwise the observed value may move by the largest of:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,7 +51,7 @@ SEPARABILITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 """Values of the separability ``u^T S^{-1} u`` in the full grid (``-> 1``: separable data)."""
 KAPPAS = (1.0, 6.0, 40.0, 250.0, 1600.0, 10000.0)
 
-GRIDS = {
+GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "quick": {
         "d": (10,),
         "kappa": (1.0, 10.0, 10000.0),
@@ -90,6 +91,10 @@ class SweepHalfspace(GaussianHalfspace):
     and the direction moments of the last ``w`` asked for (a bisection asks ``~40`` times for
     the same ``w``). Values and gradients are the parent's.
     """
+
+    _S_inv: Array
+    _last: dict[str, Any]
+    """The last ``w`` asked for and its moments (keys ``w``, ``moments``)."""
 
     def __init__(self, S: Array, u: Array, loss: str, n_nodes: int):
         super().__init__(S, u, loss, n_nodes)

@@ -27,7 +27,7 @@ from .validation import check_int, check_real
 Array = NDArray[np.float64]
 Params = dict[str, Array]
 Kind = Literal["plain", "bn", "gdnp"]
-KINDS: tuple[str, ...] = ("plain", "bn", "gdnp")
+KINDS: tuple[Kind, ...] = ("plain", "bn", "gdnp")
 
 
 BN_EPS = 1e-5
@@ -180,6 +180,7 @@ def network_loss_grad(
         dH = dA * scale
     grads["W"] = X.T @ dH
     if kind == "gdnp":
+        assert S is not None  # the forward pass of gdnp refused a missing S
         # d(g / ||w||_S)/dw = -g S w / ||w||_S^3
         grads["W"] -= (S @ W) * (dscale * params["g"] / norms**3)
     return loss, grads
@@ -207,7 +208,7 @@ def finite_difference_check(
             return network_loss_grad(kind, {**params, key: flat.reshape(shape)}, X, y, S)[0]
 
         fd = central_gradient(loss_of, value.ravel(), h).reshape(value.shape)
-        worst = max(worst, float(np.linalg.norm(grads[key] - fd) / max(np.linalg.norm(fd), 1e-300)))
+        worst = max(worst, float(np.linalg.norm(grads[key] - fd) / max(float(np.linalg.norm(fd)), 1e-300)))
     return worst
 
 
@@ -261,6 +262,7 @@ def train_network(
         _, grads = network_loss_grad(kind, params, X[idx], y[idx], S)
         for key, grad in grads.items():
             if kind == "gdnp" and key == "W":
+                assert S is not None  # network_loss_grad refused gdnp without S at the first record
                 sq = np.sum(params["W"] * (S @ params["W"]), axis=0)
                 params["W"] = params["W"] - lr * sq * grad
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -122,7 +123,20 @@ def standardize(X: ArrayLike) -> tuple[Array, Standardizer]:
     return stats.transform(X), stats
 
 
-def _load(name: str, loader: Callable[[], object]) -> object:
+class Bunch(Protocol):
+    """What a loader returns (scikit-learn's ``Bunch``): the inputs and the targets; ``feature_names`` where named."""
+
+    @property
+    def data(self) -> ArrayLike: ...
+
+    @property
+    def target(self) -> ArrayLike: ...
+
+    @property
+    def feature_names(self) -> NDArray[np.str_]: ...
+
+
+def _load(name: str, loader: Callable[[], Bunch]) -> Bunch:
     try:
         return loader()
     except ImportError as err:
@@ -137,8 +151,8 @@ def _load(name: str, loader: Callable[[], object]) -> object:
         ) from err
 
 
-def _sklearn_loader(function: str) -> Callable[[], object]:
-    def load() -> object:
+def _sklearn_loader(function: str) -> Callable[[], Bunch]:
+    def load() -> Bunch:
         from sklearn import datasets
 
         return getattr(datasets, function)()
@@ -156,7 +170,7 @@ def _check_shapes(name: str, X: Array, y: Array, n: int, d: int) -> None:
 
 def load_breast_cancer(
     features: tuple[int, ...] | None = BREAST_CANCER_MEAN_FEATURES,
-    loader: Callable[[], object] | None = None,
+    loader: Callable[[], Bunch] | None = None,
 ) -> BinaryDataset:
     """The Wisconsin diagnostic breast-cancer data (569 tumours, 30 features), offline.
 
@@ -193,7 +207,7 @@ def load_breast_cancer(
 
 def load_digits_binary(
     positive: tuple[int, ...] = (0, 2, 4, 6, 8),
-    loader: Callable[[], object] | None = None,
+    loader: Callable[[], Bunch] | None = None,
 ) -> BinaryDataset:
     """The 8x8 handwritten digits (1797 images, 64 pixels in ``0..16``) as a binary task, offline.
 

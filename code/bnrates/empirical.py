@@ -294,7 +294,7 @@ def gdnp_empirical(
     S, Z, loss = problem.S, problem.Z, problem.loss
     n = Z.shape[0]
     L_val = float(spectrum_bounds(S)[1]) if L is None else check_real("L", L, minimum=0.0, strict=True)
-    rec: dict[str, list[Array]] = {k: [] for k in EmpiricalGDNPHistory.__dataclass_fields__}
+    rec: dict[str, list[ArrayLike]] = {k: [] for k in EmpiricalGDNPHistory.__dataclass_fields__}  # evaluations: ints
     g = g_before = np.zeros(w.shape[0])
     for t in range(n_steps + 1):
         norm = s_norm(w, S)

@@ -19,7 +19,7 @@ Shapes: ``S`` is ``(..., d, d)``, ``u`` and ``w~`` are ``(..., d)``, values ``(.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .losses import Loss, ScalarFunction, get_loss
+from .losses import Loss, get_loss
 from .problems import halfspace_moments, sample_halfspace, spectrum_bounds
 from .quadrature import trapezoid_rule
 from .reparametrization import inv_norm_sq, quadratic_form
@@ -108,7 +108,9 @@ def kink_rule(m: Array, s: Array) -> tuple[Array, Array]:
     return np.concatenate(nodes, axis=-1), np.concatenate(weights, axis=-1)
 
 
-def gaussian_expectations(funcs: Sequence[ScalarFunction], m: ArrayLike, s: ArrayLike, n_nodes: int = N_NODES) -> Array:
+def gaussian_expectations(
+    funcs: Sequence[Callable[[Array], Array]], m: ArrayLike, s: ArrayLike, n_nodes: int = N_NODES
+) -> Array:
     """``E[psi(m + s xi)]``, ``xi ~ N(0, 1)``, for each ``psi`` in ``funcs`` (paper Sec. 4, book: thm-gdnp).
 
     Where ``s h <= 0.45`` (``h = 28 / (n_nodes - 1)``): the trapezoid rule on
@@ -155,7 +157,7 @@ BLOCK_ELEMENTS = 2**20
 """Largest points-times-nodes array formed at once (8 MB): bounds memory for any batch size."""
 
 
-def _blocks(indices: Array, nodes_per_point: int) -> list[Array]:
+def _blocks(indices: NDArray[np.intp], nodes_per_point: int) -> list[NDArray[np.intp]]:
     """``indices`` cut into blocks of at most ``BLOCK_ELEMENTS // nodes_per_point`` points."""
     size = max(1, BLOCK_ELEMENTS // nodes_per_point)
     return [indices[i : i + size] for i in range(0, len(indices), size)]

@@ -77,7 +77,7 @@ def softplus(t: ArrayLike) -> Array:
 
 def logistic_d2(t: ArrayLike) -> Array:
     """``expit(t) expit(-t) = e^t / (1 + e^t)^2``, the second derivative of the softplus."""
-    return expit(t) * expit(-t)
+    return expit(t) * expit(np.negative(t))
 
 
 def logistic_derivatives(t: ArrayLike) -> tuple[Array, Array]:
@@ -101,7 +101,7 @@ def sigmoid_d2(t: ArrayLike) -> Array:
 
 def sigmoid_derivatives(t: ArrayLike) -> tuple[Array, Array]:
     """``(phi'(t), phi''(t))`` of ``phi = expit`` from one pair ``p = expit(t)``, ``q = expit(-t)``."""
-    p, q = expit(t), expit(-t)
+    p, q = expit(t), expit(np.negative(t))
     pq = p * q
     return pq, pq * (q - p)
 

@@ -500,5 +500,5 @@ def aligned_cosines(wt: ArrayLike, S: Array, u: Array) -> Array:
     Unlike the Euclidean cosine this depends on the instance only through ``u^T S^-1 u``.
     """
     wt = np.asarray(wt, dtype=np.float64)
-    target = np.linalg.solve(S, u[..., None])[..., 0]
+    target: np.ndarray = np.linalg.solve(S, u[..., None])[..., 0]
     return s_cosine(wt, target[..., None, :], S[..., None, :, :])

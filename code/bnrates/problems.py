@@ -9,7 +9,7 @@ All arrays may carry leading batch axes: ``S`` has shape ``(..., d, d)``, ``u`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,10 +21,16 @@ Array = NDArray[np.float64]
 
 
 class Problem(Protocol):
-    """What every problem offers: ``S``, ``u``, value and gradient in ``w~``."""
+    """What every problem offers: ``S``, ``u``, value and gradient in ``w~``.
 
-    S: Array
-    u: Array
+    ``S`` and ``u`` are read-only members: a dataclass field, a frozen field or a property all fit.
+    """
+
+    @property
+    def S(self) -> Array: ...
+
+    @property
+    def u(self) -> Array: ...
 
     def value(self, wt: Array) -> Array: ...
 
@@ -65,7 +71,8 @@ def grad_wg(problem: Problem, w: Array, g: Array | float) -> tuple[Array, Array]
 
 def spectrum_bounds(S: Array) -> tuple[Array, Array]:
     """``(mu, L)``: smallest and largest eigenvalues of ``S``, each of shape ``(...)``."""
-    eig = np.linalg.eigvalsh(S)
+    # numpy's stubs type eigvalsh's result as floating[Any]; a float64 S gives float64
+    eig = cast(Array, np.linalg.eigvalsh(S))
     return eig[..., 0], eig[..., -1]
 
 
@@ -100,7 +107,8 @@ class OLS:
 
     def solution(self) -> Array:
         """The OLS solution ``w~* = -S^{-1} u``, shape ``(..., d)``."""
-        return -np.linalg.solve(self.S, self.u[..., None])[..., 0]
+        # numpy's stubs type solve's result as floating[Any]; float64 operands give float64
+        return -cast(Array, np.linalg.solve(self.S, self.u[..., None]))[..., 0]
 
 
 def random_rotation(d: int, rng: np.random.Generator, batch: int) -> Array:
@@ -146,7 +154,7 @@ def ols_instances(d: int, kappa: float, seeds: ArrayLike) -> OLS:
         With ``S`` of shape ``(B, d, d)`` and ``u`` of shape ``(B, d)``.
     """
     S = random_spd(d, kappa, seeds)
-    u = np.stack([np.random.default_rng([int(s), 1]).standard_normal(d) for s in seeds]) / np.sqrt(d)
+    u = np.stack([np.random.default_rng([int(s), 1]).standard_normal(d) for s in check_seeds(seeds)]) / np.sqrt(d)
     return OLS(S, u)
 
 

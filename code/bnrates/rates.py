@@ -7,6 +7,7 @@ solution ``rho(w) - rho*`` cancels catastrophically (relative error ``eps |rho*|
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,7 @@ def least_squares_gap(wt: Array, S: Array, u: Array) -> Array:
     return quadratic_form(wt + rayleigh_argmin(S, u), S)
 
 
-def theory_factor(mu: Array, L: Array) -> Array:
+def theory_factor(mu: ArrayLike, L: ArrayLike) -> Array:
     """The OLS theorem's per-step contraction factor ``(1 - mu / L)^2``."""
     return (1 - np.asarray(mu) / np.asarray(L)) ** 2
 
@@ -96,14 +97,14 @@ def steps_to_reduce(gaps: Array, factor: float) -> Array:
     return np.where(reached.any(axis=0), reached.argmax(axis=0), -1)
 
 
-def tidy_history(values: dict[str, Array], labels: dict[str, Array] | None = None) -> pd.DataFrame:
+def tidy_history(values: Mapping[str, Array], labels: Mapping[str, ArrayLike] | None = None) -> pd.DataFrame:
     """A long table of iteration histories that seaborn plots directly.
 
     Parameters
     ----------
     values : dict of ndarray, each of shape ``(T + 1, B)``
         Named series, e.g. ``{"gap": ...}``.
-    labels : dict of ndarray, each of shape ``(B,)``, optional
+    labels : dict of array-like, each of shape ``(B,)``, optional
         Per-instance labels, e.g. ``{"kappa": ..., "seed": ...}``.
 
     Returns
@@ -113,7 +114,7 @@ def tidy_history(values: dict[str, Array], labels: dict[str, Array] | None = Non
     """
     first = next(iter(values.values()))
     n_t, n_b = first.shape
-    frame = {
+    frame: dict[str, np.ndarray] = {
         "iteration": np.repeat(np.arange(n_t), n_b),
         "instance": np.tile(np.arange(n_b), n_t),
     }

@@ -9,6 +9,8 @@ Shapes broadcast: ``w`` and ``u`` are ``(..., d)``, ``S`` is ``(..., d, d)``.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -33,7 +35,8 @@ def rayleigh_min(S: Array, u: Array) -> Array:
 
 def rayleigh_argmin(S: Array, u: Array) -> Array:
     """A minimiser ``w* = S^{-1} u`` of ``rho`` (any positive or negative multiple also is)."""
-    return np.linalg.solve(S, u[..., None])[..., 0]
+    # numpy's stubs type solve's result as floating[Any]; float64 operands give float64
+    return cast(Array, np.linalg.solve(S, u[..., None])[..., 0])
 
 
 def rayleigh_grad(w: Array, S: Array, u: Array) -> Array:

@@ -21,7 +21,7 @@ from benchopt.benchmark import Benchmark  # noqa: E402
 
 from bnrates import datasets as ds  # noqa: E402
 from bnrates import empirical as ex  # noqa: E402
-from bnrates.claims import experiments as exc  # noqa: E402
+from bnrates.claims.experiments import benchopt_race as exc  # noqa: E402
 from bnrates.empirical import EmpiricalHalfspace  # noqa: E402
 from bnrates.gdnp import agd, bngd, gd, gdnp  # noqa: E402
 from bnrates.halfspace import GaussianHalfspace, halfspace_instances  # noqa: E402

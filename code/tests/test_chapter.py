@@ -128,3 +128,20 @@ def test_close_with_a_failing_claim_names_it_and_saves_nothing(tmp_path: Path) -
     with pytest.raises(claims.ClaimFailed, match=r"2 claim\(s\) failed:\n  t\.broken: .*\n  t\.neg_holds: "):
         page.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def _driver(profile: str, seed: int) -> Evidence:
+    """A driver whose source the page shows."""
+    return Evidence(observed=0.5, theory=1.0)
+
+
+def test_driver_shows_the_source_of_the_claims_computation_collapsed(tmp_path: Path) -> None:
+    claim = Claim("t.driven", "t", "a statement", "<=", 0.0, _driver)
+    block = _page(tmp_path, claim, _claim("other", 0.5)).driver("t.driven")
+    html = block._repr_html_()
+    assert html.startswith("<details><summary><small>the driver of t.driven</small></summary>")
+    assert "def _driver(profile: str, seed: int) -&gt; Evidence:" in html
+    assert "A driver whose source the page shows." in html
+    assert block._repr_markdown_().startswith("*the driver of t.driven*\n\n```python\ndef _driver(")
+    with pytest.raises(KeyError, match=r"'t\.missing' is not a claim of chapter 't'; it has t\.driven, t\.other"):
+        _page(tmp_path, claim, _claim("other", 0.5)).driver("t.missing")

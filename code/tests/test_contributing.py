@@ -126,6 +126,19 @@ def test_the_template_is_ruff_format_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_template_is_mypy_clean(tmp_path: Path) -> None:
+    """``make check`` type-checks ``bnrates.claims``: a module copied from the page must pass as it is."""
+    package = tmp_path / "bnrates"
+    shutil.copytree(ROOT / "code" / "bnrates", package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "claims" / "example.py").write_text(template_source(), encoding="utf-8")
+    config = ROOT / "code" / "pyproject.toml"
+    command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir", str(tmp_path / ".mypy_cache")]
+    result = subprocess.run(
+        [*command, "bnrates/claims/example.py"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _run(book: Path, *command: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(book / "code")}  # the copy's package, not the work tree's
     result = subprocess.run(command, capture_output=True, text=True, cwd=book, env=env, check=False)

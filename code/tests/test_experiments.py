@@ -12,6 +12,7 @@ from bnrates import bn_network, empirical
 from bnrates import datasets as ds
 from bnrates.algorithms import bngd_ols
 from bnrates.claims import experiments as claims_ex
+from bnrates.claims.experiments import real_data
 from bnrates.empirical import EmpiricalHalfspace
 from bnrates.halfspace import halfspace_instances
 from bnrates.numerics import central_gradient
@@ -149,11 +150,11 @@ def test_quarter_drop_ratio_rejects_slow_decays_that_look_linear_and_accepts_geo
         "(1 + t/100)^-5": np.log((100 + c) / (100 + b)) / np.log((100 + b) / (100 + a)),
         "exp(-sqrt t)": (np.sqrt(c) - np.sqrt(b)) / (np.sqrt(b) - np.sqrt(a)),
     }
-    assert set(closed) == set(claims_ex.SUBLINEAR)
-    for name, decay in claims_ex.SUBLINEAR.items():
-        ratio = claims_ex.quarter_drop_ratio(decay(t))[0]
+    assert set(closed) == set(real_data.SUBLINEAR)
+    for name, decay in real_data.SUBLINEAR.items():
+        ratio = real_data.quarter_drop_ratio(decay(t))[0]
         np.testing.assert_allclose(ratio, closed[name], rtol=1e-12)
         assert ratio < 0.9, name
     geometric = 0.97**t + 5 * 0.8**t  # a linear rate behind a fast transient
-    assert claims_ex.quarter_drop_ratio(geometric)[0] >= 0.99
-    np.testing.assert_allclose(claims_ex.quarter_drop_ratio(0.99 ** np.hstack([t, 2 * t])), 1.0, rtol=1e-12)
+    assert real_data.quarter_drop_ratio(geometric)[0] >= 0.99
+    np.testing.assert_allclose(real_data.quarter_drop_ratio(0.99 ** np.hstack([t, 2 * t])), 1.0, rtol=1e-12)

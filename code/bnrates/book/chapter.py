@@ -20,7 +20,9 @@ for the prose, every number a sentence may cite (:func:`page_numbers`):
 * each parameter under its own name (``profile``, ``seed``, ...; not ``results_dir``).
 
 A sentence citing a number that no longer exists then fails the build (Sphinx runs with
-warnings as errors). Closing raises :class:`bnrates.claims.ClaimFailed` if a claim failed
+warnings as errors). Beside the sentence that cites a chapter's headline number, a cell
+``page.driver("<claim id>")`` (tag ``remove-input``) shows the source of the claim's driver,
+collapsed. Closing raises :class:`bnrates.claims.ClaimFailed` if a claim failed
 (before anything is saved), saves the outcomes, their tables and the parameters with
 :func:`bnrates.book.provenance.save_chapter`, and returns the chapter's claim table.
 """
@@ -28,6 +30,7 @@ warnings as errors). Closing raises :class:`bnrates.claims.ClaimFailed` if a cla
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +172,20 @@ class Page:
         """
         for key, value in numbers.items():
             self.glue(f"{self.chapter}.{name}.{key}", float(value), display=False)
+
+    def driver(self, claim_id: str) -> plotting.SourceBlock:
+        """The source of the function that computed ``claim_id``, collapsed: the cell beside the sentence citing it.
+
+        Raises
+        ------
+        KeyError
+            If ``claim_id`` is not one of this chapter's claims.
+        """
+        if claim_id not in self.outcomes:
+            known = ", ".join(self.outcomes)
+            raise KeyError(f"{claim_id!r} is not a claim of chapter {self.chapter!r}; it has {known}")
+        compute = self.outcomes[claim_id].claim.compute
+        return plotting.SourceBlock(f"the driver of {claim_id}", inspect.getsource(compute))
 
     def close(self, tables: Mapping[str, pd.DataFrame] | None = None) -> plotting.ClaimTable:
         """Require the claims, save the results, return the claim table: the chapter's last cell.

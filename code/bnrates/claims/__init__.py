@@ -1,6 +1,7 @@
 """The registry of every claim the book checks, chapter by chapter.
 
-Each chapter's claims live in ``bnrates.claims.<chapter>`` as a tuple ``CLAIMS``. The modules
+Each chapter's claims live in ``bnrates.claims.<chapter>`` as a tuple ``CLAIMS``: a module, or a
+package with one module per section of a long chapter (``halfspace``, ``experiments``). They
 are imported on demand, so a chapter that verifies its own claims imports only the code those
 claims run (the book pipeline relies on this to know which chapters a code change affects).
 
@@ -37,12 +38,13 @@ TOC = Path(__file__).resolve().parents[3] / "_toc.yml"
 
 
 def _chapters() -> tuple[str, ...]:
-    """Every claims module of this package (found on disk, not imported), in the reading order of ``_toc.yml``.
+    """Every claims module or package of this package (found on disk, not imported), in ``_toc.yml``'s order.
 
-    A new chapter's claims module is picked up by its file alone; chapters missing from the
-    table of contents (or a package installed without the book) follow in alphabetical order.
+    A new chapter's claims module (or package, one module per section) is picked up by its file alone;
+    chapters missing from the table of contents (or a package installed without the book) follow in
+    alphabetical order.
     """
-    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg and m.name not in NOT_CHAPTERS)
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in NOT_CHAPTERS)
     order = (
         re.findall(r"^\s*-\s*file:\s*chapters/(\w+)\s*$", TOC.read_text(encoding="utf-8"), re.MULTILINE)
         if TOC.is_file()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from scipy.stats import spearmanr
 
 from .. import sweeps
 from ..acceleration import METHODS, SWEEP, TOL
-from .core import Claim, Evidence, chapter_claims_factory, injected
+from .core import Claim, Compute, Evidence, chapter_claims_factory, injected
 
 CHAPTER = "acceleration"
 TABLE = Path(__file__).resolve().parents[3] / "data" / "sweeps" / "acceleration-full.parquet"
@@ -103,7 +104,7 @@ def _corner(frame: pd.DataFrame, corner: str) -> pd.DataFrame:
     return frame[frame["kappa"] >= ILL_CONDITIONED]
 
 
-def speedup_in(baseline: str, corner: str):
+def speedup_in(baseline: str, corner: str) -> Compute:
     """Compute: the median speed-up of GDNP over ``baseline`` in a corner of the map."""
 
     def compute(profile: str, seed: int) -> Evidence:
@@ -136,7 +137,7 @@ def predicted_gdnp_iterations(table: pd.DataFrame, exponent: float = 2.0) -> pd.
     return pd.Series(np.where(factor > 0, t, 0.0), index=table.index)
 
 
-def gdnp_within_rate(exponent: float):
+def gdnp_within_rate(exponent: float) -> Compute:
     """Compute: the largest ``(iterations - 1) / predicted`` over GDNP runs that reached the tolerance."""
 
     def compute(profile: str, seed: int) -> Evidence:
@@ -154,7 +155,7 @@ def gdnp_within_rate(exponent: float):
     return compute
 
 
-def length_correlation(method: str):
+def length_correlation(method: str) -> Compute:
     """Compute: median Spearman correlation of ``method``'s iterations with ``g*`` at fixed ``(d, kappa, loss)``.
 
     Over the groups with ``kappa <= 10`` (GD) or ``1 < kappa <= 10`` (GDNP, which needs one
@@ -175,7 +176,7 @@ def length_correlation(method: str):
     return compute
 
 
-def practitioners_win(corner: str):
+def practitioners_win(corner: str) -> Compute:
     """Compute: the share of instances in a corner where AGD or L-BFGS needs fewer iterations than GDNP.
 
     Instances where AGD, L-BFGS and GDNP all hit the cap decide nothing and are left out.
@@ -205,10 +206,11 @@ COMPARED = ("iterations", "censored", "final_grad_norm_sq", "g_star", "rho_gap0"
 def rerun_tasks(saved: pd.DataFrame, shift_seed: int) -> pd.DataFrame:
     """Run the tasks of the table rows ``saved`` again, on the instance seed moved by ``shift_seed``."""
     params = [sweeps.row_params(SWEEP, r) for r in saved.to_dict("records")]
-    return pd.DataFrame([sweeps.run_task(SWEEP.name, {**p, "seed": p["seed"] + shift_seed}) for p in params])
+    # the seed axis holds integers; sweeps.Params types every axis value as object
+    return pd.DataFrame([sweeps.run_task(SWEEP.name, {**p, "seed": cast(int, p["seed"]) + shift_seed}) for p in params])
 
 
-def rerun_matches(shift_seed: int):
+def rerun_matches(shift_seed: int) -> Compute:
     """Compute: how many of a random subset of the map's tasks give other outcomes when run again.
 
     The subset (:data:`RERUN`, ``d <= RERUN_MAX_D``) is drawn with the chapter's seed and re-run
@@ -248,26 +250,26 @@ HERE = __name__
 MAP = "an observation of the map, not a theorem"
 
 
-def _swapped(first: str, second: str):
+def _swapped(first: str, second: str) -> Callable[[Callable[[str], pd.DataFrame]], Callable[[str], pd.DataFrame]]:
     """``sweep_table`` with the methods ``first`` and ``second`` swapped (one's counts read as the other's)."""
 
-    def wrong(f):
+    def wrong(f: Callable[[str], pd.DataFrame]) -> Callable[[str], pd.DataFrame]:
         return lambda profile: f(profile).assign(method=lambda t: t["method"].replace({first: second, second: first}))
 
     return wrong
 
 
-def _counts_read_as(compute: Callable[[str, int], Evidence], source: str, target: str) -> dict[str, Callable]:
+def _counts_read_as(compute: Compute, source: str, target: str) -> dict[str, Compute]:
     """The sabotage "``source``'s counts read as ``target``'s": ``compute`` on the table with the two swapped."""
     return {f"{source}'s counts read as {target}'s": injected(compute, f"{HERE}:sweep_table", _swapped(source, target))}
 
 
-def _inverted(f):
+def _inverted(f: Callable[[pd.DataFrame, str], pd.DataFrame]) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
     """``speedups`` with the ratio inverted (GDNP's count over the baseline's)."""
     return lambda table, baseline: f(table, baseline).assign(speedup=lambda d: 1 / d["speedup"])
 
 
-def _seed_shift(shift: int):
+def _seed_shift(shift: int) -> Callable[[Callable[..., Any]], Callable[[pd.DataFrame, int], pd.DataFrame]]:
     """``rerun_tasks`` with the instance seed moved by ``shift`` more (a task rebuilt on another instance)."""
     return lambda f: lambda saved, shift_seed: f(saved, shift_seed + shift)
 

@@ -80,6 +80,13 @@ class Evidence:
     pass_mark: float | None = None
 
 
+Compute = Callable[[str, int], Evidence]
+"""A claim's computation: ``compute(profile, seed) -> Evidence`` (and a sabotage's)."""
+Record = Mapping[str, Any]
+"""A claim's record as saved and read back (:meth:`Outcome.record` through JSON or a table: ``observed``,
+``status``, ``extra``, ...); its values are whatever the file held, hence ``Any``."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A checkable statement of the book.
@@ -119,11 +126,11 @@ class Claim:
     statement: str
     relation: Relation
     tolerance: float
-    compute: Callable[[str, int], Evidence]
+    compute: Compute
     negative_control: bool = False
     source: Literal["P", "S", "D"] = "D"
     label: str = ""
-    sabotages: Mapping[str, Callable[[str, int], Evidence]] = field(default_factory=dict)
+    sabotages: Mapping[str, Compute] = field(default_factory=dict)
     pass_mark: float | None = None
     reason: str = ""
 
@@ -145,7 +152,7 @@ def chapter_claims_factory(chapter: str) -> Callable[..., Claim]:
         statement: str,
         relation: Relation,
         tolerance: float,
-        compute: Callable[[str, int], Evidence],
+        compute: Compute,
         *,
         fmt: Mapping[str, object] | None = None,
         **kw: Any,
@@ -266,9 +273,7 @@ def clear_caches() -> None:
                     value.cache_clear()
 
 
-def injected(
-    compute: Callable[[str, int], Evidence], target: str, wrong: Callable[[Any], Any]
-) -> Callable[[str, int], Evidence]:
+def injected(compute: Compute, target: str, wrong: Callable[[Any], Any]) -> Compute:
     """``compute`` run with one wrong ingredient: ``target`` replaced by ``wrong(original)``.
 
     Parameters

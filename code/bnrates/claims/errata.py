@@ -25,6 +25,10 @@ from typing import Literal
 import pandas as pd
 
 from .. import claims
+from .core import Record
+
+Saved = Mapping[str, Record]
+"""A run's saved claim records by id."""
 
 
 class ErrataError(AssertionError):
@@ -175,7 +179,7 @@ ERRATA: tuple[Erratum, ...] = (
 )
 
 
-def value_of(saved: Mapping[str, Mapping[str, object]], name: str) -> float:
+def value_of(saved: Saved, name: str) -> float:
     """The number called ``name`` in the saved records: ``<claim>`` (observed) or ``<claim>.<extra>``."""
     if name in saved:
         return float(saved[name]["observed"])
@@ -188,7 +192,7 @@ def value_of(saved: Mapping[str, Mapping[str, object]], name: str) -> float:
     return float(extras[extra])
 
 
-def check(saved: Mapping[str, Mapping[str, object]], errata: tuple[Erratum, ...] = ERRATA) -> None:
+def check(saved: Saved, errata: tuple[Erratum, ...] = ERRATA) -> None:
     """Raise :class:`ErrataError` unless every erratum's claims are registered, saved and have the right status."""
     registered = {c.id: c for c in claims.registry()}
     problems = []
@@ -246,7 +250,7 @@ def table(saved: pd.DataFrame, labels: Mapping[str, str], errata: tuple[Erratum,
     return pd.DataFrame(rows)
 
 
-def format_numbers(template: str, saved: Mapping[str, Mapping[str, object]]) -> str:
+def format_numbers(template: str, saved: Saved) -> str:
     """``template`` with each field ``{<claim>[.<extra>]:spec}`` replaced by its saved number.
 
     (``str.format`` would read the dots of a claim id as attribute access.)

@@ -8,14 +8,17 @@ separability, :data:`SEPARABILITY_COUNTEREXAMPLE`, not a lucky seed; ``S`` and `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import norm
 
+from ..gdnp import GDNPHistory
 from ..halfspace import halfspace_instances
 from ..mlp import (
     Expectations,
@@ -31,10 +34,27 @@ from ..numerics import central_gradient, cosine
 from ..problems import spectrum_bounds
 from ..rates import contraction_ratios, theory_factor, tidy_history
 from ..reparametrization import gradient_wg, reparametrize, s_norm
-from .core import Claim, Evidence, chapter_claims_factory, injected
+from .core import Claim, Compute, Evidence, chapter_claims_factory, injected
 
 CHAPTER = "mlp"
-SIZES = {
+
+
+class Size(TypedDict):
+    """One profile's sizes: instances, starts, the unit runs' GDNP steps, the Monte Carlo check, the rounds."""
+
+    d: int
+    n_seeds: int
+    n_starts: int
+    t_d: int
+    t_s: int
+    n_mc: int
+    rounds: int
+    round_t_d: int
+    round_t_s: int
+    round_seeds: int
+
+
+SIZES: dict[str, Size] = {
     "quick": {
         "d": 6,
         "n_seeds": 2,
@@ -173,7 +193,7 @@ def aligned_linear_loss(profile: str, seed: int) -> Evidence:
             norms.append(gn)
     # no finite critical point in the lengths: d_g f < 0 along the best direction, for every g on a grid
     net = OneHiddenLayer(batch.S[0], batch.u[0], THETA, "linear")
-    v = -np.linalg.solve(net.S, net.u)
+    v: np.ndarray = -np.linalg.solve(net.S, net.u)
     lengths = np.geomspace(0.01, 100, 60)
     wt = np.zeros((len(lengths), net.m, net.u.size))
     wt[:, 0] = reparametrize(v, lengths, net.S)
@@ -222,7 +242,7 @@ def counterexample(profile: str, seed: int) -> Counterexample:
     """
     batch = instances(profile, seed, SEPARABILITY_COUNTEREXAMPLE, n=1)
     net = OneHiddenLayer(batch.S[0], batch.u[0], THETA, "logistic")
-    v = np.linalg.solve(net.S, net.u)
+    v: np.ndarray = np.linalg.solve(net.S, net.u)
     v /= s_norm(v, net.S)
 
     def on_line(t: np.ndarray) -> np.ndarray:
@@ -321,7 +341,7 @@ class UnitRuns:
 
     bound: np.ndarray
     floor: np.ndarray
-    runs: dict[str, object]
+    runs: dict[str, GDNPHistory]
     cos_linear: np.ndarray
     cos_linear_fd: np.ndarray
     """As ``cos_linear``, with the gradient by central differences of the value (:func:`_fd_unit_grad`)."""
@@ -341,7 +361,7 @@ def unit_runs(profile: str, seed: int) -> UnitRuns:
     mu, L = spectrum_bounds(net.S)
     w0 = _starts(net, seed)
     zero = np.zeros_like(w0)
-    line = -np.linalg.solve(net.S, net.u[..., None])[..., 0]
+    line: np.ndarray = -np.linalg.solve(net.S, net.u[..., None])[..., 0]
     aligned = zero.copy()
     aligned[:, 0] = reparametrize(line, 1.4, net.S)
     tilted = zero.copy()
@@ -490,7 +510,7 @@ SLACK = "ratios are judged above 1e-9 u^T S^-1 u; the slack covers float64 round
 NET = "bnrates.mlp:OneHiddenLayer"
 
 
-def _euclidean_projector(f):
+def _euclidean_projector(f: Callable[..., np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``I - w w^T / ||w||^2``: the Euclidean projector in place of the ``S``-norm projector ``P_w``."""
 
     def wrong(w, S):
@@ -500,17 +520,17 @@ def _euclidean_projector(f):
     return wrong
 
 
-def _ignore_others(f):
+def _ignore_others(f: Callable[..., Any]) -> Callable[..., Any]:
     """``gdnp_unit`` that runs the unit as if every other unit were zero."""
     return lambda net, wt, i, w0, n, t_s: f(net, np.zeros_like(wt), i, w0, n, t_s)
 
 
-def _with_outer(mapping: dict[str, str]):
+def _with_outer(mapping: dict[str, str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``OneHiddenLayer`` whose outer loss is looked up in ``mapping`` (a wrong loss for a right name)."""
     return lambda f: lambda S, u, theta, outer="logistic", **k: f(S, u, theta, mapping.get(outer, outer), **k)
 
 
-def _s_for_c(f):
+def _s_for_c(f: Callable[..., Any]) -> Callable[..., Any]:
     """The Stein form with ``S`` in place of ``C = S - u u^T``."""
 
     def wrong(self, wt, e):
@@ -521,7 +541,7 @@ def _s_for_c(f):
     return wrong
 
 
-def _no_cross(f):
+def _no_cross(f: Callable[..., Any]) -> Callable[..., Any]:
     """The Stein form with the cross-unit terms ``beta_ij``, ``i != j``, dropped."""
 
     def wrong(self, wt, e):
@@ -531,7 +551,7 @@ def _no_cross(f):
     return wrong
 
 
-def _coupled_beta(f):
+def _coupled_beta(f: Callable[..., Any]) -> Callable[..., Any]:
     """``expectations`` with a spurious coupling ``0.05 alpha_i alpha_j`` in ``beta_ij``, ``i != j`` (gradient only)."""
 
     def wrong(self, wt):
@@ -542,7 +562,7 @@ def _coupled_beta(f):
     return wrong
 
 
-def _coupled_value(f):
+def _coupled_value(f: Callable[..., Any]) -> Callable[..., Any]:
     """``expectations`` with a spurious coupling ``0.05 w~_1^T w~_2`` of the first two units in the value only."""
 
     def wrong(self, wt):
@@ -553,7 +573,7 @@ def _coupled_value(f):
     return wrong
 
 
-def _coupling_sabotages(compute):
+def _coupling_sabotages(compute: Compute) -> dict[str, Compute]:
     return {
         "spurious coupling 0.05 alpha_i alpha_j in beta_ij (i != j)": injected(
             compute, f"{NET}.expectations", _coupled_beta
@@ -562,7 +582,7 @@ def _coupling_sabotages(compute):
     }
 
 
-def _gradient_sabotages(compute):
+def _gradient_sabotages(compute: Compute) -> dict[str, Compute]:
     return {
         "S in place of C = S - u u^T in the Stein form": injected(compute, f"{NET}.grad_from", _s_for_c),
         "cross-unit terms beta_ij dropped": injected(compute, f"{NET}.grad_from", _no_cross),

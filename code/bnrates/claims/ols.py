@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,17 @@ from ..reparametrization import reparametrize
 from .core import Claim, Evidence, chapter_claims_factory, injected, seeds_for
 
 CHAPTER = "ols"
-SIZES = {
+
+
+class Size(TypedDict):
+    """One profile's grid: dimensions, condition numbers, seeds per cell."""
+
+    dims: tuple[int, ...]
+    kappas: tuple[int, ...]
+    n_seeds: int
+
+
+SIZES: dict[str, Size] = {
     "quick": {"dims": (5, 20), "kappas": (2, 10, 100), "n_seeds": 3},
     "full": {"dims": (5, 20, 100), "kappas": (2, 10, 100, 1000), "n_seeds": 8},
 }

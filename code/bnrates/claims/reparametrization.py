@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..numerics import central_gradient
 from ..problems import grad_wg, ols_instances, random_spd, value_wg
@@ -20,7 +24,18 @@ from ..reparametrization import (
 from .core import Claim, Evidence, chapter_claims_factory, injected
 
 CHAPTER = "reparametrization"
-SIZES = {
+
+
+class Size(TypedDict):
+    """One profile's sizes: the finite population, the dimension, the mini-batch sizes and draws."""
+
+    n_population: int
+    d: int
+    batch_sizes: NDArray[np.int_]
+    samples: int
+
+
+SIZES: dict[str, Size] = {
     "quick": {"n_population": 4000, "d": 6, "batch_sizes": 2 ** np.arange(3, 11), "samples": 2**15},
     "full": {"n_population": 20000, "d": 10, "batch_sizes": 2 ** np.arange(2, 13), "samples": 2**18},
 }
@@ -180,12 +195,14 @@ SPLIT = (
 )
 
 
-def _euclidean_split(gw: np.ndarray, gg: np.ndarray, w: np.ndarray, g: np.ndarray, S: np.ndarray):
+def _euclidean_split(
+    gw: np.ndarray, gg: np.ndarray, w: np.ndarray, g: np.ndarray, S: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The split with the direction part in the Euclidean norm (a wrong implementation)."""
     return quadratic_form(w, S) / np.asarray(g) ** 2 * np.sum(gw**2, axis=-1), np.asarray(gg) ** 2
 
 
-def _uncentred_bn(f):
+def _uncentred_bn(f: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     """BN that forgets to subtract the mean (normalizes by the root mean square of ``x^T w``)."""
     return lambda X, w, g, **kw: f(X, w, g, mean=0.0, var=np.mean((X @ w) ** 2))
 

@@ -10,6 +10,7 @@ import html
 import importlib
 import inspect
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 import seaborn as sns
@@ -82,16 +83,46 @@ def styled_claims(table: pd.DataFrame) -> Styler:
     )
 
 
+def folded_source(summary: str, source: str) -> str:
+    """``source`` as a collapsed HTML block (``<details>``) whose toggle reads ``summary``."""
+    return (
+        f"<details><summary><small>{html.escape(summary)}</small></summary>"
+        f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>'
+    )
+
+
+@dataclass(frozen=True)
+class SourceBlock:
+    """A function's source, collapsed in the book (HTML), as a code listing in the PDF (Markdown).
+
+    Attributes
+    ----------
+    summary
+        What the toggle (and the PDF's heading line) reads, e.g. ``the driver of ols.rate``.
+    source
+        The source code.
+    """
+
+    summary: str
+    source: str
+
+    def _repr_html_(self) -> str:
+        return folded_source(self.summary, self.source)
+
+    def _repr_markdown_(self) -> str:
+        return f"*{self.summary}*\n\n```python\n{self.source.rstrip()}\n```\n"
+
+    def __repr__(self) -> str:
+        return f"{self.summary}:\n{self.source}"
+
+
 def claim_cell(claim_id: str, statement: str, label: str, href: str = "", source: str = "") -> str:
     """The HTML of a claim's first column: its id linked to the statement it checks, the statement,
     and (collapsed) the source of the function that computed it."""
     link = f'<a href="{html.escape(href)}#{html.escape(label)}">' if label else "<a>"
     cell = f"{link}<b>{html.escape(claim_id)}</b></a><br><small>{html.escape(statement)}</small>"
     if source:
-        cell += (
-            f"<details><summary><small>source</small></summary>"
-            f'<pre style="text-align: left; font-size: 0.8em">{html.escape(source)}</pre></details>'
-        )
+        cell += folded_source("source", source)
     return cell
 
 
@@ -134,6 +165,7 @@ __all__ = [
     "METHOD_PALETTE",
     "STATUS_COLOURS",
     "ClaimTable",
+    "SourceBlock",
     "claim_table",
     "contraction_figure",
     "frontier_figure",

@@ -171,7 +171,7 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def thin(n: int, max_points: int = MAX_POINTS) -> Array:
+def thin(n: int, max_points: int = MAX_POINTS) -> NDArray[np.integer]:
     """At most ``max_points`` indices of ``0 .. n - 1``, log-spaced (dense early), first and last kept."""
     n = check_int("n", n, minimum=1)
     if n <= max_points:
@@ -339,17 +339,16 @@ def minibatch_size(
     (``k = 3``, variance ``3/(2b)``, for Gaussian inputs): the batch mean contributes ``1/b`` and
     the batch variance ``(k - 1)/(4b)``.
     """
-    X = np.asarray(X, dtype=np.float64)
-    X = X - X.mean(axis=0)
-    w = np.asarray(w, dtype=np.float64)
-    z = X @ w
+    rows_of_X = np.asarray(X, dtype=np.float64)
+    centred = rows_of_X - rows_of_X.mean(axis=0)
+    z = centred @ np.asarray(w, dtype=np.float64)
     pop = z / z.std()
     kurtosis = float(np.mean(pop**4))
     rng = np.random.default_rng([check_int("seed", seed, minimum=0), 59])
     rows = []
     for b in batch_sizes:
         b = check_int("batch_size", b, minimum=2)
-        idx = rng.integers(X.shape[0], size=(n_draws, b))
+        idx = rng.integers(centred.shape[0], size=(n_draws, b))
         H = z[idx]
         err = ((H - H.mean(axis=1, keepdims=True)) / H.std(axis=1, keepdims=True) - pop[idx]).ravel()
         var = (1 + (kurtosis - 1) / 4) / b
