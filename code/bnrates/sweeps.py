@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,9 @@ ENV_PACKAGES = ("bnrates", "numpy", "scipy", "joblib", "dask", "distributed")
 
 VOLATILE = ("seconds", "worker")
 """Columns that differ from run to run of the same task; compare tables without them."""
+
+PROGRESS_EVERY = 60.0
+"""Seconds between two progress lines when stderr is not a terminal (a log file, a batch job)."""
 
 SCHEDULER_TIMEOUT = 5.0
 # The most local worker processes ``--jobs`` / ``--local-cluster`` may start: each holds up to
@@ -357,6 +362,91 @@ def local_cluster(n_workers: int):
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
+def check_interval(option: str, seconds: object) -> float:
+    """``seconds`` as a positive, finite number of seconds, or a ``ValueError`` naming ``option``."""
+    number = not isinstance(seconds, bool) and isinstance(seconds, (int, float, np.integer, np.floating))
+    if not (number and np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
+class ProgressLog:
+    """Progress as plain lines, for output that is not a terminal: done/total, rate, ETA.
+
+    A line is written when :meth:`update` is called at least ``every`` seconds after the
+    previous line (or the start), and once more by :meth:`close`. The rate counts only the tasks
+    computed since the start (not those read from the store), so the ETA of a resumed run is
+    that of the tasks left.
+
+    Parameters
+    ----------
+    label : str
+        Starts every line (``acceleration/full``).
+    total, initial : int
+        Tasks in all, and those already done at the start.
+    every : float
+        Seconds between two lines.
+    stream : file, optional
+        Where the lines go (default: ``sys.stderr`` at the time of each line).
+    clock : callable
+        Seconds, monotonic (for tests).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        initial: int,
+        every: float,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.total, self.initial, self.done = label, total, initial, initial
+        self.every = check_interval("every", every)
+        self.stream, self.clock = stream, clock
+        self.start = self.last = clock()
+
+    def line(self) -> str:
+        """The current state: ``label: done/total tasks (pct%), rate tasks/s, ETA h:mm:ss``."""
+        elapsed = self.clock() - self.start
+        computed = self.done - self.initial
+        rate = computed / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = "0:00" if left == 0 else _interval(left / rate) if rate > 0 else "unknown"
+        percent = 100.0 * self.done / self.total if self.total else 100.0
+        return (
+            f"{self.label}: {self.done}/{self.total} tasks ({percent:.0f}%), {rate:.3g} tasks/s, "
+            f"elapsed {_interval(elapsed)}, ETA {eta}"
+        )
+
+    def _write(self) -> None:
+        print(self.line(), file=self.stream or sys.stderr, flush=True)
+        self.last = self.clock()
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more finished tasks; write a line if ``every`` seconds have passed."""
+        self.done += n
+        if self.clock() - self.last >= self.every:
+            self._write()
+
+    def close(self) -> None:
+        """Write the final line."""
+        self._write()
+
+    def __enter__(self) -> ProgressLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _interval(seconds: float) -> str:
+    """``h:mm:ss`` (``m:ss`` under an hour) of a number of seconds."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @contextmanager
 def _backend(client, n_jobs: int) -> Iterator[None]:
     from joblib import parallel_config
@@ -380,6 +470,7 @@ def run_sweep(
     client=None,
     resume: bool = False,
     progress: bool | None = None,
+    progress_every: float = PROGRESS_EVERY,
     only: Sequence[Params] | None = None,
 ) -> SweepRun:
     """Run a sweep's grid and return (and, with ``out``, write) its table.
@@ -400,7 +491,10 @@ def run_sweep(
         Keep the tasks already stored under ``out`` and compute only the others; without it a
         previous store of the same grid is discarded first.
     progress : bool, optional
-        Show a tqdm progress bar; default: only when stderr is a terminal.
+        ``True``: a tqdm progress bar on stderr; ``False``: nothing; default: the bar when stderr
+        is a terminal, otherwise a :class:`ProgressLog` line every ``progress_every`` seconds.
+    progress_every : float
+        Seconds between two progress lines off a terminal (:data:`PROGRESS_EVERY`).
     only : list of dict, optional
         Run just these tasks of the grid (each must be one of them), e.g. a random subset to
         check against a saved table.
@@ -424,6 +518,7 @@ def run_sweep(
         todo = chosen
     if n_jobs is not None:
         check_workers("--jobs", n_jobs)
+    check_interval("--progress-every", progress_every)
     with tempfile.TemporaryDirectory(prefix=f"sweep-{sweep.name}-") as scratch:
         grid_name = grid if isinstance(grid, str) else "custom"
         folder = store_dir(out if out is not None else scratch, sweep, grid_name)
@@ -436,14 +531,15 @@ def run_sweep(
         missing = [p for p in todo if task_key(p) not in done]
         with _backend(client, n_jobs or os.cpu_count() or 1):
             results = Parallel(return_as="generator_unordered")(delayed(run_task)(sweep.name, p) for p in missing)
-            bar = tqdm(
-                total=len(todo),
-                initial=len(todo) - len(missing),
-                desc=f"{sweep.name}/{grid}",
-                unit="task",
-                disable=None if progress is None else not progress,
-                smoothing=0.05,
-            )
+            label = f"{sweep.name}/{grid_name}"
+            initial = len(todo) - len(missing)
+            bar: tqdm | ProgressLog
+            if progress is None and not sys.stderr.isatty():
+                bar = ProgressLog(label, len(todo), initial, progress_every)
+            else:
+                bar = tqdm(
+                    total=len(todo), initial=initial, desc=label, unit="task", disable=progress is False, smoothing=0.05
+                )
             with bar:
                 for row in results:
                     write_json_atomically(folder / f"{task_key(row_params(sweep, row))}.json", row)

@@ -6,6 +6,7 @@ processes on 127.0.0.1, and an in-process ``LocalCluster``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -370,6 +371,65 @@ def test_bad_scheduler_and_jobs_are_rejected_quickly(tmp_path):
         )
         assert cli.returncode == 64 and message in cli.stderr, cli.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_progress_log_writes_done_rate_and_eta_every_interval():
+    now = [100.0]
+    out = io.StringIO()
+    log = sweeps.ProgressLog("acceleration/full", 10, 2, 5.0, stream=out, clock=lambda: now[0])
+    log.update()  # no time has passed: no line
+    now[0] = 105.0
+    log.update()  # 2 tasks computed in 5 s, 6 left
+    now[0] = 107.0
+    log.update()  # only 2 s since the last line
+    assert out.getvalue().splitlines() == ["acceleration/full: 4/10 tasks (40%), 0.4 tasks/s, elapsed 0:05, ETA 0:15"]
+    now[0] = 3700.0
+    log.update()
+    log.update(2)  # at once: a line only if 5 s have passed since the last one
+    log.close()  # the final line, always
+    assert out.getvalue().splitlines()[1:] == [
+        "acceleration/full: 6/10 tasks (60%), 0.00111 tasks/s, elapsed 1:00:00, ETA 1:00:00",
+        "acceleration/full: 8/10 tasks (80%), 0.00167 tasks/s, elapsed 1:00:00, ETA 20:00",
+    ]
+    with pytest.raises(ValueError, match=r"--progress-every must be a positive number of seconds, got 0"):
+        sweeps.run_sweep(SWEEP, "quick", progress_every=0)
+
+
+def test_off_a_terminal_the_cli_prints_progress_and_the_dashboard(loky_run, tmp_path):
+    """stderr to a file, as in a batch job: periodic progress lines, and the local cluster's dashboard."""
+    log = tmp_path / "sweep.log"
+    with log.open("w") as stderr:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bnrates",
+                "sweep",
+                "acceleration",
+                "--grid",
+                "quick",
+                "--local-cluster",
+                "2",
+                "--progress-every",
+                "0.2",
+                "--out",
+                str(tmp_path),
+            ],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            timeout=300,
+        )
+    lines = log.read_text().splitlines()
+    assert done.returncode == 0, lines
+    assert any(line.startswith("Dask dashboard: http://") and line.endswith("/status") for line in lines), lines
+    progress = [line for line in lines if line.startswith("acceleration/quick: ")]
+    assert len(progress) >= 2, lines  # at least one periodic line before the final one
+    assert progress[-1].startswith(f"acceleration/quick: {N_QUICK}/{N_QUICK} tasks (100%), ")
+    assert all(" tasks/s, elapsed " in line and ", ETA " in line for line in progress)
+    table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
 
 
 def test_optimal_length_matches_the_logistic_closed_form():
