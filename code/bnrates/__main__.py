@@ -16,8 +16,8 @@ so the verdict does not depend on how the command is launched.
 Exit status: 0 if every claim passed and none drifted; otherwise the number of claims that
 failed or drifted (at most 63); 64 (``EX_USAGE``) for a bad argument.
 
-``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --local-cluster N]
-[--out DIR] [--resume] [--progress-every SECONDS]`` runs a parameter sweep (:mod:`bnrates.sweeps`)
+``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --scheduler-file PATH |
+--local-cluster N] [--out DIR] [--resume] [--progress-every SECONDS]`` runs a parameter sweep (:mod:`bnrates.sweeps`)
 and writes its table to ``DIR/NAME-GRID.parquet``; the grid and the scheduler are checked before
 any task starts. Off a terminal it prints a progress line every ``SECONDS``.
 """
@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    where.add_argument(
+        "--scheduler-file", type=Path, metavar="PATH", help="run on the Dask cluster of this scheduler file (SLURM)"
+    )
     where.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     s.add_argument("--out", type=Path, default=Path("data/sweeps"), help="folder of the table and the task store")
     s.add_argument("--resume", action="store_true", help="keep finished tasks of an earlier run, compute the rest")
@@ -205,6 +208,8 @@ def sweep_main(args: argparse.Namespace) -> int:
             raise ValueError(f"--out must be a folder (the table and the task store go there), got the file {args.out}")
         if args.scheduler is not None:
             client = sweeps.connect(args.scheduler)
+        elif args.scheduler_file is not None:
+            client = sweeps.connect_file(args.scheduler_file)
         elif args.local_cluster is not None:
             from distributed import Client
 
@@ -215,8 +220,8 @@ def sweep_main(args: argparse.Namespace) -> int:
         return EX_USAGE
     n = len(sweeps.tasks(sweep, grid))
     where = (
-        f"Dask scheduler {args.scheduler}"
-        if args.scheduler
+        f"Dask scheduler {args.scheduler or client.scheduler.address}"
+        if client is not None and cluster is None
         else f"a local Dask cluster of {args.local_cluster} workers"
         if cluster
         else f"{args.jobs or 'one per core'} local processes (loky)"

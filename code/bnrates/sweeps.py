@@ -344,6 +344,40 @@ def connect(scheduler: str, timeout: float = SCHEDULER_TIMEOUT):
         raise ConnectionError(f"no Dask scheduler answers at {scheduler} within {timeout:g} s ({err})") from err
 
 
+def connect_file(path: str | Path, timeout: float = SCHEDULER_TIMEOUT):
+    """A :class:`distributed.Client` of the scheduler named in a scheduler file, or a clear error.
+
+    The file is what ``dask scheduler --scheduler-file PATH`` writes (JSON with the scheduler's
+    ``address``), the usual hand-over under SLURM, where the scheduler's host is known only once
+    its job runs. Raises ``ValueError`` if the file is missing, unreadable or not a scheduler file
+    (``distributed`` itself would wait for a missing file forever) and ``ConnectionError`` if the
+    scheduler it names does not answer within ``timeout`` seconds (a stale file of a finished job).
+    """
+    from distributed import Client
+
+    path = Path(path)
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(
+            f"--scheduler-file {path} does not exist: start `dask scheduler --scheduler-file {path}` first, "
+            "on a file system this machine sees"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"--scheduler-file {path} cannot be read ({err})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--scheduler-file {path} is not a Dask scheduler file (not JSON: {err})") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str) or "://" not in address:
+        raise ValueError(f"--scheduler-file {path} is not a Dask scheduler file (no scheduler address in it)")
+    try:
+        return Client(scheduler_file=str(path), timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(
+            f"no Dask scheduler answers at {address} (from --scheduler-file {path}) within {timeout:g} s ({err})"
+        ) from err
+
+
 def check_workers(option: str, n: object) -> int:
     """``n`` as a number of local worker processes in ``[1, MAX_LOCAL_WORKERS]``, or a ``ValueError``.
 

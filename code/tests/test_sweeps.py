@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +50,16 @@ def loky_run(tmp_path_factory) -> sweeps.SweepRun:
     return sweeps.run_sweep(SWEEP, "quick", out=tmp_path_factory.mktemp("loky"), n_jobs=2)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (each in its own process group)."""
-    folder = tmp_path_factory.mktemp("dask")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
+@contextmanager
+def _dask_services(folder: Path, scheduler: list[str], workers: list[str], connect):
+    """``dask scheduler SCHEDULER`` and two ``dask worker WORKERS`` processes (each in its own process group).
+
+    ``connect(timeout)`` returns a client of the scheduler or raises ``ConnectionError`` (tried for
+    up to 60 s while the scheduler starts); yields the client and the processes, stops all after.
+    """
     procs = [
         subprocess.Popen(
-            [VENV_BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [VENV_BIN / "dask", "scheduler", *scheduler, "--no-dashboard"],
             env=ENV,
             cwd=folder,
             start_new_session=True,
@@ -74,7 +74,7 @@ def dask_cluster(tmp_path_factory):
                     [
                         VENV_BIN / "dask",
                         "worker",
-                        address,
+                        *workers,
                         "--nthreads",
                         "1",
                         "--nworkers",
@@ -98,12 +98,13 @@ def dask_cluster(tmp_path_factory):
         deadline = time.monotonic() + 60
         while client is None:
             try:
-                client = sweeps.connect(address, timeout=2)
-            except ConnectionError:
+                client = connect(2)
+            except (ConnectionError, ValueError):  # ValueError: the scheduler file is not written yet
                 if time.monotonic() > deadline:
                     raise
+                time.sleep(0.2)
         client.wait_for_workers(2, timeout=60)
-        yield address, client, procs
+        yield client, procs
         client.close()
     finally:
         for p in procs:
@@ -115,6 +116,23 @@ def dask_cluster(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, by address."""
+    folder = tmp_path_factory.mktemp("dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    with _dask_services(
+        folder,
+        ["--host", "127.0.0.1", "--port", str(port)],
+        [address],
+        lambda timeout: sweeps.connect(address, timeout=timeout),
+    ) as (client, procs):
+        yield address, client, procs
 
 
 def test_quick_table_is_tidy(loky_run):
@@ -170,6 +188,77 @@ def test_cli_on_the_scheduler_gives_the_loky_table(loky_run, dask_cluster, tmp_p
     assert done.returncode == 0, done.stderr
     table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
+
+
+def test_cli_through_a_scheduler_file_gives_the_loky_table(loky_run, tmp_path):
+    """The SLURM hand-over: scheduler and workers find each other, and the driver them, through one file."""
+    scheduler_file = tmp_path / "scheduler.json"
+    with _dask_services(
+        tmp_path,
+        ["--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(scheduler_file)],
+        ["--scheduler-file", str(scheduler_file)],
+        lambda timeout: sweeps.connect_file(scheduler_file, timeout=timeout),
+    ) as (client, _):
+        address = client.scheduler.address
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bnrates",
+                "sweep",
+                "acceleration",
+                "--grid",
+                "quick",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr
+    assert f"{N_QUICK} tasks on Dask scheduler {address}" in done.stderr
+    table = sweeps.read_table(sweeps.table_path(tmp_path / "out", SWEEP, "quick"))
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
+    assert table["worker"].nunique() == 2
+
+
+def test_bad_scheduler_files_are_rejected_quickly(tmp_path):
+    not_json = tmp_path / "not-json"
+    not_json.write_text("tcp://127.0.0.1:8786\n")
+    no_address = tmp_path / "no-address.json"
+    no_address.write_text('{"type": "Scheduler"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({"type": "Scheduler", "address": f"tcp://127.0.0.1:{free}"}))
+    for path, message in (
+        (tmp_path / "missing.json", r"missing.json does not exist: start `dask scheduler --scheduler-file"),
+        (tmp_path, r"cannot be read \(\[Errno 21\] Is a directory"),
+        (not_json, r"is not a Dask scheduler file \(not JSON"),
+        (no_address, r"is not a Dask scheduler file \(no scheduler address in it\)"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            sweeps.connect_file(path)
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=rf"no Dask scheduler answers at tcp://127.0.0.1:{free} \(from"):
+        sweeps.connect_file(stale, timeout=1)
+    assert time.monotonic() - start < 15
+    out = tmp_path / "out"
+    argv = ["sweep", "acceleration", "--scheduler-file", str(tmp_path / "missing.json"), "--out", str(out)]
+    cli = subprocess.run(
+        [sys.executable, "-m", "bnrates", *argv],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 64 and "missing.json does not exist" in cli.stderr, cli.stderr
+    assert not out.exists()
 
 
 def test_local_cluster_gives_the_loky_table(loky_run, tmp_path):
