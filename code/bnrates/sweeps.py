@@ -497,7 +497,7 @@ def _backend(client, n_jobs: int) -> Iterator[None]:
 
 def run_sweep(
     sweep: Sweep | str,
-    grid: str = "quick",
+    grid: str | Mapping[str, Sequence[object]] = "quick",
     *,
     out: str | Path | None = None,
     n_jobs: int | None = None,
@@ -512,8 +512,8 @@ def run_sweep(
     Parameters
     ----------
     sweep : Sweep or str
-    grid : str
-        A grid name of the sweep.
+    grid : str or mapping
+        A grid name of the sweep, or ``{axis: values}`` (:func:`check_grid`; stored as grid ``custom``).
     out : path, optional
         Store finished tasks under :func:`store_dir` and the table at :func:`table_path`. Without
         it the tasks are kept in a temporary folder that is removed afterwards.
