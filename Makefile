@@ -98,18 +98,24 @@ sweep: $(STAMP)           ## run a parameter sweep (GRID=quick|full|large, SWEEP
 	$(PY) -m bnrates sweep $(SWEEP) --grid $(GRID) --resume $(SWEEP_ARGS)
 
 # The benchopt benchmark (benchmarks/halfspace) through benchopt's own CLI, in this environment (no conda env,
-# nothing downloaded): the modest run of benchmarks/halfspace/config_run.yml; its table replaces
-# data/benchopt/halfspace.parquet only once the run is complete (a killed run leaves the old one).
+# nothing downloaded): the modest run of benchmarks/halfspace/config_run.yml; once the run is complete
+# (a killed run leaves the old table) its rows replace those of the same objective, dataset and solver in
+# data/benchopt/halfspace.parquet, and the others stay (a run of some solvers, -s GD, updates theirs only).
 # More: make benchopt BENCHOPT_ARGS="--parallel-config benchmarks/halfspace/config_parallel_dask.yml".
 BENCHOPT_ARGS ?=
 benchopt: $(STAMP)        ## run the benchopt benchmark -> data/benchopt/halfspace.parquet (BENCHOPT_ARGS for more)
 	rm -f benchmarks/halfspace/outputs/halfspace.parquet
 	$(VENV)/bin/benchopt run benchmarks/halfspace --config benchmarks/halfspace/config_run.yml --no-plot --no-cache \
 	  --output benchmarks/halfspace/outputs/halfspace.parquet $(BENCHOPT_ARGS)
-	mkdir -p data/benchopt && mv benchmarks/halfspace/outputs/halfspace.parquet data/benchopt/halfspace.parquet
+	$(PY) -m bnrates merge benchmarks/halfspace/outputs/halfspace.parquet data/benchopt/halfspace.parquet \
+	  --key objective_name dataset_name solver_name
+	rm benchmarks/halfspace/outputs/halfspace.parquet
 
+# SABOTAGE=PATTERN runs only the claims it names (a new chapter: SABOTAGE=<chapter>.) and merges their rows
+# into data/sabotage/sabotage.csv; the other claims' rows stay.
+SABOTAGE ?=
 sabotage: $(STAMP)        ## run every claim under each of its sabotages; data/sabotage/sabotage.csv for the report
-	$(PY) -m bnrates sabotage
+	$(PY) -m bnrates sabotage $(if $(SABOTAGE),--only $(SABOTAGE))
 
 lab: $(STAMP)             ## JupyterLab on 127.0.0.1:8888 for the chapters' launch buttons (LAB_ARGS=--allow-root as root)
 	$(PY) -m bnrates.book.launch lab $(LAB_ARGS)

@@ -2,7 +2,8 @@
 
 ``verify [--profile quick|full] [--only PATTERN] [--json] [--seed N] [--against DIR]``;
 ``sabotage [--only PATTERN] [--out DIR]`` runs every claim under each of its sabotages (quick
-profile) and writes ``DIR/sabotage.csv`` (default ``data/sabotage``), which the report shows.
+profile) and writes ``DIR/sabotage.csv`` (default ``data/sabotage``), which the report shows;
+with ``--only`` the chosen claims' rows are merged into the saved record, the others kept.
 
 Runs the registered claims without building the book, prints one row per claim (or one JSON
 object per line with ``--json``). A claim whose computation raises is reported as failed with
@@ -16,6 +17,9 @@ so the verdict does not depend on how the command is launched.
 Exit status: 0 if every claim passed and none drifted; otherwise the number of claims that
 failed or drifted (at most 63); 64 (``EX_USAGE``) for a bad argument.
 
+``merge RUN RECORD --key COLUMN...`` merges the table of a partial run into a record: rows of
+the record with the same key are replaced, the others kept (``make benchopt``).
+
 ``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --scheduler-file PATH |
 --local-cluster N] [--out DIR] [--resume] [--progress-every SECONDS]`` runs a parameter sweep (:mod:`bnrates.sweeps`)
 and writes its table to ``DIR/NAME-GRID.parquet``; the grid and the scheduler are checked before
@@ -27,20 +31,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from . import claims
+from . import claims, sweeps
 from .book import provenance
 from .book.parameters import SEED_MAX
+from .claims.core import EX_USAGE, MAX_COUNT, run_safely
 
-EX_USAGE = 64
-"""Exit status for a bad argument (sysexits.h): distinct from any count of failed claims."""
-MAX_COUNT = 63
 DRIFT_OF_MARGIN = 1e-3
 """A new observed value may move by this fraction of its distance to the claim's pass mark."""
 
@@ -92,15 +93,6 @@ def drift(outcome: claims.Outcome, saved: dict[str, object] | None) -> str | Non
     return f"observed {old:.7g} -> {new:.7g} (allowed {allowed:.2g})" if abs(new - old) > allowed else None
 
 
-def run_safely(claim: claims.Claim, profile: str, seed: int) -> tuple[claims.Outcome, str | None]:
-    """Run one claim; if its computation raises, a failed outcome (NaN evidence) and the error."""
-    try:
-        return claims.run_claim(claim, profile, seed), None
-    except Exception as err:  # any bug in one claim is reported, and the other claims still run
-        failed = claims.Outcome(claim, claims.Evidence(math.nan, math.nan), claim.negative_control, 0.0)
-        return failed, f"{type(err).__name__}: {err}".splitlines()[0]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="python -m bnrates", description="Check the book's claims.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sab = sub.add_parser("sabotage", help="run every claim under each of its sabotages (quick profile)")
     sab.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or containing PATTERN")
     sab.add_argument("--out", type=Path, default=Path("data/sabotage"), help="folder of sabotage.csv")
+    m = sub.add_parser("merge", help="merge a partial run's table into a record (make benchopt)")
+    m.add_argument("run", type=Path, help="the partial run's table (.parquet or .csv)")
+    m.add_argument("record", type=Path, help="the record it updates, e.g. data/benchopt/halfspace.parquet")
+    m.add_argument("--key", nargs="+", required=True, help="columns naming a row: the run's rows replace the same keys")
     sub.add_parser("bench", help="run the benchmarks (python -m bnrates.bench --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["seeds"]:
@@ -148,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sweep_main(args)
     if args.command == "sabotage":
         return _sabotage(args.only, args.out)
+    if args.command == "merge":
+        merged = sweeps.merge_table(sweeps.read_table(args.run), args.record, args.key)
+        print(f"merged {args.run} into {args.record} ({len(merged)} rows)")
+        return 0
     try:
         claims.check_profile(args.profile)
         if not 0 <= args.seed <= SEED_MAX:
@@ -195,8 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def sweep_main(args: argparse.Namespace) -> int:
     """``python -m bnrates sweep``: check everything, connect, run, report where the table is."""
-    from . import sweeps
-
     client = cluster = None
     try:
         sweep = sweeps.get_sweep(args.name)
@@ -249,7 +247,11 @@ def sweep_main(args: argparse.Namespace) -> int:
 
 
 def _sabotage(only: str | None, out: Path) -> int:
-    """Run the sabotages, print one row per claim, write ``out/sabotage.csv``; exit 1 if one was not caught."""
+    """Run the sabotages, print one row per claim, write ``out/sabotage.csv``; exit 1 if one was not caught.
+
+    A run of some claims (``--only``) merges their rows into the saved record, in the registry's
+    order, and leaves every other claim's row as it was; a run of every claim writes the record anew.
+    """
     chosen = claims.select(claims.registry(only), only)
     if not chosen:
         print(f"error: --only {only!r} matches no claim", file=sys.stderr)
@@ -264,12 +266,13 @@ def _sabotage(only: str | None, out: Path) -> int:
             flush=True,
         )
     table = pd.DataFrame(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".sabotage.csv.{os.getpid()}"
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out / "sabotage.csv")
+    path = out / "sabotage.csv"
+    if only is None:
+        sweeps.write_table(table, path)
+    else:  # a partial run updates its claims' rows; the other claims' records stay
+        sweeps.merge_table(table, path, ["id"], order=[c.id for c in claims.registry()])
     caught, total = int(table["caught"].sum()), int(table["sabotages"].sum())
-    print(f"{caught} of {total} sabotages caught; wrote {out / 'sabotage.csv'}")
+    print(f"{caught} of {total} sabotages caught; {'wrote' if only is None else 'merged into'} {path}")
     return 0 if (table["caught"] == table["sabotages"]).all() else 1
 
 

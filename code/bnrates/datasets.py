@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .halfspace import halfspace_instances
+from .problems import halfspace_moments, sample_halfspace
 from .validation import check_array, check_int
 
 Array = NDArray[np.float64]
@@ -227,7 +227,7 @@ def load_digits_binary(
 def simulated_halfspace(n: int, d: int, kappa: float, separability: float, seed: int) -> BinaryDataset:
     """A sample of ``n`` labelled points from the Gaussian halfspace population, Eq. (16).
 
-    ``z_i ~ N(u, S - u u^T)`` for the instance of :func:`~bnrates.halfspace.halfspace_instances`
+    ``z_i ~ N(u, S - u u^T)`` for the population of :func:`~bnrates.problems.halfspace_moments`
     (``d``, ``kappa``, ``separability``, ``seed``), drawn from the stream ``[seed, 71]``; labels
     ``y_i = +-1`` with equal probability (stream ``[seed, 72]``) and inputs ``x_i = -y_i z_i``, so
     that ``E[x] = 0``, ``z_i = -y_i x_i`` and ``E[x x^T] = S``: the empirical risk of the sample
@@ -238,7 +238,7 @@ def simulated_halfspace(n: int, d: int, kappa: float, separability: float, seed:
     n : int
         Sample size, ``n >= 2``.
     d, kappa, separability, seed
-        As for :func:`~bnrates.halfspace.halfspace_instances`.
+        As for :func:`~bnrates.problems.halfspace_moments`.
 
     Returns
     -------
@@ -247,8 +247,8 @@ def simulated_halfspace(n: int, d: int, kappa: float, separability: float, seed:
     """
     n = check_int("n", n, minimum=2)
     seed = check_int("seed", seed, minimum=0)
-    population = halfspace_instances(d, kappa, separability, [seed])
-    z = population.sample(n, np.random.default_rng([seed, 71]))[:, 0]
+    S, u = halfspace_moments(d, kappa, separability, [seed])
+    z = sample_halfspace(S, u, n, np.random.default_rng([seed, 71]))[:, 0]
     y = np.where(np.random.default_rng([seed, 72]).random(n) < 0.5, -1.0, 1.0)
     names = tuple(f"x_{i}" for i in range(d))
     positive = "a fair coin (the inputs carry the signal: x = -y z)"

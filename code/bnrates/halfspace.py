@@ -28,10 +28,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .losses import Loss, ScalarFunction, get_loss
-from .problems import random_spd, spectrum_bounds
+from .problems import halfspace_moments, sample_halfspace, spectrum_bounds
 from .quadrature import trapezoid_rule
 from .reparametrization import inv_norm_sq, quadratic_form
-from .validation import check_int, check_real, check_seeds, check_spd, check_vector_for
+from .validation import check_int, check_real, check_spd, check_vector_for
 
 if TYPE_CHECKING:  # the empirical problem is only a type here: this chapter's code does not load it
     from .empirical import EmpiricalHalfspace
@@ -274,9 +274,7 @@ class GaussianHalfspace:
 
     def sample(self, n: int, rng: np.random.Generator) -> Array:
         """``n`` draws of ``z ~ N(u, S - u u^T)``, shape ``(n, ..., d)``."""
-        chol = np.linalg.cholesky(self.cov)
-        xi = rng.standard_normal((n, *self.u.shape))
-        return self.u + np.einsum("...ij,n...j->n...i", chol, xi)
+        return sample_halfspace(self.S, self.u, n, rng)
 
 
 def halfspace_smoothness(problem: GaussianHalfspace | EmpiricalHalfspace) -> Array:
@@ -340,13 +338,8 @@ def halfspace_instances(
     GaussianHalfspace
         With ``S`` of shape ``(B, d, d)`` and ``u`` of shape ``(B, d)``.
     """
-    separability = check_real("separability", separability, minimum=0.0, maximum=1.0, strict=True)
-    seeds = check_seeds(seeds)
     loss = get_loss(loss)
-    S = random_spd(d, kappa, seeds)
-    v = np.stack([np.random.default_rng([int(s), 2]).standard_normal(d) for s in seeds])
-    u = v * np.sqrt(separability / inv_norm_sq(v, S))[:, None]
-    return GaussianHalfspace(S, u, loss)
+    return GaussianHalfspace(*halfspace_moments(d, kappa, separability, seeds), loss)
 
 
 def monte_carlo_grad(

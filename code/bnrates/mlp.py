@@ -467,12 +467,16 @@ def alternating_rounds(
     return RoundsHistory(stack, net.value(stack), net.grad_norm_sq(stack), units)
 
 
-def direction_cosine(net: OneHiddenLayer, wt: ArrayLike, index: int, w: ArrayLike) -> Array:
+def direction_cosine(
+    net: OneHiddenLayer, wt: ArrayLike, index: int, w: ArrayLike, grad: ArrayLike | None = None
+) -> Array:
     """``|cos|`` in the ``S^-1`` inner product between ``grad_{w_i} f`` and ``grad rho(w_i)``.
 
     ``w_i`` is the direction of unit ``index`` (``wt[..., index]`` must be a multiple of it).
     Both vectors are orthogonal to ``w_i``; they are parallel when the cross terms of the
-    other units vanish (paper Sec. 5, book: lem-mlp-critical).
+    other units vanish (paper Sec. 5, book: lem-mlp-critical). ``grad``, if given, is
+    ``grad_{w~_i} f`` computed elsewhere (e.g. by central differences of the value, shape
+    ``(..., d)``); otherwise :meth:`OneHiddenLayer.grad`.
 
     Returns
     -------
@@ -483,7 +487,7 @@ def direction_cosine(net: OneHiddenLayer, wt: ArrayLike, index: int, w: ArrayLik
 
     wt = net.check_weights(wt)
     w = np.asarray(w, dtype=np.float64)
-    grad = net.grad(wt)[..., index, :]
+    grad = net.grad(wt)[..., index, :] if grad is None else np.asarray(grad, dtype=np.float64)
     proj = matvec(direction_projector(w, net.S), grad)
     ray = rayleigh_grad(w, net.S, net.u)
     num = np.abs(np.sum(proj * np.linalg.solve(net.S, ray[..., None])[..., 0], axis=-1))

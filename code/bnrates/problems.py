@@ -180,3 +180,29 @@ def random_starts(d: int, seeds: ArrayLike, scale: float = 1.0) -> Array:
     """One Gaussian start per seed (own stream ``[seed, 41]``), shape ``(B, d)``, Euclidean norm ``scale``."""
     w = np.stack([np.random.default_rng([int(s), 41]).standard_normal(d) for s in np.atleast_1d(seeds)])
     return scale * w / np.linalg.norm(w, axis=-1, keepdims=True)
+
+
+def halfspace_moments(d: int, kappa: float, separability: float, seeds: ArrayLike) -> tuple[Array, Array]:
+    """``S`` and ``u`` of a batch of Gaussian halfspace populations of a given separability, Eq. (16).
+
+    ``S`` comes from :func:`random_spd`; ``u = c v`` with ``v ~ N(0, I)`` (own seed stream
+    ``[seed, 2]``) scaled so that ``u^T S^{-1} u = separability``, in ``(0, 1)``. The problems
+    (:func:`bnrates.halfspace.halfspace_instances`) and the data sampled from them
+    (:func:`bnrates.datasets.simulated_halfspace`) share this law.
+
+    Returns
+    -------
+    S, u : ndarray, shapes ``(B, d, d)`` and ``(B, d)``
+    """
+    separability = check_real("separability", separability, minimum=0.0, maximum=1.0, strict=True)
+    seeds = check_seeds(seeds)
+    S = random_spd(d, kappa, seeds)
+    v = np.stack([np.random.default_rng([int(s), 2]).standard_normal(d) for s in seeds])
+    return S, v * np.sqrt(separability / inv_norm_sq(v, S))[:, None]
+
+
+def sample_halfspace(S: Array, u: Array, n: int, rng: np.random.Generator) -> Array:
+    """``n`` draws of the halfspace population's ``z ~ N(u, S - u u^T)``, shape ``(n, ..., d)``."""
+    chol = np.linalg.cholesky(S - u[..., :, None] * u[..., None, :])
+    xi = rng.standard_normal((n, *u.shape))
+    return u + np.einsum("...ij,n...j->n...i", chol, xi)

@@ -654,6 +654,34 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
+def merge_table(
+    new: pd.DataFrame, path: Path, key: Sequence[str], order: Sequence[object] | None = None
+) -> pd.DataFrame:
+    """Merge the rows of a partial run into the table at ``path``, written by :func:`write_table`.
+
+    A row of the saved table whose ``key`` columns equal those of a row of ``new`` is replaced;
+    every other saved row stays as it was, and the rows of ``new`` follow them. Without a saved
+    table, ``new`` is written. With ``order`` (values of the first key column), the rows are
+    sorted into that order, values not in it last. Returns the merged table.
+    """
+    merged = new
+    if path.is_file():
+        old = (
+            pd.read_parquet(path)
+            if path.suffix == ".parquet"
+            else pd.read_csv(path, keep_default_na=False, na_values=[""])
+        )
+        replaced = pd.MultiIndex.from_frame(old[list(key)]).isin(pd.MultiIndex.from_frame(new[list(key)]))
+        merged = pd.concat([old[~replaced], new], ignore_index=True)
+    if order is not None:
+        rank = {value: i for i, value in enumerate(order)}
+        merged = merged.sort_values(
+            key[0], key=lambda column: column.map(lambda v: rank.get(v, len(rank))), kind="stable"
+        )
+    write_table(merged, path)
+    return merged
+
+
 def comparable(sweep: Sweep, table: pd.DataFrame) -> pd.DataFrame:
     """``table`` without the volatile columns and the commit, for comparing two runs."""
     drop = [c for c in (*sweep.volatile, "env_commit") if c in table.columns]

@@ -1,32 +1,79 @@
-"""CONTRIBUTING.md's claims-module template runs: its claim passes, its negative control fails, its sabotage is caught.
+"""CONTRIBUTING.md's recipe works as written: its template passes the checks every claim must pass.
 
 The recipe a newcomer copies must work as written, so the template is executed here as a
-module of ``bnrates.claims``, exactly as the page shows it.
+module of ``bnrates.claims``, exactly as the page shows it, and registered as a chapter: its
+claims then meet ``test_sabotage.py``'s rules (a sabotage on every claim, each caught, the label
+defined in the chapter). The slow test follows the recipe on a copy of the book, command by command.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from conftest import CHAPTER_HEADER, copy_book
 
+from bnrates import claims
 from bnrates.claims.core import run_claim, run_sabotage
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "bnrates.claims.example"
+CHAPTER = f"""{CHAPTER_HEADER}
+# A worked example
+
+The recipe of CONTRIBUTING.md, followed to the letter.
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+profile = "full"  # one of quick, full: set by the pipeline (--profile)
+seed = 0  # in [0, 4294967295]: base seed of every random stream
+results_dir = "../_build/results/interactive"  # a folder: where results are saved, set by the pipeline
+```
+
+```{{code-cell}} ipython3
+from bnrates import plotting
+from bnrates.book.chapter import open_chapter
+
+page = open_chapter("example", profile=profile, seed=seed, results_dir=results_dir)
+```
+
+````{{prf:theorem}} The rate
+:label: thm-example
+
+Rayleigh gradient descent contracts the gap by ``(1 - mu/L)^2``; observed
+{{glue:text}}`example.rate:.3g`.
+````
+
+## Claims checked in this chapter
+
+```{{code-cell}} ipython3
+page.close()
+```
+"""
+"""``chapters/example.md``, as step 3 to 5 of "A new chapter" say."""
 
 
-@pytest.fixture(scope="module")
-def template() -> types.ModuleType:
+def template_source() -> str:
+    """The claims module of CONTRIBUTING.md, as the page shows it."""
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    source = next(
+    return next(
         block
         for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
         if "CLAIMS: tuple[Claim, ...]" in block
     )
+
+
+@pytest.fixture(scope="module")
+def template() -> types.ModuleType:
+    source = template_source()
     module = types.ModuleType(NAME)
     module.__package__ = "bnrates.claims"
     sys.modules[NAME] = module
@@ -50,3 +97,68 @@ def test_the_template_sabotage_is_caught(template: types.ModuleType) -> None:
     claim = template.CLAIMS[0]
     for name in claim.sabotages:
         assert run_sabotage(claim, name, "quick", 0).status == "fail"
+
+
+def test_the_registered_template_meets_the_rules_of_every_claim(
+    template: types.ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims, "CHAPTERS", (*claims.CHAPTERS, "example"))  # what the file on disk would do
+    registered = [c for c in claims.registry() if c.chapter == "example"]
+    assert registered == list(template.CLAIMS)
+    (tmp_path / "example.md").write_text(CHAPTER, encoding="utf-8")
+    labels = claims.chapter_labels(tmp_path)
+    for claim in registered:
+        assert claim.sabotages, f"{claim.id} has no sabotage"
+        assert labels.get(claim.label) == "example", claim.label
+        for name in claim.sabotages:
+            assert run_sabotage(claim, name, "quick", 0).status == "fail", (claim.id, name)
+
+
+def test_the_template_is_ruff_format_clean(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--stdin-filename", "code/bnrates/claims/example.py"],
+        input=template_source(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _run(book: Path, *command: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(book / "code")}  # the copy's package, not the work tree's
+    result = subprocess.run(command, capture_output=True, text=True, cwd=book, env=env, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_the_recipe_for_a_new_chapter_works_on_a_copy_of_the_book(tmp_path: Path) -> None:
+    """Steps 1 to 5 of "A new chapter", then its commands: the check, the chapter's sabotages, a quick build."""
+    book = copy_book(tmp_path / "book")
+    for name in ("CONTRIBUTING.md", "Makefile", "code/pyproject.toml"):
+        (book / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copytree(ROOT / "data", book / "data", dirs_exist_ok=True)  # the copy's package reads its own data/
+    toc = (book / "_toc.yml").read_text(encoding="utf-8")
+    (book / "_toc.yml").write_text(
+        toc.replace("      - file: chapters/ols\n", "      - file: chapters/ols\n      - file: chapters/example\n")
+    )
+    (book / "code/bnrates/claims/example.py").write_text(template_source(), encoding="utf-8")
+    (book / "chapters/example.md").write_text(CHAPTER, encoding="utf-8")
+    python = sys.executable
+    _run(book, python, "-m", "ruff", "check", "code")  # make check's lint steps; its tests are this suite
+    _run(book, python, "-m", "ruff", "format", "--check", "code")
+    ids = _run(book, python, "-c", "from bnrates import claims; print(*(c.id for c in claims.registry()))").split()
+    assert {"example.rate", "example.rate_negative_control"} <= set(ids)
+    venv = Path(sys.prefix)  # make in the copy, with this environment (its stamp taken as up to date)
+    _run(book, "make", "sabotage", "SABOTAGE=example.", f"VENV={venv}", "-o", str(venv / ".installed"))
+    before = pd.read_csv(ROOT / "data/sabotage/sabotage.csv", keep_default_na=False)
+    after = pd.read_csv(book / "data/sabotage/sabotage.csv", keep_default_na=False)
+    assert list(after["id"]) == ids
+    pd.testing.assert_frame_equal(
+        after[~after["id"].str.startswith("example.")].reset_index(drop=True), before.reset_index(drop=True)
+    )
+    assert (after["caught"] == after["sabotages"]).all()
+    _run(book, python, "-m", "bnrates.book", "build", "--root", str(book), "--profile", "quick", "--jobs", "1")
+    assert (book / "_build/html/chapters/example.html").is_file()

@@ -136,3 +136,24 @@ def test_the_halfspace_and_network_chapters_do_not_load_the_empirical_problem() 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_quarter_drop_ratio_rejects_slow_decays_that_look_linear_and_accepts_geometric_ones() -> None:
+    """The decays below each passed the earlier early-versus-late slope test (mark 1/3); the new
+    statistic is compared with its closed forms, computed here from the windows' end points."""
+    T = claims_ex.SIZES["full"]["t_halfspace"]
+    t = np.arange(T + 1, dtype=np.float64)[:, None]
+    a, b, c = T / 2, 3 * T / 4, T
+    closed = {
+        "(1 + t/400)^-20": np.log((400 + c) / (400 + b)) / np.log((400 + b) / (400 + a)),
+        "(1 + t/100)^-5": np.log((100 + c) / (100 + b)) / np.log((100 + b) / (100 + a)),
+        "exp(-sqrt t)": (np.sqrt(c) - np.sqrt(b)) / (np.sqrt(b) - np.sqrt(a)),
+    }
+    assert set(closed) == set(claims_ex.SUBLINEAR)
+    for name, decay in claims_ex.SUBLINEAR.items():
+        ratio = claims_ex.quarter_drop_ratio(decay(t))[0]
+        np.testing.assert_allclose(ratio, closed[name], rtol=1e-12)
+        assert ratio < 0.9, name
+    geometric = 0.97**t + 5 * 0.8**t  # a linear rate behind a fast transient
+    assert claims_ex.quarter_drop_ratio(geometric)[0] >= 0.99
+    np.testing.assert_allclose(claims_ex.quarter_drop_ratio(0.99 ** np.hstack([t, 2 * t])), 1.0, rtol=1e-12)

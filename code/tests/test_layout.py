@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pkgutil
@@ -49,6 +50,76 @@ def test_a_mathematical_module_loads_no_machinery(module: str) -> None:
 
 def test_the_layering_check_can_fail() -> None:
     assert "bnrates.claims" in loaded_layers("claims.errata")  # the errata read the claims: caught
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of ``bnrates`` and the modules of ``bnrates`` it imports, read from its source.
+
+    Every import statement counts, wherever it is: a function's lazy import and a type-only one
+    (``if TYPE_CHECKING``) close a loop as much as one at the top of the file.
+    """
+    files = {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in PACKAGE.rglob("*.py")
+    }
+    graph = {}
+    for name, path in files.items():
+        base = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                parent = base[: len(base) - node.level + 1] if node.level else []
+                module = ".".join([*parent, *([node.module] if node.module else [])])
+                found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph
+
+
+def import_loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The loops of ``graph``: its strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    loops = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while not component or component[-1] != node:
+                component.append(stack.pop())
+            if len(component) > 1:
+                loops.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return loops
+
+
+def test_no_module_imports_the_command_line() -> None:
+    """``bnrates.__main__`` is the top: what a command shares with the claims lives in ``bnrates.claims.core``."""
+    assert [name for name, imported in import_graph().items() if "bnrates.__main__" in imported] == []
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """No loop, however long: a data source (``datasets``) sits below the problems that use it (``halfspace``)."""
+    assert import_loops(import_graph()) == []
+
+
+def test_the_loop_check_can_fail() -> None:
+    graph = {**import_graph(), "bnrates.datasets": {"bnrates.halfspace"}}
+    assert ["bnrates.datasets", "bnrates.empirical", "bnrates.halfspace"] in import_loops(graph)
+    assert import_loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 MAP_ENTRY = re.compile(r":mod:`(bnrates(?:\.\w+)*)`")

@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from bnrates.claims import mlp as claims_mlp
 from bnrates.halfspace import halfspace_instances
-from bnrates.mlp import OneHiddenLayer, aligned_cosines, gdnp_unit, unit_weights
+from bnrates.mlp import OneHiddenLayer, aligned_cosines, direction_cosine, gdnp_unit, unit_weights
 from bnrates.problems import spectrum_bounds
 from bnrates.rates import contraction_ratios, theory_factor
 from bnrates.reparametrization import s_norm
@@ -54,6 +54,26 @@ def test_linear_outer_loss_decouples() -> None:
     assert net.value(wt) == pytest.approx(sum(single), rel=1e-10)
     beta = net.expectations(wt).beta
     assert np.all(beta[~np.eye(3, dtype=bool)] == 0)
+
+
+def test_value_based_direction_checks_see_a_coupling_the_stein_form_cannot() -> None:
+    """The claims' value-based gradients match the Stein form; a coupling added to the value shows in them.
+
+    ``f + eps w~_1^T w~_2`` has the unit-2 gradient ``grad + eps w~_1`` (computed here by hand).
+    """
+    net = _net(5, "linear")
+    rng = np.random.default_rng(5)
+    wt = rng.standard_normal((4, 2, 5))
+    w = wt[:, 1] / 1.7
+    np.testing.assert_allclose(claims_mlp._fd_unit_grad(net, wt, 1), net.grad(wt)[:, 1], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        direction_cosine(net, wt, 1, w, grad=net.grad(wt)[:, 1]), direction_cosine(net, wt, 1, w)
+    )
+    np.testing.assert_allclose(direction_cosine(net, wt, 1, w), 1.0, atol=1e-12)  # linear l decouples
+    coupled = net.grad(wt)[:, 1] + 0.05 * wt[:, 0]
+    assert np.all(1 - direction_cosine(net, wt, 1, w, grad=coupled) > 1e-6)
+    g = np.array([0.7, -1.9])
+    assert claims_mlp._direction_gradient_error(net, g, wt[0]) < 1e-8
 
 
 @given(seed=st.integers(0, 1000))

@@ -38,6 +38,10 @@ from threadpoolctl import threadpool_limits
 Relation = Literal["<=", ">=", "≈"]
 Status = Literal["pass", "fail", "expected failure"]
 PROFILES = ("quick", "full")
+EX_USAGE = 64
+"""Exit status of the claims' commands (``verify``, ``seeds``) for a bad argument (sysexits.h)."""
+MAX_COUNT = 63
+"""Their exit status otherwise: the number of claims that failed or drifted, at most this."""
 SOURCES = {"P": "confirmed from the paper", "S": "public summaries", "D": "derived and verified here"}
 
 
@@ -293,6 +297,15 @@ def injected(
             clear_caches()
 
     return sabotaged
+
+
+def run_safely(claim: Claim, profile: str, seed: int) -> tuple[Outcome, str | None]:
+    """Run one claim; if its computation raises, a failed outcome (NaN evidence) and the error."""
+    try:
+        return run_claim(claim, profile, seed), None
+    except Exception as err:  # any bug in one claim is reported, and the other claims still run
+        failed = Outcome(claim, Evidence(math.nan, math.nan), claim.negative_control, 0.0)
+        return failed, f"{type(err).__name__}: {err}".splitlines()[0]
 
 
 def run_sabotage(claim: Claim, name: str, profile: str = "quick", seed: int = 0) -> Outcome:

@@ -30,7 +30,7 @@ CHAPTER = "experiments"
 SIZES = {
     "quick": {
         "n_seeds": 3,
-        "t_halfspace": 250,
+        "t_halfspace": 1200,
         "t_s": 30,
         "fit": (50, 200),
         "m": 16,
@@ -46,7 +46,7 @@ SIZES = {
     },
     "full": {
         "n_seeds": 8,
-        "t_halfspace": 600,
+        "t_halfspace": 1200,
         "t_s": 30,
         "fit": (50, 400),
         "m": 16,
@@ -192,27 +192,28 @@ def empirical_gradient(profile: str, seed: int) -> Evidence:
     return Evidence(observed=float(err.max()), theory=0.0)
 
 
-def log_slope_ratio(grad_norm_sq: np.ndarray) -> np.ndarray:
-    """Per run: the log-slope of ``||grad f_t||^2`` on ``[T/2, T]`` over that on ``[T/8, T/4]``.
+def quarter_drop_ratio(gap: np.ndarray) -> np.ndarray:
+    """Per run: the drop of ``log gap`` over the last quarter ``[3T/4, T]`` over its drop on ``[T/2, 3T/4]``.
 
-    Linear convergence ``q^t`` gives 1; any power law ``t^-p`` gives exactly 1/4 (each window
-    spans a factor 2 in ``t``, and the late one is four times longer), whatever ``p``.
+    A linear rate ``q^t`` drops equally in equal windows and gives 1 (a geometric transient
+    that has died out by ``T/2`` moves it by a factor ``1 +- (q2/q)^{T/2}``). Every sublinear or
+    stretched-exponential decay gives less than 1, whatever its origin or its power:
+    ``(1 + t/t0)^-p`` gives ``log((t0 + T)/(t0 + 3T/4)) / log((t0 + 3T/4)/(t0 + T/2))`` (0.79 for
+    ``t0 = 400`` and 0.74 for ``t0 = 100`` at ``T = 1200``), ``exp(-sqrt t)`` gives
+    ``(sqrt T - sqrt(3T/4)) / (sqrt(3T/4) - sqrt(T/2))`` (0.84).
 
     Parameters
     ----------
-    grad_norm_sq : ndarray, shape ``(T + 1, B)``
+    gap : ndarray, shape ``(T + 1, B)``
+        A positive gap per iteration and run (e.g. ``||grad f_t||^2``).
     """
-    T = grad_norm_sq.shape[0] - 1
-    log = np.log(grad_norm_sq)
-
-    def slope(a: int, b: int) -> np.ndarray:
-        return (log[b] - log[a]) / (b - a)
-
-    return slope(T // 2, T) / slope(T // 8, T // 4)
+    T = gap.shape[0] - 1
+    log = np.log(gap)
+    return (log[3 * T // 4] - log[T]) / (log[T // 2] - log[3 * T // 4])
 
 
 def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
-    """GDNP on real data decays faster than any power law: the smallest :func:`log_slope_ratio` over the runs.
+    """GDNP on real data converges linearly: the smallest :func:`quarter_drop_ratio` of ``||grad f_t||^2``.
 
     The fitted factor of :func:`~bnrates.rates.fit_linear_rate` and its 95 % CI are reported
     (a fitted factor below 1 alone cannot tell linear from sublinear: ``1/t`` fits 0.995), with
@@ -222,7 +223,7 @@ def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
     fit = runs.fit
     final = runs.gdnp_grad_norm_sq[-1]
     return Evidence(
-        observed=float(log_slope_ratio(runs.gdnp_grad_norm_sq).min()),
+        observed=float(quarter_drop_ratio(runs.gdnp_grad_norm_sq).min()),
         theory=1.0,
         extra={
             "mean": fit.mean,
@@ -235,14 +236,23 @@ def gdnp_linear_on_real_data(profile: str, seed: int) -> Evidence:
     )
 
 
-def _sublinear(power: float):
-    """``gdnp_empirical`` whose squared gradient norms are replaced by ``G_0 / (1 + t)^power`` (sublinear data)."""
+SUBLINEAR = {
+    "(1 + t/400)^-20": lambda t: (1 + t / 400) ** -20.0,
+    "(1 + t/100)^-5": lambda t: (1 + t / 100) ** -5.0,
+    "exp(-sqrt t)": lambda t: np.exp(-np.sqrt(t)),
+}
+"""Decays that are not linear but look it over a finite window (a power law with its origin far
+away, a stretched exponential); each passed the earlier early-versus-late slope test."""
+
+
+def _replaced_gaps(decay):
+    """``gdnp_empirical`` whose squared gradient norms are replaced by ``G_0 decay(t)`` (sublinear data)."""
 
     def wrong(f):
         def run(*a, **k):
             hist = f(*a, **k)
-            t = np.arange(hist.grad_norm_sq.shape[0])[:, None]
-            return replace(hist, grad_norm_sq=hist.grad_norm_sq[:1] / (1.0 + t) ** power)
+            t = np.arange(hist.grad_norm_sq.shape[0], dtype=np.float64)[:, None]
+            return replace(hist, grad_norm_sq=hist.grad_norm_sq[:1] * decay(t))
 
         return run
 
@@ -701,22 +711,20 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _claim(
         "gdnp_linear_on_real_data",
-        "GDNP on real data decays faster than any power law: the late log-slope of "
-        "||grad f||^2 is at least {pass_mark:.2f} of the early one (a power law gives 1/4, a linear rate 1).",
+        "GDNP on real data converges linearly: over the last quarter of the run log ||grad f||^2 drops at least "
+        "{pass_mark:.2f} times as much as over the quarter before (a linear rate gives 1, every sublinear decay less).",
         ">=",
         0.0,
         gdnp_linear_on_real_data,
         label="sec-ex-real",
-        pass_mark=1 / 3,
-        reason="between 1/4 (every power law, exactly) and 1 (a constant linear rate); the observed rate "
-        "slows down on real data, so the mark is not closer to 1",
+        pass_mark=0.95,
+        reason="a linear rate gives 1 once the transient has died out (the runs are long enough for that: "
+        "observed 0.99); the power laws with a distant origin and exp(-sqrt t) give 0.74-0.84",
         sabotages={
-            "sublinear data G_0/(1+t)": injected(
-                gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(1.0)
-            ),
-            "sublinear data G_0/(1+t)^2": injected(
-                gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _sublinear(2.0)
-            ),
+            f"sublinear data G_0 {name}": injected(
+                gdnp_linear_on_real_data, "bnrates.empirical:gdnp_empirical", _replaced_gaps(decay)
+            )
+            for name, decay in SUBLINEAR.items()
         },
     ),
     _claim(

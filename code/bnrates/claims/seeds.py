@@ -1,6 +1,8 @@
 """Do the claims hold for the seeds readers pick? ``python -m bnrates seeds`` (``make seeds``).
 
 A killed run resumes: the table is saved after every seed and seeds already in it are skipped.
+A run of some claims (``--only``) writes its own table, ``<profile>-<pattern>.csv``, and merges
+its rows into it: rows of other claims already there stay.
 The exercises invite readers to rerun a chapter with another seed, so every claim is run over
 many base seeds (at least 20) in a profile, and the pass table -- one row per claim and seed,
 plus a summary per claim with the spread of the observed value and its smallest distance to the
@@ -21,10 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import claims
-from ..__main__ import EX_USAGE, MAX_COUNT, run_safely
+from .. import claims, sweeps
 from ..book.parameters import SEED_MAX
-from .core import Outcome, check_profile
+from .core import EX_USAGE, MAX_COUNT, Outcome, check_profile, run_safely
 
 MIN_SEEDS = 20
 COLUMNS = ("claim", "profile", "seed", "observed", "theory", "status", "error")
@@ -70,12 +71,6 @@ def run_seeds(
         if save is not None:
             save(table)
     return table.sort_values(["seed"], kind="stable").reset_index(drop=True)
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
 
 
 def summary(table: pd.DataFrame, registered: Sequence[claims.Claim]) -> pd.DataFrame:
@@ -134,12 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem = args.profile if args.only is None else f"{args.profile}-{args.only.strip('.*')}"
     path = args.out / f"{stem}.csv"
     done = pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.is_file() else None
-    table = run_seeds(
-        chosen, args.profile, range(args.seeds), run_safely, done=done, save=lambda t: _write_csv(t, path)
-    )
-    totals = summary(table, claims.registry())
-    _write_csv(table, path)
-    _write_csv(totals, args.out / f"{stem}-summary.csv")
+
+    def save(table: pd.DataFrame) -> pd.DataFrame:  # a run of some claims keeps the rows of the others
+        if args.only is None:
+            sweeps.write_table(table, path)
+            return table
+        return sweeps.merge_table(table, path, ["claim", "seed"])
+
+    table = save(run_seeds(chosen, args.profile, range(args.seeds), run_safely, done=done, save=save))
+    registered = claims.registry()
+    totals = summary(table[table["claim"].isin({c.id for c in registered})], registered)
+    sweeps.write_table(totals, args.out / f"{stem}-summary.csv")
     bad = totals[totals["failed"] > 0]
     for row in bad.itertuples():
         print(f"{row.claim}: failed at {row.failed} of {row.seeds} seeds (worst margin {row.worst_margin:.3g})")
