@@ -23,6 +23,7 @@ Resume
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import itertools
@@ -232,29 +233,60 @@ def task_seed(sweep: Sweep, params: Mapping[str, object]) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
+@functools.cache
+def package_versions() -> dict[str, str]:
+    """``env_<package>`` versions of :data:`ENV_PACKAGES` in this process (``"missing"`` if absent).
+
+    Read once per process (the versions a process imported cannot change while it runs): every
+    task row carries those of the worker that computed it, so a table computed on a cluster whose
+    workers run different versions shows it (:func:`mixed_environment`).
+    """
+    versions: dict[str, str] = {}
+    for name in ENV_PACKAGES:
+        try:
+            versions[f"env_{name}"] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[f"env_{name}"] = "missing"
+    return versions
+
+
 def environment() -> dict[str, object]:
-    """The environment columns: ``env_<package>`` versions, ``env_blas_threads``, ``env_commit``."""
+    """The driver's environment columns: :func:`package_versions`, ``env_blas_threads``, ``env_commit``.
+
+    The package versions here only fill rows stored without their worker's (by an older version
+    of this module); a row's own ``env_<package>`` values take precedence.
+    """
     from threadpoolctl import threadpool_info
 
     from .book.provenance import commit
 
-    env: dict[str, object] = {}
-    for name in ENV_PACKAGES:
-        try:
-            env[f"env_{name}"] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            env[f"env_{name}"] = "missing"
+    env: dict[str, object] = dict(package_versions())
     blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     env["env_blas_threads"] = int(max(blas)) if blas else 0
     env["env_commit"] = commit()
     return env
 
 
+def _with_environment(row: Mapping[str, object], env: Mapping[str, object]) -> dict[str, object]:
+    """``row`` followed by the columns of ``env`` it lacks (its own worker's versions stay)."""
+    return {**row, **{k: v for k, v in env.items() if k not in row}}
+
+
+def mixed_environment(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The package columns of ``table`` whose rows disagree: ``{"env_numpy": ["2.4.5", "2.4.6"]}``.
+
+    Empty when every row was computed with the same versions of :data:`ENV_PACKAGES`.
+    """
+    columns = [c for c in package_versions() if c in table.columns]
+    return {c: sorted(map(str, table[c].unique())) for c in columns if table[c].nunique() > 1}
+
+
 def run_task(sweep_name: str, params: Params) -> dict[str, object]:
     """Run one task in a worker, with BLAS pinned to one thread; the row without the environment.
 
     The row holds the parameters, ``task_seed`` (:func:`task_seed`), the outcomes, ``seconds`` (wall time of the task),
-    ``worker`` (host and process) and ``blas_threads`` (what BLAS used inside the task).
+    ``worker`` (host and process), ``blas_threads`` (what BLAS used inside the task) and the worker's
+    package versions (:func:`package_versions`).
     """
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -275,6 +307,7 @@ def run_task(sweep_name: str, params: Params) -> dict[str, object]:
         "seconds": seconds,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "blas_threads": int(max(blas, default=0)),
+        **package_versions(),
     }
 
 
@@ -580,7 +613,16 @@ def run_sweep(
                     bar.update()
         rows = [json.loads((folder / f"{task_key(p)}.json").read_text()) for p in todo]
     env = environment()
-    table = pd.DataFrame([{**row, **env} for row in rows])
+    table = pd.DataFrame([_with_environment(row, env) for row in rows])
+    mixed = mixed_environment(table)
+    if mixed:
+        versions = "; ".join(f"{c[4:]} {', '.join(v)}" for c, v in mixed.items())
+        print(
+            f"warning: {sweep.name}/{grid_name} mixes package versions across its workers ({versions}): "
+            "see each row's env_* columns",
+            file=sys.stderr,
+            flush=True,
+        )
     path = None
     if out is not None and only is None:
         path = table_path(out, sweep, grid_name)
@@ -602,9 +644,8 @@ def seed_store(folder: Path, sweep: Sweep, table: Path, todo: Sequence[Params]) 
     for row in read_table(table).to_dict("records"):
         key = task_key(row_params(sweep, row))
         if key in wanted and key not in have:
-            write_json_atomically(
-                folder / f"{key}.json", {k: _plain(v) for k, v in row.items() if not k.startswith("env_")}
-            )
+            kept = {k: _plain(v) for k, v in row.items() if not k.startswith("env_") or k in package_versions()}
+            write_json_atomically(folder / f"{key}.json", kept)
             added += 1
     return added
 
@@ -624,7 +665,7 @@ def collect(sweep: Sweep | str, grid: str, out: str | Path) -> pd.DataFrame:
         if task_key(p) in done
     ]
     env = environment()
-    return pd.DataFrame([{**row, **env} for row in rows])
+    return pd.DataFrame([_with_environment(row, env) for row in rows])
 
 
 def row_params(sweep: Sweep, row: Mapping[str, object]) -> Params:

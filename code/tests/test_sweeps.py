@@ -356,6 +356,29 @@ def test_a_task_gives_the_same_row_alone_in_another_order(loky_run):
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, reordered), expected)
 
 
+def test_each_row_records_its_workers_versions_and_a_mixed_cluster_is_reported(loky_run, tmp_path, capsys):
+    from importlib.metadata import version
+
+    row = sweeps.run_task("acceleration", sweeps.row_params(SWEEP, loky_run.table.iloc[0].to_dict()))
+    assert row["env_numpy"] == np.__version__ and row["env_distributed"] == version("distributed")
+    assert sweeps.mixed_environment(loky_run.table) == {}
+    # a worker with another numpy: its stored rows keep their version, and the run says so
+    grid = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, only=[sweeps.row_params(SWEEP, row)])
+    assert grid.computed == 1
+    folder = sweeps.store_dir(tmp_path, SWEEP, "quick")
+    (stored,) = folder.glob("*.json")
+    record = json.loads(stored.read_text())
+    assert record["env_numpy"] == np.__version__  # the store holds the worker's versions
+    stored.write_text(json.dumps({**record, "env_numpy": "1.0.0"}))
+    capsys.readouterr()
+    two = [sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:2].to_dict("records")]
+    mixed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, resume=True, only=two).table
+    assert sorted(mixed["env_numpy"]) == sorted(["1.0.0", np.__version__])
+    assert sweeps.mixed_environment(mixed) == {"env_numpy": sorted(["1.0.0", np.__version__])}
+    err = capsys.readouterr().err
+    assert "mixes package versions" in err and f"numpy 1.0.0, {np.__version__}" in err
+
+
 def test_seed_depends_on_the_seed_axes_only():
     p = {"d": 10, "kappa": 10.0, "separability": 0.3, "loss": "logistic", "seed": 0, "cap": 5, "method": "GD"}
     s = sweeps.task_seed(SWEEP, p)
