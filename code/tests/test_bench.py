@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from bnrates import bench
 
-SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory")
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory", "S1")
 
 
 def test_measurement_compares_value_with_target() -> None:
