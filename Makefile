@@ -18,7 +18,7 @@ export MKL_NUM_THREADS = 1
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test,benchopt]"
+	$(PY) -m pip install --quiet --constraint code/constraints.txt --editable "./code[book,test,benchopt,dask]"
 	touch $@
 
 install: $(STAMP)

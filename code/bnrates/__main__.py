@@ -20,9 +20,10 @@ failed or drifted (at most 63); 64 (``EX_USAGE``) for a bad argument.
 ``merge RUN RECORD --key COLUMN...`` merges the table of a partial run into a record: rows of
 the record with the same key are replaced, the others kept (``make benchopt``).
 
-``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --local-cluster N]
-[--out DIR] [--resume]`` runs a parameter sweep (:mod:`bnrates.sweeps`) and writes its table to
-``DIR/NAME-GRID.parquet``; the grid and the scheduler are checked before any task starts.
+``sweep NAME [--grid quick|full|large] [--jobs N] [--scheduler tcp://HOST:PORT | --scheduler-file PATH |
+--local-cluster N] [--out DIR] [--resume] [--progress-every SECONDS]`` runs a parameter sweep (:mod:`bnrates.sweeps`)
+and writes its table to ``DIR/NAME-GRID.parquet``; the grid and the scheduler are checked before
+any task starts. Off a terminal it prints a progress line every ``SECONDS``.
 """
 
 from __future__ import annotations
@@ -109,9 +110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: one per core)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster")
+    where.add_argument(
+        "--scheduler-file", type=Path, metavar="PATH", help="run on the Dask cluster of this scheduler file (SLURM)"
+    )
     where.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     s.add_argument("--out", type=Path, default=Path("data/sweeps"), help="folder of the table and the task store")
     s.add_argument("--resume", action="store_true", help="keep finished tasks of an earlier run, compute the rest")
+    s.add_argument(
+        "--progress-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="off a terminal, a progress line (done/total, rate, ETA) this often (default: 60)",
+    )
     sab = sub.add_parser("sabotage", help="run every claim under each of its sabotages (quick profile)")
     sab.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or containing PATTERN")
     sab.add_argument("--out", type=Path, default=Path("data/sabotage"), help="folder of sabotage.csv")
@@ -191,10 +202,13 @@ def sweep_main(args: argparse.Namespace) -> int:
         grid = sweeps.check_grid(sweep, args.grid)
         if args.jobs is not None:
             sweeps.check_workers("--jobs", args.jobs)
+        sweeps.check_interval("--progress-every", args.progress_every)
         if args.out.exists() and not args.out.is_dir():
             raise ValueError(f"--out must be a folder (the table and the task store go there), got the file {args.out}")
         if args.scheduler is not None:
             client = sweeps.connect(args.scheduler)
+        elif args.scheduler_file is not None:
+            client = sweeps.connect_file(args.scheduler_file)
         elif args.local_cluster is not None:
             from distributed import Client
 
@@ -205,15 +219,25 @@ def sweep_main(args: argparse.Namespace) -> int:
         return EX_USAGE
     n = len(sweeps.tasks(sweep, grid))
     where = (
-        f"Dask scheduler {args.scheduler}"
-        if args.scheduler
+        f"Dask scheduler {args.scheduler or client.scheduler.address}"
+        if client is not None and cluster is None
         else f"a local Dask cluster of {args.local_cluster} workers"
         if cluster
         else f"{args.jobs or 'one per core'} local processes (loky)"
     )
     print(f"sweep {sweep.name}/{args.grid}: {n} tasks on {where}", file=sys.stderr, flush=True)
+    if cluster is not None and cluster.dashboard_link:  # "" without bokeh (the dask extra)
+        print(f"Dask dashboard: {cluster.dashboard_link}", file=sys.stderr, flush=True)
     try:
-        run = sweeps.run_sweep(sweep, args.grid, out=args.out, n_jobs=args.jobs, client=client, resume=args.resume)
+        run = sweeps.run_sweep(
+            sweep,
+            args.grid,
+            out=args.out,
+            n_jobs=args.jobs,
+            client=client,
+            resume=args.resume,
+            progress_every=args.progress_every,
+        )
     finally:
         if client is not None:
             client.close()

@@ -23,12 +23,14 @@ Resume
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import itertools
 import json
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -54,6 +57,9 @@ ENV_PACKAGES = ("bnrates", "numpy", "scipy", "joblib", "dask", "distributed")
 
 VOLATILE = ("seconds", "worker")
 """Columns that differ from run to run of the same task; compare tables without them."""
+
+PROGRESS_EVERY = 60.0
+"""Seconds between two progress lines when stderr is not a terminal (a log file, a batch job)."""
 
 SCHEDULER_TIMEOUT = 5.0
 # The most local worker processes ``--jobs`` / ``--local-cluster`` may start: each holds up to
@@ -227,29 +233,60 @@ def task_seed(sweep: Sweep, params: Mapping[str, object]) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
+@functools.cache
+def package_versions() -> dict[str, str]:
+    """``env_<package>`` versions of :data:`ENV_PACKAGES` in this process (``"missing"`` if absent).
+
+    Read once per process (the versions a process imported cannot change while it runs): every
+    task row carries those of the worker that computed it, so a table computed on a cluster whose
+    workers run different versions shows it (:func:`mixed_environment`).
+    """
+    versions: dict[str, str] = {}
+    for name in ENV_PACKAGES:
+        try:
+            versions[f"env_{name}"] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[f"env_{name}"] = "missing"
+    return versions
+
+
 def environment() -> dict[str, object]:
-    """The environment columns: ``env_<package>`` versions, ``env_blas_threads``, ``env_commit``."""
+    """The driver's environment columns: :func:`package_versions`, ``env_blas_threads``, ``env_commit``.
+
+    The package versions here only fill rows stored without their worker's (by an older version
+    of this module); a row's own ``env_<package>`` values take precedence.
+    """
     from threadpoolctl import threadpool_info
 
     from .book.provenance import commit
 
-    env: dict[str, object] = {}
-    for name in ENV_PACKAGES:
-        try:
-            env[f"env_{name}"] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            env[f"env_{name}"] = "missing"
+    env: dict[str, object] = dict(package_versions())
     blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     env["env_blas_threads"] = int(max(blas)) if blas else 0
     env["env_commit"] = commit()
     return env
 
 
+def _with_environment(row: Mapping[str, object], env: Mapping[str, object]) -> dict[str, object]:
+    """``row`` followed by the columns of ``env`` it lacks (its own worker's versions stay)."""
+    return {**row, **{k: v for k, v in env.items() if k not in row}}
+
+
+def mixed_environment(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The package columns of ``table`` whose rows disagree: ``{"env_numpy": ["2.4.5", "2.4.6"]}``.
+
+    Empty when every row was computed with the same versions of :data:`ENV_PACKAGES`.
+    """
+    columns = [c for c in package_versions() if c in table.columns]
+    return {c: sorted(map(str, table[c].unique())) for c in columns if table[c].nunique() > 1}
+
+
 def run_task(sweep_name: str, params: Params) -> dict[str, object]:
     """Run one task in a worker, with BLAS pinned to one thread; the row without the environment.
 
     The row holds the parameters, ``task_seed`` (:func:`task_seed`), the outcomes, ``seconds`` (wall time of the task),
-    ``worker`` (host and process) and ``blas_threads`` (what BLAS used inside the task).
+    ``worker`` (host and process), ``blas_threads`` (what BLAS used inside the task) and the worker's
+    package versions (:func:`package_versions`).
     """
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -270,6 +307,7 @@ def run_task(sweep_name: str, params: Params) -> dict[str, object]:
         "seconds": seconds,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "blas_threads": int(max(blas, default=0)),
+        **package_versions(),
     }
 
 
@@ -339,6 +377,40 @@ def connect(scheduler: str, timeout: float = SCHEDULER_TIMEOUT):
         raise ConnectionError(f"no Dask scheduler answers at {scheduler} within {timeout:g} s ({err})") from err
 
 
+def connect_file(path: str | Path, timeout: float = SCHEDULER_TIMEOUT):
+    """A :class:`distributed.Client` of the scheduler named in a scheduler file, or a clear error.
+
+    The file is what ``dask scheduler --scheduler-file PATH`` writes (JSON with the scheduler's
+    ``address``), the usual hand-over under SLURM, where the scheduler's host is known only once
+    its job runs. Raises ``ValueError`` if the file is missing, unreadable or not a scheduler file
+    (``distributed`` itself would wait for a missing file forever) and ``ConnectionError`` if the
+    scheduler it names does not answer within ``timeout`` seconds (a stale file of a finished job).
+    """
+    from distributed import Client
+
+    path = Path(path)
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(
+            f"--scheduler-file {path} does not exist: start `dask scheduler --scheduler-file {path}` first, "
+            "on a file system this machine sees"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"--scheduler-file {path} cannot be read ({err})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--scheduler-file {path} is not a Dask scheduler file (not JSON: {err})") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str) or "://" not in address:
+        raise ValueError(f"--scheduler-file {path} is not a Dask scheduler file (no scheduler address in it)")
+    try:
+        return Client(scheduler_file=str(path), timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(
+            f"no Dask scheduler answers at {address} (from --scheduler-file {path}) within {timeout:g} s ({err})"
+        ) from err
+
+
 def check_workers(option: str, n: object) -> int:
     """``n`` as a number of local worker processes in ``[1, MAX_LOCAL_WORKERS]``, or a ``ValueError``.
 
@@ -357,6 +429,91 @@ def local_cluster(n_workers: int):
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
+def check_interval(option: str, seconds: object) -> float:
+    """``seconds`` as a positive, finite number of seconds, or a ``ValueError`` naming ``option``."""
+    number = not isinstance(seconds, bool) and isinstance(seconds, (int, float, np.integer, np.floating))
+    if not (number and np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
+class ProgressLog:
+    """Progress as plain lines, for output that is not a terminal: done/total, rate, ETA.
+
+    A line is written when :meth:`update` is called at least ``every`` seconds after the
+    previous line (or the start), and once more by :meth:`close`. The rate counts only the tasks
+    computed since the start (not those read from the store), so the ETA of a resumed run is
+    that of the tasks left.
+
+    Parameters
+    ----------
+    label : str
+        Starts every line (``acceleration/full``).
+    total, initial : int
+        Tasks in all, and those already done at the start.
+    every : float
+        Seconds between two lines.
+    stream : file, optional
+        Where the lines go (default: ``sys.stderr`` at the time of each line).
+    clock : callable
+        Seconds, monotonic (for tests).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        initial: int,
+        every: float,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.total, self.initial, self.done = label, total, initial, initial
+        self.every = check_interval("every", every)
+        self.stream, self.clock = stream, clock
+        self.start = self.last = clock()
+
+    def line(self) -> str:
+        """The current state: ``label: done/total tasks (pct%), rate tasks/s, ETA h:mm:ss``."""
+        elapsed = self.clock() - self.start
+        computed = self.done - self.initial
+        rate = computed / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = "0:00" if left == 0 else _interval(left / rate) if rate > 0 else "unknown"
+        percent = 100.0 * self.done / self.total if self.total else 100.0
+        return (
+            f"{self.label}: {self.done}/{self.total} tasks ({percent:.0f}%), {rate:.3g} tasks/s, "
+            f"elapsed {_interval(elapsed)}, ETA {eta}"
+        )
+
+    def _write(self) -> None:
+        print(self.line(), file=self.stream or sys.stderr, flush=True)
+        self.last = self.clock()
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more finished tasks; write a line if ``every`` seconds have passed."""
+        self.done += n
+        if self.clock() - self.last >= self.every:
+            self._write()
+
+    def close(self) -> None:
+        """Write the final line."""
+        self._write()
+
+    def __enter__(self) -> ProgressLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _interval(seconds: float) -> str:
+    """``h:mm:ss`` (``m:ss`` under an hour) of a number of seconds."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @contextmanager
 def _backend(client, n_jobs: int) -> Iterator[None]:
     from joblib import parallel_config
@@ -373,13 +530,14 @@ def _backend(client, n_jobs: int) -> Iterator[None]:
 
 def run_sweep(
     sweep: Sweep | str,
-    grid: str = "quick",
+    grid: str | Mapping[str, Sequence[object]] = "quick",
     *,
     out: str | Path | None = None,
     n_jobs: int | None = None,
     client=None,
     resume: bool = False,
     progress: bool | None = None,
+    progress_every: float = PROGRESS_EVERY,
     only: Sequence[Params] | None = None,
 ) -> SweepRun:
     """Run a sweep's grid and return (and, with ``out``, write) its table.
@@ -387,8 +545,8 @@ def run_sweep(
     Parameters
     ----------
     sweep : Sweep or str
-    grid : str
-        A grid name of the sweep.
+    grid : str or mapping
+        A grid name of the sweep, or ``{axis: values}`` (:func:`check_grid`; stored as grid ``custom``).
     out : path, optional
         Store finished tasks under :func:`store_dir` and the table at :func:`table_path`. Without
         it the tasks are kept in a temporary folder that is removed afterwards.
@@ -400,7 +558,10 @@ def run_sweep(
         Keep the tasks already stored under ``out`` and compute only the others; without it a
         previous store of the same grid is discarded first.
     progress : bool, optional
-        Show a tqdm progress bar; default: only when stderr is a terminal.
+        ``True``: a tqdm progress bar on stderr; ``False``: nothing; default: the bar when stderr
+        is a terminal, otherwise a :class:`ProgressLog` line every ``progress_every`` seconds.
+    progress_every : float
+        Seconds between two progress lines off a terminal (:data:`PROGRESS_EVERY`).
     only : list of dict, optional
         Run just these tasks of the grid (each must be one of them), e.g. a random subset to
         check against a saved table.
@@ -424,6 +585,7 @@ def run_sweep(
         todo = chosen
     if n_jobs is not None:
         check_workers("--jobs", n_jobs)
+    check_interval("--progress-every", progress_every)
     with tempfile.TemporaryDirectory(prefix=f"sweep-{sweep.name}-") as scratch:
         grid_name = grid if isinstance(grid, str) else "custom"
         folder = store_dir(out if out is not None else scratch, sweep, grid_name)
@@ -436,21 +598,31 @@ def run_sweep(
         missing = [p for p in todo if task_key(p) not in done]
         with _backend(client, n_jobs or os.cpu_count() or 1):
             results = Parallel(return_as="generator_unordered")(delayed(run_task)(sweep.name, p) for p in missing)
-            bar = tqdm(
-                total=len(todo),
-                initial=len(todo) - len(missing),
-                desc=f"{sweep.name}/{grid}",
-                unit="task",
-                disable=None if progress is None else not progress,
-                smoothing=0.05,
-            )
+            label = f"{sweep.name}/{grid_name}"
+            initial = len(todo) - len(missing)
+            bar: tqdm | ProgressLog
+            if progress is None and not sys.stderr.isatty():
+                bar = ProgressLog(label, len(todo), initial, progress_every)
+            else:
+                bar = tqdm(
+                    total=len(todo), initial=initial, desc=label, unit="task", disable=progress is False, smoothing=0.05
+                )
             with bar:
                 for row in results:
                     write_json_atomically(folder / f"{task_key(row_params(sweep, row))}.json", row)
                     bar.update()
         rows = [json.loads((folder / f"{task_key(p)}.json").read_text()) for p in todo]
     env = environment()
-    table = pd.DataFrame([{**row, **env} for row in rows])
+    table = pd.DataFrame([_with_environment(row, env) for row in rows])
+    mixed = mixed_environment(table)
+    if mixed:
+        versions = "; ".join(f"{c[4:]} {', '.join(v)}" for c, v in mixed.items())
+        print(
+            f"warning: {sweep.name}/{grid_name} mixes package versions across its workers ({versions}): "
+            "see each row's env_* columns",
+            file=sys.stderr,
+            flush=True,
+        )
     path = None
     if out is not None and only is None:
         path = table_path(out, sweep, grid_name)
@@ -472,9 +644,8 @@ def seed_store(folder: Path, sweep: Sweep, table: Path, todo: Sequence[Params]) 
     for row in read_table(table).to_dict("records"):
         key = task_key(row_params(sweep, row))
         if key in wanted and key not in have:
-            write_json_atomically(
-                folder / f"{key}.json", {k: _plain(v) for k, v in row.items() if not k.startswith("env_")}
-            )
+            kept = {k: _plain(v) for k, v in row.items() if not k.startswith("env_") or k in package_versions()}
+            write_json_atomically(folder / f"{key}.json", kept)
             added += 1
     return added
 
@@ -494,7 +665,7 @@ def collect(sweep: Sweep | str, grid: str, out: str | Path) -> pd.DataFrame:
         if task_key(p) in done
     ]
     env = environment()
-    return pd.DataFrame([{**row, **env} for row in rows])
+    return pd.DataFrame([_with_environment(row, env) for row in rows])
 
 
 def row_params(sweep: Sweep, row: Mapping[str, object]) -> Params:

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from bnrates import bench
 
-SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory")
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory", "S1")
 
 
 def test_measurement_compares_value_with_target() -> None:
@@ -51,3 +51,27 @@ def test_quick_benchmark_writes_a_well_formed_file(tmp_path: Path) -> None:
 def test_unknown_section_is_rejected_before_measuring(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown benchmark section 'S9'; sections: P1, .*S1"):
         bench.run(ROOT, quick=True, only=["S9"])
+
+
+def test_readme_quotes_the_large_grid_cost_of_the_newest_s1_record() -> None:
+    import re
+
+    from bnrates import sweeps
+    from bnrates.acceleration import SWEEP
+
+    newest = max((ROOT / "data" / "benchmarks").glob("*-S1.json"))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"`data/benchmarks/{newest.name}`" in readme
+    m = json.loads(newest.read_text())["sections"]["S1"]["measurements"]["large_grid_worst_case_per_task"]
+    n_tasks = len(sweeps.tasks(SWEEP, sweeps.check_grid(SWEEP, "large")))
+    core_hours = m["value"] * n_tasks / 3600
+    assert f"at most {core_hours:.0f} core-hours" in readme
+    assert f"({m['value']:.1f} s per task on average" in readme
+    workers = re.search(
+        r"on (\d+) single-threaded Dask workers at most about (\d+(?:\.\d+)?) hours, on (\d+) about (\d+(?:\.\d+)?)",
+        readme,
+    )
+    assert workers, "the README states the hours on N Dask workers"
+    n1, h1, n2, h2 = workers.groups()
+    for n, h in ((n1, h1), (n2, h2)):
+        assert abs(float(h) - core_hours / int(n)) <= 0.05 + 0.01 * core_hours / int(n), (n, h, core_hours)

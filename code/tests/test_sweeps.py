@@ -6,6 +6,7 @@ processes on 127.0.0.1, and an in-process ``LocalCluster``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,17 +50,16 @@ def loky_run(tmp_path_factory) -> sweeps.SweepRun:
     return sweeps.run_sweep(SWEEP, "quick", out=tmp_path_factory.mktemp("loky"), n_jobs=2)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (each in its own process group)."""
-    folder = tmp_path_factory.mktemp("dask")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
+@contextmanager
+def _dask_services(folder: Path, scheduler: list[str], workers: list[str], connect):
+    """``dask scheduler SCHEDULER`` and two ``dask worker WORKERS`` processes (each in its own process group).
+
+    ``connect(timeout)`` returns a client of the scheduler or raises ``ConnectionError`` (tried for
+    up to 60 s while the scheduler starts); yields the client and the processes, stops all after.
+    """
     procs = [
         subprocess.Popen(
-            [VENV_BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            [VENV_BIN / "dask", "scheduler", *scheduler, "--no-dashboard"],
             env=ENV,
             cwd=folder,
             start_new_session=True,
@@ -73,7 +74,7 @@ def dask_cluster(tmp_path_factory):
                     [
                         VENV_BIN / "dask",
                         "worker",
-                        address,
+                        *workers,
                         "--nthreads",
                         "1",
                         "--nworkers",
@@ -97,12 +98,13 @@ def dask_cluster(tmp_path_factory):
         deadline = time.monotonic() + 60
         while client is None:
             try:
-                client = sweeps.connect(address, timeout=2)
-            except ConnectionError:
+                client = connect(2)
+            except (ConnectionError, ValueError):  # ValueError: the scheduler file is not written yet
                 if time.monotonic() > deadline:
                     raise
+                time.sleep(0.2)
         client.wait_for_workers(2, timeout=60)
-        yield address, client, procs
+        yield client, procs
         client.close()
     finally:
         for p in procs:
@@ -114,6 +116,23 @@ def dask_cluster(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, by address."""
+    folder = tmp_path_factory.mktemp("dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    with _dask_services(
+        folder,
+        ["--host", "127.0.0.1", "--port", str(port)],
+        [address],
+        lambda timeout: sweeps.connect(address, timeout=timeout),
+    ) as (client, procs):
+        yield address, client, procs
 
 
 def test_quick_table_is_tidy(loky_run):
@@ -169,6 +188,77 @@ def test_cli_on_the_scheduler_gives_the_loky_table(loky_run, dask_cluster, tmp_p
     assert done.returncode == 0, done.stderr
     table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
+
+
+def test_cli_through_a_scheduler_file_gives_the_loky_table(loky_run, tmp_path):
+    """The SLURM hand-over: scheduler and workers find each other, and the driver them, through one file."""
+    scheduler_file = tmp_path / "scheduler.json"
+    with _dask_services(
+        tmp_path,
+        ["--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(scheduler_file)],
+        ["--scheduler-file", str(scheduler_file)],
+        lambda timeout: sweeps.connect_file(scheduler_file, timeout=timeout),
+    ) as (client, _):
+        address = client.scheduler.address
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bnrates",
+                "sweep",
+                "acceleration",
+                "--grid",
+                "quick",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr
+    assert f"{N_QUICK} tasks on Dask scheduler {address}" in done.stderr
+    table = sweeps.read_table(sweeps.table_path(tmp_path / "out", SWEEP, "quick"))
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
+    assert table["worker"].nunique() == 2
+
+
+def test_bad_scheduler_files_are_rejected_quickly(tmp_path):
+    not_json = tmp_path / "not-json"
+    not_json.write_text("tcp://127.0.0.1:8786\n")
+    no_address = tmp_path / "no-address.json"
+    no_address.write_text('{"type": "Scheduler"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps({"type": "Scheduler", "address": f"tcp://127.0.0.1:{free}"}))
+    for path, message in (
+        (tmp_path / "missing.json", r"missing.json does not exist: start `dask scheduler --scheduler-file"),
+        (tmp_path, r"cannot be read \(\[Errno 21\] Is a directory"),
+        (not_json, r"is not a Dask scheduler file \(not JSON"),
+        (no_address, r"is not a Dask scheduler file \(no scheduler address in it\)"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            sweeps.connect_file(path)
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=rf"no Dask scheduler answers at tcp://127.0.0.1:{free} \(from"):
+        sweeps.connect_file(stale, timeout=1)
+    assert time.monotonic() - start < 15
+    out = tmp_path / "out"
+    argv = ["sweep", "acceleration", "--scheduler-file", str(tmp_path / "missing.json"), "--out", str(out)]
+    cli = subprocess.run(
+        [sys.executable, "-m", "bnrates", *argv],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 64 and "missing.json does not exist" in cli.stderr, cli.stderr
+    assert not out.exists()
 
 
 def test_local_cluster_gives_the_loky_table(loky_run, tmp_path):
@@ -264,6 +354,29 @@ def test_a_task_gives_the_same_row_alone_in_another_order(loky_run):
     reordered = sweeps.run_sweep(SWEEP, "quick", only=subset, n_jobs=1).table
     expected = table.iloc[[13, 2, 7]].reset_index(drop=True)
     pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, reordered), expected)
+
+
+def test_each_row_records_its_workers_versions_and_a_mixed_cluster_is_reported(loky_run, tmp_path, capsys):
+    from importlib.metadata import version
+
+    row = sweeps.run_task("acceleration", sweeps.row_params(SWEEP, loky_run.table.iloc[0].to_dict()))
+    assert row["env_numpy"] == np.__version__ and row["env_distributed"] == version("distributed")
+    assert sweeps.mixed_environment(loky_run.table) == {}
+    # a worker with another numpy: its stored rows keep their version, and the run says so
+    grid = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, only=[sweeps.row_params(SWEEP, row)])
+    assert grid.computed == 1
+    folder = sweeps.store_dir(tmp_path, SWEEP, "quick")
+    (stored,) = folder.glob("*.json")
+    record = json.loads(stored.read_text())
+    assert record["env_numpy"] == np.__version__  # the store holds the worker's versions
+    stored.write_text(json.dumps({**record, "env_numpy": "1.0.0"}))
+    capsys.readouterr()
+    two = [sweeps.row_params(SWEEP, r) for r in loky_run.table.iloc[:2].to_dict("records")]
+    mixed = sweeps.run_sweep(SWEEP, "quick", out=tmp_path, n_jobs=1, resume=True, only=two).table
+    assert sorted(mixed["env_numpy"]) == sorted(["1.0.0", np.__version__])
+    assert sweeps.mixed_environment(mixed) == {"env_numpy": sorted(["1.0.0", np.__version__])}
+    err = capsys.readouterr().err
+    assert "mixes package versions" in err and f"numpy 1.0.0, {np.__version__}" in err
 
 
 def test_seed_depends_on_the_seed_axes_only():
@@ -370,6 +483,65 @@ def test_bad_scheduler_and_jobs_are_rejected_quickly(tmp_path):
         )
         assert cli.returncode == 64 and message in cli.stderr, cli.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_progress_log_writes_done_rate_and_eta_every_interval():
+    now = [100.0]
+    out = io.StringIO()
+    log = sweeps.ProgressLog("acceleration/full", 10, 2, 5.0, stream=out, clock=lambda: now[0])
+    log.update()  # no time has passed: no line
+    now[0] = 105.0
+    log.update()  # 2 tasks computed in 5 s, 6 left
+    now[0] = 107.0
+    log.update()  # only 2 s since the last line
+    assert out.getvalue().splitlines() == ["acceleration/full: 4/10 tasks (40%), 0.4 tasks/s, elapsed 0:05, ETA 0:15"]
+    now[0] = 3700.0
+    log.update()
+    log.update(2)  # at once: a line only if 5 s have passed since the last one
+    log.close()  # the final line, always
+    assert out.getvalue().splitlines()[1:] == [
+        "acceleration/full: 6/10 tasks (60%), 0.00111 tasks/s, elapsed 1:00:00, ETA 1:00:00",
+        "acceleration/full: 8/10 tasks (80%), 0.00167 tasks/s, elapsed 1:00:00, ETA 20:00",
+    ]
+    with pytest.raises(ValueError, match=r"--progress-every must be a positive number of seconds, got 0"):
+        sweeps.run_sweep(SWEEP, "quick", progress_every=0)
+
+
+def test_off_a_terminal_the_cli_prints_progress_and_the_dashboard(loky_run, tmp_path):
+    """stderr to a file, as in a batch job: periodic progress lines, and the local cluster's dashboard."""
+    log = tmp_path / "sweep.log"
+    with log.open("w") as stderr:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bnrates",
+                "sweep",
+                "acceleration",
+                "--grid",
+                "quick",
+                "--local-cluster",
+                "2",
+                "--progress-every",
+                "0.2",
+                "--out",
+                str(tmp_path),
+            ],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            timeout=300,
+        )
+    lines = log.read_text().splitlines()
+    assert done.returncode == 0, lines
+    assert any(line.startswith("Dask dashboard: http://") and line.endswith("/status") for line in lines), lines
+    progress = [line for line in lines if line.startswith("acceleration/quick: ")]
+    assert len(progress) >= 2, lines  # at least one periodic line before the final one
+    assert progress[-1].startswith(f"acceleration/quick: {N_QUICK}/{N_QUICK} tasks (100%), ")
+    assert all(" tasks/s, elapsed " in line and ", ETA " in line for line in progress)
+    table = sweeps.read_table(sweeps.table_path(tmp_path, SWEEP, "quick"))
+    pd.testing.assert_frame_equal(sweeps.comparable(SWEEP, table), sweeps.comparable(SWEEP, loky_run.table))
 
 
 def test_optimal_length_matches_the_logistic_closed_form():

@@ -38,11 +38,13 @@ memory
     Peak resident memory of the build process, of each chapter's kernel, of Jupyter Book's
     build, and of this process (which runs P3 to P5).
 S1 sweeps
-    The acceleration sweep (:mod:`bnrates.sweeps`) on a random sample of the full grid's tasks
-    (:data:`SWEEP_SAMPLE`; quick: half as many from the quick grid): throughput with two loky workers against one
-    (sequential, in this process), a two-worker Dask ``LocalCluster`` against two loky workers
-    (both warm), the peak RSS of a worker process running tasks at ``d = 2000``, and the cost per
-    iteration of each method at each ``d`` of the ``large`` grid (for its cost per task).
+    The acceleration sweep (:mod:`bnrates.sweeps`) on tasks of one cost (:data:`~.sweep_costs.UNIFORM`,
+    fresh instances in every run): throughput with two loky workers against one and a two-worker
+    Dask ``LocalCluster`` against two loky workers, every run timed the same way (right after a
+    warm-up on its workers, in the mirrored order :data:`~.sweep_costs.RUNS`); the peak RSS of a
+    worker process running tasks at ``d = 2000``; and the cost per iteration of each method at
+    each ``d`` of the ``large`` grid, hence the grid's worst case in core-hours, the figure the
+    README quotes.
 
 ``--only S1`` (any list of section names) measures just those sections.
 """

@@ -10,25 +10,48 @@ import time
 
 import numpy as np
 
-from .measure import GB, SEED, Log, measurement
+from .measure import GB, Log, measurement
 from .processes import _env
 
-SWEEP_SAMPLE = 24
-"""Tasks of the full acceleration grid timed by S1 (drawn with :data:`SEED`)."""
+UNIFORM = {"d": 100, "kappa": 1e4, "separability": 0.9, "loss": "logistic", "method": "GD", "cap": 2000}
+"""The throughput sample's task: GD at ``kappa = 1e4`` never reaches the tolerance within ``cap``, so every
+task runs exactly ``cap`` iterations (about 0.3 s on a free core) and the tasks differ only in the seed,
+hence the instance. With tasks of one cost, the order in which workers take them cannot change the wall
+time (as one d = 1000 task left for last does in a sample of the full grid)."""
+UNIFORM_QUICK = {**UNIFORM, "d": 10, "cap": 500}
+UNIFORM_TASKS = 32
+"""Tasks per timed run (``UNIFORM_TASKS // 4`` with ``--quick``); even, so two workers end together."""
+RUNS = ("loky 1", "loky 2", "dask 2", "dask 2", "loky 2", "loky 1")
+"""Order of S1's timed runs: mirrored, so a drift of the machine's load during S1 falls equally on each."""
+WARM = 4
+"""Tasks (``cap = 1``) run on the same workers right before each timed run: processes started, imports done."""
 
 
 PROBE_CAP = 30
 """Iterations per method in S1's cost probe (at ``kappa = 1e4`` no method stops earlier)."""
 
 
-def _sweep_sample(quick: bool) -> list[dict]:
-    from .. import sweeps
-    from ..acceleration import SWEEP
+def _uniform_runs(quick: bool) -> tuple[dict, list[list[dict]], list[list[dict]]]:
+    """The grid of S1's timed runs, and per run its warm-up tasks and its timed tasks.
 
-    todo = sweeps.tasks(SWEEP, sweeps.check_grid(SWEEP, "quick" if quick else "full"))
-    size = min(len(todo), SWEEP_SAMPLE // 2 if quick else SWEEP_SAMPLE)
-    pick = np.random.default_rng(SEED).choice(len(todo), size=size, replace=False)
-    return [todo[i] for i in sorted(pick)]
+    Every run gets seeds of its own, so no worker meets an instance it has built before (the
+    instance cache of :func:`~bnrates.acceleration.instance` would otherwise skip its build).
+    """
+    base = UNIFORM_QUICK if quick else UNIFORM
+    n = UNIFORM_TASKS // 4 if quick else UNIFORM_TASKS
+    per_run = n + WARM
+    grid = {**{k: (v,) for k, v in base.items()}, "cap": (base["cap"], 1), "seed": tuple(range(per_run * len(RUNS)))}
+    warm, timed = [], []
+    for r in range(len(RUNS)):
+        seeds = range(r * per_run, (r + 1) * per_run)
+        warm.append([{**base, "cap": 1, "seed": s} for s in seeds[:WARM]])
+        timed.append([{**base, "seed": s} for s in seeds[WARM:]])
+    return grid, warm, timed
+
+
+def _describe(grid: dict) -> str:
+    """The uniform task in words: ``GD, d = 100, kappa = 1e4, cap 2000``."""
+    return f"{grid['method'][0]}, d = {grid['d'][0]}, kappa = {grid['kappa'][0]:g}, cap {grid['cap'][0]}"
 
 
 def _worker_peak_rss(params: list[dict]) -> float:
@@ -51,22 +74,25 @@ def bench_sweeps(quick: bool, log: Log) -> dict:
     from .. import sweeps
     from ..acceleration import METHODS, SWEEP, instance
 
-    sample = _sweep_sample(quick)
-    grid = "quick" if quick else "full"
-
-    def timed(**kw) -> float:
-        start = time.perf_counter()
-        sweeps.run_sweep(SWEEP, grid, only=sample, progress=False, **kw)
-        return time.perf_counter() - start
-
-    one = timed(n_jobs=1)
-    timed(n_jobs=2)  # start loky's (reused) workers
-    two = timed(n_jobs=2)
-    log(f"S1 {len(sample)} tasks: 1 worker {one:.1f} s, 2 loky workers {two:.1f} s")
+    grid, warm, timed = _uniform_runs(quick)
+    n = len(timed[0])
+    wall: dict[str, list[float]] = {run: [] for run in RUNS}
+    task_s: dict[str, list[float]] = {run: [] for run in RUNS}
     with sweeps.local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
-        timed(client=client)  # warm the workers (imports, the instance cache)
-        on_dask = timed(client=client)
-    log(f"S1 Dask LocalCluster(2): {on_dask:.1f} s")
+        for k, run in enumerate(RUNS):
+            on = client if run.startswith("dask") else None
+            jobs = None if on is not None else int(run[-1])
+            sweeps.run_sweep(SWEEP, grid, only=warm[k], progress=False, n_jobs=jobs, client=on)
+            start = time.perf_counter()
+            table = sweeps.run_sweep(SWEEP, grid, only=timed[k], progress=False, n_jobs=jobs, client=on).table
+            wall[run].append(time.perf_counter() - start)
+            task_s[run] += table["seconds"].tolist()
+            if not table["censored"].all():
+                raise RuntimeError(f"S1: a task of the uniform sample ({_describe(grid)}) stopped before its cap")
+            log(f"S1 {run} worker(s), {n} tasks: {wall[run][-1]:.2f} s")
+    one, two, on_dask = (sum(wall[run]) for run in ("loky 1", "loky 2", "dask 2"))
+    mean_task = {run: float(np.mean(task_s[run])) for run in RUNS}
+    spread = float(np.std(task_s["loky 1"]) / mean_task["loky 1"])
     d_max = 100 if quick else 2000
     big = [
         {"d": d_max, "kappa": 100.0, "separability": 0.9, "loss": "logistic", "seed": 0, "cap": PROBE_CAP, "method": m}
@@ -117,17 +143,22 @@ def bench_sweeps(quick: bool, log: Log) -> dict:
             1.7,
             ">=",
             "ratio",
-            f"{len(sample)} tasks of the {grid} grid: {len(sample) / one:.3g} tasks/s on 1 worker (sequential, this "
-            f"process), {len(sample) / two:.3g} on 2 warm loky workers; {shared}",
+            f"wall time of 1 loky worker over 2 (at most 2 on two free cores), each timed the same way: two runs of "
+            f"{n} tasks of one cost ({_describe(grid)}; task times vary by {spread:.0%}) on fresh instances, each "
+            f"right after a warm-up on the same workers, in the order {', '.join(RUNS)}; {n / one * 2:.3g} tasks/s "
+            f"on 1 worker, {n / two * 2:.3g} on 2; mean task {mean_task['loky 1']:.3f} s alone, "
+            f"{mean_task['loky 2']:.3f} s two at a time; {shared}",
             one_s=one,
             two_s=two,
+            mean_task_s=mean_task,
         ),
         "dask_overhead_vs_loky": measurement(
             on_dask / two - 1,
             0.15,
             "<=",
             "fraction",
-            f"2-worker LocalCluster {on_dask:.2f} s against 2 loky workers {two:.2f} s, both warm; {shared}",
+            f"2-worker LocalCluster {on_dask:.2f} s against 2 loky workers {two:.2f} s on the same kind of tasks of "
+            f"one cost (so their order cannot change it), timed the same way (two runs of {n} tasks each); {shared}",
             dask_s=on_dask,
         ),
         "worker_peak_rss_at_max_d": measurement(
