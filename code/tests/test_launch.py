@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -139,6 +140,28 @@ def lab(tmp_path: Path) -> Iterator[tuple[Path, int, str]]:
             server.wait()
 
 
+CODE = "import sys, bnrates; print(sys.prefix)"
+
+
+def wait_for_idle_kernel(port: int, token: str, path: str) -> None:
+    """Wait until the server's session for ``path`` has a kernel that is idle.
+
+    Asked of the server's REST API, not the page: keys typed before the kernel was up went
+    nowhere now and then on a loaded machine (CI, with the other worker building a book).
+    """
+    deadline = time.monotonic() + KERNEL_TIMEOUT_MS / 1000
+    state = "no session"
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/sessions?token={token}", timeout=5) as r:
+            sessions = json.load(r)
+        states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == path and s.get("kernel")]
+        state = states[0] if states else "no session"
+        if state == "idle":
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the kernel of {path} was not idle after {KERNEL_TIMEOUT_MS / 1000:.0f} s: {state}", pytrace=False)
+
+
 def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, lab: tuple[Path, int, str]) -> None:
     if not DEFAULT_CHROMIUM.is_file():
         pytest.fail(f"chromium not found at {DEFAULT_CHROMIUM}: install Debian's chromium package", pytrace=False)
@@ -170,6 +193,7 @@ def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, 
             assert notebook.locator(".jp-CodeCell").count() == sum(c.cell_type == "code" for c in chapter.cells)
             assert notebook.locator(".jp-MarkdownCell", has_text=title).count() == 1
             # a new cell runs in the environment's python3 kernel, with bnrates importable
+            wait_for_idle_kernel(port, token, "chapters/ols.md")
             notebook.locator(".jp-Cell").last.click()
             page.keyboard.press("Escape")
             page.keyboard.press("b")
@@ -177,10 +201,21 @@ def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, 
             # still taking focus was lost now and then, and the typing went nowhere)
             expect(notebook.locator(".jp-Cell")).to_have_count(len(chapter.cells) + 1)
             new_cell = notebook.locator(".jp-Cell").nth(len(chapter.cells))
-            new_cell.locator(".cm-content").click()
-            page.keyboard.type("import sys, bnrates; print(sys.prefix)")
-            page.keyboard.press("Shift+Enter")
+            editor = new_cell.locator(".cm-content")
+            editor.click()
+            page.keyboard.type(CODE)
+            expect(editor).to_have_text(CODE)
             output = new_cell.locator(".jp-OutputArea-output")
+            prompt = new_cell.locator(".jp-InputPrompt")
+            for attempt in range(2):
+                page.keyboard.press("Shift+Enter")
+                try:
+                    # "[*]:" while it runs, "[1]:" after; "[ ]:" if the keys never ran it
+                    expect(prompt).not_to_have_text("[ ]:", timeout=BROWSER_TIMEOUT_MS)
+                    break
+                except AssertionError:
+                    assert attempt == 0, f"the cell was never run: prompt {prompt.inner_text()!r}"
+                    editor.click()
             output.wait_for(timeout=KERNEL_TIMEOUT_MS)
             assert output.inner_text().strip() == sys.prefix
         finally:
