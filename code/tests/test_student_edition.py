@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
 import shutil
 import zipfile
@@ -44,18 +46,57 @@ def solution_phrases() -> list[str]:
 
 
 def page_text(path: Path) -> str:
-    """A file of the built site as text: tags removed and entities decoded (highlighted code reads as code)."""
+    """A page of the built site as its reader sees it: tags removed and entities decoded."""
     content = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".ipynb":
-        nb = nbformat.reads(content, as_version=4)
-        return "\n".join(c.source + "\n" + str(c.get("outputs", "")) for c in nb.cells)
     return html.unescape(re.sub(r"<[^>]+>", "", content)) if path.suffix == ".html" else content
 
 
+def json_strings(value: object) -> list[str]:
+    """Every string in a parsed JSON document, keys included, depth first."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [str(k), *json_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in json_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def file_text(name: str, data: bytes) -> str:
+    """Everything a reader of the file ``name`` can get at, as text.
+
+    A notebook gives every string in its JSON (sources, outputs, metadata: the solution once
+    survived in papermill's metadata), a zip the text of each member, an HTML page its shown
+    words and its markup (attributes, scripts), any other file its bytes decoded.
+    """
+    raw = data.decode("utf-8", errors="replace")
+    if name.endswith(".ipynb"):
+        return "\n".join(json_strings(json.loads(raw)))
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            return "\n".join(file_text(member, bundle.read(member)) for member in bundle.namelist())
+    if name.endswith(".html"):
+        return html.unescape(re.sub(r"<[^>]+>", "", raw)) + "\n" + html.unescape(raw)
+    return raw
+
+
+def site_files(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (the built site: pages, ``_sources``, ``_images``, downloads,
+    the search index) as text, by path, whitespace collapsed to single spaces."""
+    return {
+        p.relative_to(folder).as_posix(): " ".join(file_text(p.name, p.read_bytes()).split())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def site_text(folder: Path) -> str:
-    """Every text file of the built site, whitespace collapsed to single spaces."""
-    text = "\n".join(page_text(p) for p in folder.rglob("*") if p.suffix in (".html", ".ipynb", ".md", ".txt", ".js"))
-    return " ".join(text.split())
+    """Every file of the built site as one text."""
+    return "\n".join(site_files(folder).values())
+
+
+def leaks(files: dict[str, str]) -> list[tuple[str, str]]:
+    """``(file, what)`` for every solution code line, solution phrase or marker found in ``files``."""
+    wanted = [*solution_code_lines(), *solution_phrases(), edition.BEGIN, edition.END, "{solution}"]
+    return [(name, w) for name, text in files.items() for w in wanted if w in text]
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +117,30 @@ def test_the_phrases_and_code_searched_for_are_in_the_teacher_edition(built: Pat
     assert [p for p in phrases if p not in teacher] == []
 
 
-def test_no_solution_text_or_code_anywhere_in_the_student_html(student_book: Path) -> None:
-    student = site_text(student_book / "_build" / "html-student")
-    assert [line for line in solution_code_lines() if line in student] == []
-    assert [p for p in solution_phrases() if p in student] == []
-    assert "BEGIN SOLUTION" not in student and "{solution}" not in student
+def test_no_solution_text_or_code_in_any_file_of_the_student_edition(student_book: Path) -> None:
+    site = student_book / "_build" / "html-student"
+    files = site_files(site)
+    assert len(files) == sum(p.is_file() for p in site.rglob("*"))
+    downloads = [n for n in files if n.startswith("_sources/chapters/") and n.endswith(".ipynb")]
+    assert {f"_sources/chapters/{c}.ipynb" for c in THEOREM_CHAPTERS} <= set(downloads)
+    assert any(n.startswith("_images/") for n in files) and "searchindex.js" in files
+    assert leaks(files) == []
+
+
+def test_the_leak_check_finds_a_solution_hidden_in_a_downloads_metadata(student_book: Path) -> None:
+    """The leak of issue 25, planted again: the teacher's chapter inside the download's metadata."""
+    site = student_book / "_build" / "html-student"
+    download = site / "_sources" / "chapters" / "ols.ipynb"
+    nb = nbformat.read(download, as_version=4)
+    nb.metadata["papermill"] = {"input_path": jupytext.read(ROOT / "chapters" / "ols.md")}
+    planted = {"_sources/chapters/ols.ipynb": " ".join(file_text(download.name, nbformat.writes(nb).encode()).split())}
+    found = leaks(planted)
+    assert ("_sources/chapters/ols.ipynb", edition.BEGIN) in found
+    assert any(what in solution_code_lines() for _, what in found)
+    with io.BytesIO() as buffer:
+        with zipfile.ZipFile(buffer, "w") as bundle:
+            bundle.writestr("notebooks/ols.ipynb", nbformat.writes(nb))
+        assert edition.BEGIN in file_text("downloads.zip", buffer.getvalue())
 
 
 @pytest.mark.parametrize("chapter", THEOREM_CHAPTERS)
@@ -133,7 +193,9 @@ def test_the_notebooks_bundle_is_clean_and_valid(built: Path, tmp_path: Path) ->
             assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
             texts.append("\n".join(c.source for c in nb.cells))
             assert "profile = 'quick'" in texts[-1], name
+        files = {name: " ".join(file_text(name, bundle.read(name)).split()) for name in names}
     text = " ".join("\n".join(texts).split())
-    assert [line for line in solution_code_lines() if line in text] == []
-    assert [p for p in solution_phrases() if p in text] == []
     assert text.count('raise NotImplementedError("your code here")') >= len(THEOREM_CHAPTERS)
+    # the package may name the markers (bnrates.book.edition defines them), never hold a solution
+    markers = {edition.BEGIN, edition.END, "{solution}"}
+    assert [(n, w) for n, w in leaks(files) if not (n.startswith("code/") and w in markers)] == []

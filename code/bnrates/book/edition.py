@@ -115,9 +115,14 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of ``nb`` without solutions: stubbed solution cells, no ``{solution}`` directives.
 
     Stubbed cells lose their outputs and the ``hide-input`` tag (the stub is the student's to edit).
+    The notebook and its cells lose papermill's metadata: papermill records the notebook it was
+    given (here the teacher's, solutions and all) under ``metadata.papermill.input_path``, and
+    the page's ``.ipynb`` download would hand it to the student.
     """
     student = copy.deepcopy(nb)
+    student.metadata.pop("papermill", None)
     for cell in student.cells:
+        cell.metadata.pop("papermill", None)
         if cell.cell_type == "markdown":
             cell.source = strip_solution_directives(cell.source)
         elif cell.cell_type == "code" and SOLUTION_TAG in tags(cell):

@@ -164,6 +164,9 @@ def execute_chapter(
         ) from None
     except Exception as err:  # a timeout or a dead kernel: name the chapter all the same
         raise BookError(f"chapter {chapter.name!r} ({chapter.path}) failed: {type(err).__name__}: {err}") from None
+    # papermill records the notebook object it was given as its "input path": the whole chapter,
+    # solutions included, a second time in every executed notebook and in each page's download
+    executed.metadata.papermill["input_path"] = chapter.path.as_posix()
     tracker = executed.cells.pop()
     text = "".join(o.get("text", "") for o in tracker.get("outputs", []) if o.get("name") == "stdout")
     line = next(ln for ln in text.splitlines() if ln.startswith(MODULES_MARKER))
