@@ -95,6 +95,10 @@ def test_the_explorer_check_sees_a_dead_slider_and_a_request_to_the_network(buil
     planted_copy(html, tmp_path, page, '"method":"update"', '"method":"skip"')
     dead = (tmp_path / page).read_text(encoding="utf-8").replace('"method":"update"', '"method":"skip"')
     dead = dead.replace("</article>", '<img src="http://example.com/tracker.png" alt=""></article>', 1)
+    assert dead.count('"displaylogo": false') >= 1 and dead.count('"showSendToCloud": false') >= 1
+    dead = dead.replace('"displaylogo": false', '"displaylogo": true').replace(
+        '"showSendToCloud": false', '"showSendToCloud": true'
+    )
     (tmp_path / page).write_text(dead, encoding="utf-8")
     names, problems = check_explorers(tmp_path, pages=[page])[page]
     report = "\n".join(problems)
@@ -102,3 +106,6 @@ def test_the_explorer_check_sees_a_dead_slider_and_a_request_to_the_network(buil
     assert "explorer ols-kappa: the measured curve did not change with the slider" in problems, report
     assert "explorer ols-kappa: the theory curve did not change with the slider" in problems, report
     assert "request left the machine: http://example.com/tracker.png" in problems, report
+    cloud = "explorer ols-kappa: the mode bar offers 'Share chart...', a web service (an offline book should not)"
+    assert cloud in problems, report
+    assert "explorer ols-kappa: the mode bar shows Plotly's logo, a link to plotly.com" in problems, report

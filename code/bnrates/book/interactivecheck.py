@@ -104,9 +104,16 @@ EXPLORER_STATE_JS = """
     role: t.meta && t.meta.role, value: t.meta && t.meta.value, y: Array.from(t.y || []).slice(0, 200)}));
   const paths = Array.from(gd.querySelectorAll('.scatterlayer .trace path.js-line')).map((p) => p.getAttribute('d'));
   const slider = gd._fullLayout.sliders && gd._fullLayout.sliders[0];
-  return {active: slider ? slider.active : null, traces: traces, paths: paths, plotly: !!window.Plotly};
+  const buttons = Array.from(gd.querySelectorAll('.modebar-btn')).map((b) => b.getAttribute('data-title') || '');
+  const logo = !!gd.querySelector('.modebar-btn--logo');
+  return {active: slider ? slider.active : null, traces: traces, paths: paths, plotly: !!window.Plotly,
+          buttons: buttons, logo: logo};
 }
 """
+
+
+CLOUD_BUTTONS = ("Share chart...", "Edit in Chart Studio", "Send data to Cloud")
+"""Mode-bar buttons (their ``data-title``) that send the figure to a web service."""
 
 
 def _explorer_problems(page: Any, name: str, div_id: str) -> list[str]:
@@ -114,15 +121,21 @@ def _explorer_problems(page: Any, name: str, div_id: str) -> list[str]:
     before = page.evaluate(EXPLORER_STATE_JS, div_id)
     if before is None:
         return [f"explorer {name}: not drawn (no Plotly figure)"]
+    problems = [
+        f"explorer {name}: the mode bar offers {title!r}, a web service (an offline book should not)"
+        for title in before["buttons"]
+        if title in CLOUD_BUTTONS
+    ]
+    if before["logo"]:
+        problems.append(f"explorer {name}: the mode bar shows Plotly's logo, a link to plotly.com")
     rail = page.locator(f"#{div_id} .slider-rail-touch-rect").first
     box = rail.bounding_box()
     if box is None:
-        return [f"explorer {name}: no slider"]
+        return [*problems, f"explorer {name}: no slider"]
     x = box["width"] - 3 if before["active"] == 0 else 3
     rail.click(position={"x": x, "y": box["height"] / 2})
     page.wait_for_timeout(300)
     after = page.evaluate(EXPLORER_STATE_JS, div_id)
-    problems = []
     if after["active"] == before["active"]:
         problems.append(f"explorer {name}: the slider did not move (step {before['active']})")
     for role in ("measured", "theory"):

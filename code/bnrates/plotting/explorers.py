@@ -18,9 +18,10 @@ import base64
 import io
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,15 @@ GAP_FLOOR = 1e-13
 """Relative gaps below this are round-off and are not drawn."""
 MAX_POINTS = 160
 """Points per curve kept in the figure (log-spaced in the iteration): keeps each page small."""
+PLOTLY_CONFIG: Mapping[str, object] = MappingProxyType(
+    {
+        "displaylogo": False,
+        "responsive": True,
+        "showSendToCloud": False,
+    }
+)
+"""Plotly's figure options: no logo (a link to plotly.com) and no "Share chart..." / Chart Studio
+button (it uploads the figure to a web service; plotly.js 4 shows it unless told not to)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ class Explorer:
             full_html=False,
             include_plotlyjs=False,
             div_id=f"explorer-{self.name}",
-            config={"displaylogo": False, "responsive": True},
+            config=dict(PLOTLY_CONFIG),
         )
         return f'<div class="{MARKER}" data-explorer="{self.name}">{fragment}</div>'
 
