@@ -20,6 +20,7 @@ norms, every output of a tuple compared separately, the worst one counts).
 
 from __future__ import annotations
 
+import difflib
 import html
 import zlib
 from collections.abc import Callable, Sequence
@@ -373,15 +374,51 @@ def relative_error(value: Any, reference: Any) -> float:
     return worst
 
 
-def _shape_of(value: Any) -> str:
-    return ", ".join(str(y.shape) for y in _outputs(value))
+def answer_problem(answer: Any, reference: Any) -> str | None:
+    """What is wrong with the form of one answer, in the words of what the student did.
+
+    ``None`` if ``answer`` can be compared with ``reference``: as many outputs (a tuple for
+    several), each of the reference's shape and finite. Otherwise a phrase that completes
+    "your function ...", e.g. ``"returned None: ..."``.
+    """
+    if answer is None:
+        return "returned None: it has no return statement, or one path through it returns nothing"
+    several = isinstance(reference, tuple)
+    if isinstance(answer, list):
+        return f"returned a Python list of {len(answer)} items; return a numpy array (np.asarray(...))" + (
+            ", or a tuple of them for the several outputs" if several else ""
+        )
+    want = len(reference) if several else 1
+    got = len(answer) if isinstance(answer, tuple) else 1
+    if got != want:
+        return f"returned {got} output{'s' if got != 1 else ''}; it must return {want}"
+    try:
+        outputs = _outputs(answer)
+    except (TypeError, ValueError):
+        return f"returned a {type(answer).__name__}, not numbers"
+    for k, (y, r) in enumerate(zip(outputs, _outputs(reference), strict=True)):
+        where = f" in output {k + 1}" if several else ""
+        if y.shape != r.shape:
+            return f"returned shape {y.shape}{where}; it must return shape {r.shape}"
+        if np.isnan(y).any():
+            return f"returned NaN{where} (from 0/0, inf - inf, or the square root of a negative number)"
+        if np.isinf(y).any():
+            return f"returned inf{where} (a division by zero, or an overflow)"
+    return None
 
 
 def get_exercise(name: str) -> Exercise:
     """The exercise called ``name``; a ``KeyError`` lists the known ones."""
     if name not in EXERCISES:
-        raise KeyError(f"unknown exercise {name!r}; the exercises are: {', '.join(EXERCISES)}")
+        raise KeyError(unknown_exercise(name))
     return EXERCISES[name]
+
+
+def unknown_exercise(name: str) -> str:
+    """The message for a name that is not an exercise: the closest names, then every name."""
+    close = difflib.get_close_matches(name, list(EXERCISES), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown exercise {name!r}.{hint} The exercises are: {', '.join(EXERCISES)}."
 
 
 def default_seed(name: str) -> int:
@@ -411,7 +448,9 @@ def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCE
         ``mistake`` (naming it) if every output is within it of one classic mistake's;
         ``wrong``, ``not done`` (``NotImplementedError``) or ``error`` otherwise.
     """
-    exercise = get_exercise(name)
+    if name not in EXERCISES:
+        return Verdict(name, "error", unknown_exercise(name))
+    exercise = EXERCISES[name]
     n_instances = check_int("n_instances", n_instances, minimum=1, maximum=1000)
     rng = np.random.default_rng([default_seed(name) if seed is None else check_int("seed", seed, minimum=0), 17])
     instances = [exercise.instance(rng) for _ in range(n_instances)]
@@ -430,19 +469,18 @@ def check(name: str, function: Callable[..., Any], n_instances: int = N_INSTANCE
             return Verdict(name, "error", f"{name}: your function raised {type(error).__name__}: {error}")
     references = [exercise.reference(*args) for args in instances]
     pairs = list(zip(answers, references, strict=True))
+    for i, (answer, reference) in enumerate(pairs):
+        problem = answer_problem(answer, reference)
+        if problem is not None:
+            return Verdict(
+                name,
+                "error",
+                f"{name}: your function {problem} (instance {i + 1} of {n_instances}; "
+                f"the exercise is {exercise.signature}).",
+            )
     errors = [relative_error(a, r) for a, r in pairs]
     worst = max(errors)
     tol = exercise.rtol
-    shapes = [(_shape_of(a), _shape_of(r)) for a, r in pairs]
-    wrong_shape = next(((got, want) for got, want in shapes if got != want), None)
-    if wrong_shape is not None:
-        return Verdict(
-            name,
-            "error",
-            f"{name}: your function returned arrays of shape {wrong_shape[0]}; "
-            f"{exercise.signature} must return shape {wrong_shape[1]}.",
-            error=worst,
-        )
     if worst <= tol:
         return Verdict(
             name,

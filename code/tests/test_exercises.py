@@ -96,10 +96,48 @@ def test_errors_wrong_shapes_and_unknown_names_are_explained() -> None:
     assert verdict.status == "error" and "raised ZeroDivisionError: oops" in verdict.message
     verdict = check("ols.rayleigh_step", lambda w, S, u, L: w[:-1])
     assert verdict.status == "error" and "must return shape" in verdict.message
-    with pytest.raises(KeyError, match=r"unknown exercise 'ols.nope'; the exercises are: .*ols.rayleigh_step"):
-        check("ols.nope", broken)
+    with pytest.raises(KeyError, match=r"unknown exercise 'ols.nope'\. The exercises are: .*ols.rayleigh_step"):
+        get_exercise("ols.nope")
     with pytest.raises(ValueError, match="n_instances"):
         check("ols.rayleigh_step", broken, n_instances=0)
+
+
+def test_each_checker_message_names_what_the_student_did() -> None:
+    """The student forgot ``return``, returned a list, a NaN, or misspelled the exercise's name."""
+    reference = get_exercise("ols.rayleigh_step").reference
+
+    def no_return(w: np.ndarray, S: np.ndarray, u: np.ndarray, L: float) -> None:
+        reference(w, S, u, L)
+
+    verdict = check("ols.rayleigh_step", no_return)
+    assert verdict.status == "error" and "your function returned None: it has no return statement" in verdict.message
+    assert "shape" not in verdict.message
+    verdict = check("ols.rayleigh_step", lambda w, S, u, L: list(reference(w, S, u, L)))
+    assert verdict.status == "error" and "returned a Python list of" in verdict.message
+    assert "np.asarray" in verdict.message and "output" not in verdict.message
+    verdict = check("ols.rayleigh_step", lambda w, S, u, L: reference(w, S, u, L) * np.nan)
+    assert verdict.status == "error" and "returned NaN (from 0/0" in verdict.message
+    assert "inf" not in verdict.message.split("(")[0]
+    verdict = check("ols.rayleigh_step", lambda w, S, u, L: (reference(w, S, u, L), 1.0))
+    assert verdict.status == "error" and "returned 2 outputs; it must return 1" in verdict.message
+    verdict = check("ols.rayleigh_stp", reference)
+    assert verdict.status == "error" and verdict.exercise == "ols.rayleigh_stp"
+    assert "unknown exercise 'ols.rayleigh_stp'. Did you mean 'ols.rayleigh_step'?" in verdict.message
+    assert all(name in verdict.message for name in EXERCISES)
+
+
+def test_a_several_output_answer_names_the_output_at_fault() -> None:
+    rng = np.random.default_rng(0)
+    name = next(n for n, e in EXERCISES.items() if isinstance(e.reference(*e.instance(rng)), tuple))
+    reference = get_exercise(name).reference
+
+    def nan_in_second(*args: Any) -> tuple:
+        first, second, *rest = reference(*args)
+        return (first, np.full_like(second, np.nan), *rest)
+
+    verdict = check(name, nan_in_second)
+    assert verdict.status == "error" and "returned NaN in output 2" in verdict.message, verdict.message
+    assert "a tuple of them" in check(name, lambda *args: list(reference(*args))).message
 
 
 def test_other_seeds_give_other_instances_and_the_same_verdict() -> None:
