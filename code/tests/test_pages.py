@@ -43,7 +43,8 @@ def notebook() -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
-                'profile = "full"  # or "quick"\nseed = 0\nkappa = 50.0', metadata={"tags": ["parameters"]}
+                'profile = "full"  # or "quick"\nseed = 0\nresults_dir = "../i"  # the pipeline\'s\nkappa = 50.0',
+                metadata={"tags": ["parameters"]},
             ),
             nbformat.v4.new_code_cell(
                 '# Parameters\nprofile = "quick"\nseed = 3\nresults_dir = "../r"\n',
@@ -59,9 +60,12 @@ def test_present_merges_the_injected_parameters_and_hides_glue() -> None:
     nb = notebook()
     shown = present(nb)
     assert len(nb.cells) == 4  # the input is not changed
-    parameters, computing, glue, glue_only = shown.cells
-    assert parameters.source == 'profile = "quick"  # or "quick"\nseed = 3\nkappa = 50.0\nresults_dir = "../r"'
+    parameters, pipeline, computing, glue, glue_only = shown.cells
+    assert parameters.source == 'profile = "quick"  # or "quick"\nseed = 3\nkappa = 50.0'
     assert parameters.metadata.tags == ["parameters", "hide-input"]
+    # the pipeline's own parameter: out of sight, with the chapter's default (a download still runs)
+    assert pipeline.source == 'results_dir = "../i"  # the pipeline\'s' and pipeline.metadata.tags == ["remove-cell"]
+    assert pipeline.id == f"{parameters.id}-pipeline"
     assert "glue" not in computing.source.replace('glue("shown"', "")
     assert [o.output_type for o in computing.outputs] == ["stream"]
     assert glue.metadata.tags == ["remove-cell"] and [o.metadata["scrapbook"]["name"] for o in glue.outputs] == ["n"]
@@ -77,6 +81,8 @@ def test_rendered_chapters_have_one_collapsed_parameters_cell_and_no_glue(built:
         assert page.count("tag_parameters") == 1, name
         assert re.search(r'<div class="cell tag_parameters tag_hide-input docutils container">', page), name
         assert "injected-parameters" not in page and "# Parameters" not in page, name
+        shown = re.search(r"tag_parameters.*?</pre>", page, re.DOTALL).group(0)
+        assert "profile" in shown and "seed" in shown and "results_dir" not in shown, name
         code = " ".join(re.findall(r'<div class="highlight[^"]*"><pre>(.*?)</pre>', page, re.DOTALL))
         assert code and "glue" not in re.sub(r"<[^>]+>", "", code), name
     repar = (built / "_build" / "html" / "chapters" / "reparametrization.html").read_text()

@@ -6,7 +6,8 @@ neither is anything the kernel computed:
 
 * papermill's injected cell (tag ``injected-parameters``) is merged into the chapter's own
   ``parameters`` cell -- the values that ran replace the defaults, in place -- and dropped, so
-  the page has one parameters cell; that cell is collapsed (tag ``hide-input``);
+  the page has one parameters cell; that cell is collapsed (tag ``hide-input``) and shows the
+  reader's parameters only (the pipeline's ``results_dir`` moves to a ``remove-cell`` cell);
 * ``glue`` bookkeeping (``from myst_nb import glue``, ``glue(..., display=False)`` calls and
   loops of them) is moved out of sight: a cell that is nothing but bookkeeping is tagged
   ``remove-cell``; in a cell that also computes, those lines move, with their (invisible)
@@ -32,6 +33,9 @@ PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 HIDDEN = "remove-cell"
 COLLAPSED = "hide-input"
+PIPELINE_PARAMETERS = ("results_dir",)
+"""Parameters the pipeline sets for itself (where a run saves its results): not the reader's to
+change, so the page's parameters cell does not show them."""
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
@@ -91,35 +95,54 @@ def _is_glue_output(output: nbformat.NotebookNode) -> bool:
     return "scrapbook" in output.get("metadata", {})
 
 
+def _one_line_assignments(source: str) -> dict[str, ast.Assign]:
+    """The one-line ``name = value`` statements of ``source``, by name."""
+    return {
+        node.targets[0].id: node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.lineno == node.end_lineno
+    }
+
+
 def merge_parameters(nb: nbformat.NotebookNode) -> None:
-    """Write the injected values into the ``parameters`` cell (in place), drop the injected cell, collapse it."""
+    """Write the injected values into the ``parameters`` cell (in place), drop the injected cell, collapse it.
+
+    The reader's parameters stay in the cell; the pipeline's own (:data:`PIPELINE_PARAMETERS`)
+    leave it for a removed cell right after it, with the chapter's default value, so a page's
+    ``.ipynb`` download still runs on its own.
+    """
     cells = [c for c in nb.cells if PARAMETERS_TAG in _tags(c)]
     injected = [c for c in nb.cells if INJECTED_TAG in _tags(c)]
     if len(cells) != 1:
         return
     cell = cells[0]
     _tag(cell, COLLAPSED)
-    if not injected:
-        return
-    values = {}
-    for node in ast.parse(injected[0].source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.get_source_segment(injected[0].source, node.value)
     lines = cell.source.splitlines()
-    for node in reversed(ast.parse(cell.source).body):
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id in values
-            and node.lineno == node.end_lineno
-        ):
+    own = _one_line_assignments(cell.source)
+    pipeline = [lines[own[name].lineno - 1] for name in PIPELINE_PARAMETERS if name in own]
+    values = {}
+    if injected:
+        for node in ast.parse(injected[0].source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                values[node.targets[0].id] = ast.get_source_segment(injected[0].source, node.value)
+    for name, node in sorted(own.items(), key=lambda item: -item[1].lineno):
+        if name in PIPELINE_PARAMETERS:
+            del lines[node.lineno - 1]
+        elif name in values:
             line = lines[node.lineno - 1]
             start, end = node.value.col_offset, node.value.end_col_offset
-            lines[node.lineno - 1] = line[:start] + values.pop(node.targets[0].id) + line[end:]
-    lines += [f"{name} = {value}" for name, value in values.items()]
+            lines[node.lineno - 1] = line[:start] + values.pop(name) + line[end:]
+    lines += [f"{name} = {value}" for name, value in values.items() if name not in PIPELINE_PARAMETERS]
     cell.source = "\n".join(lines)
-    nb.cells = [c for c in nb.cells if c is not injected[0]]
+    nb.cells = [c for c in nb.cells if not injected or c is not injected[0]]
+    if pipeline:
+        hidden = nbformat.v4.new_code_cell("\n".join(pipeline), metadata={"tags": [HIDDEN]})
+        if "id" in cell:
+            hidden.id = f"{cell.id[:54]}-pipeline"  # unique and the same in every build
+        nb.cells.insert(nb.cells.index(cell) + 1, hidden)
 
 
 def hide_bookkeeping(nb: nbformat.NotebookNode) -> None:
