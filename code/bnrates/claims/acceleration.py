@@ -84,15 +84,22 @@ def speedups(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return out.reset_index()
 
 
+def decided_iterations(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`iterations` with every censored run as ``inf``: a run that did not reach the
+    tolerance (at the cap, or stopped early) never needs fewer iterations than one that did."""
+    its = iterations(table).astype(float)
+    cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
+    return its.mask(cens.reindex_like(its).astype(bool), np.inf)
+
+
 def winners(table: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Per instance the method with the fewest iterations (``"none"`` if every method hit the cap).
+    """Per instance the converged method with the fewest iterations (``"none"`` if no method converged).
 
     ``exclude`` leaves methods out of the race (``("L-BFGS",)``: first-order methods only).
     """
-    table = table[~table["method"].isin(exclude)]
-    its = iterations(table)
-    cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
-    best = its.idxmin(axis=1).where(~cens.astype(bool).all(axis=1), "none")
+    its = decided_iterations(table[~table["method"].isin(exclude)])
+    decided = np.isfinite(its).any(axis=1)
+    best = its.where(decided, 0.0).idxmin(axis=1).where(decided, "none")
     return best.rename("winner").reset_index()
 
 
@@ -179,14 +186,14 @@ def length_correlation(method: str) -> Compute:
 def practitioners_win(corner: str) -> Compute:
     """Compute: the share of instances in a corner where AGD or L-BFGS needs fewer iterations than GDNP.
 
-    Instances where AGD, L-BFGS and GDNP all hit the cap decide nothing and are left out.
+    Instances where none of AGD, L-BFGS and GDNP converged decide nothing and are left out; a
+    censored run never wins (:func:`decided_iterations`).
     """
 
     def compute(profile: str, seed: int) -> Evidence:
         table = sweep_table(profile)
-        its = iterations(table)
-        cens = table.pivot_table(index=its.index.names, columns="method", values="censored", aggfunc="first")
-        decided = ~cens[["AGD", "L-BFGS", "GDNP"]].astype(bool).all(axis=1)
+        its = decided_iterations(table)
+        decided = np.isfinite(its[["AGD", "L-BFGS", "GDNP"]]).any(axis=1)
         its = its[decided].reset_index()
         cells = its[its["kappa"] >= ILL_CONDITIONED] if corner == "ill" else its[its["kappa"] == 1]
         share = float((np.minimum(cells["AGD"], cells["L-BFGS"]) < cells["GDNP"]).mean())
