@@ -99,7 +99,7 @@ def real_in(name: str, low: float, high: float, *, open_interval: bool = False) 
     def check(v: object) -> bool:
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
             return False
-        return low < v < high if open_interval else low <= v <= high
+        return bool(low < v < high) if open_interval else bool(low <= v <= high)
 
     rule = f"real number in ({low:g}, {high:g})" if open_interval else f"real number in [{low:g}, {high:g}]"
     return Axis(name, rule, check)
@@ -109,7 +109,7 @@ def integer_in(name: str, low: int, high: int) -> Axis:
     """An axis of integers in ``[low, high]``."""
 
     def check(v: object) -> bool:
-        return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and low <= v <= high
+        return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and bool(low <= v <= high)
 
     return Axis(name, f"integer in [{low}, {high}]", check)
 
@@ -431,8 +431,9 @@ def local_cluster(n_workers: int):
 
 def check_interval(option: str, seconds: object) -> float:
     """``seconds`` as a positive, finite number of seconds, or a ``ValueError`` naming ``option``."""
-    number = not isinstance(seconds, bool) and isinstance(seconds, (int, float, np.integer, np.floating))
-    if not (number and np.isfinite(seconds) and seconds > 0):
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
+    if not (np.isfinite(seconds) and seconds > 0):
         raise ValueError(f"{option} must be a positive number of seconds, got {seconds!r}")
     return float(seconds)
 
