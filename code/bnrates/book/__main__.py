@@ -1,4 +1,4 @@
-"""``python -m bnrates.book build|notebooks|results``: see :mod:`bnrates.book.build`.
+"""``python -m bnrates.book build|notebooks|results|audit``: see :mod:`bnrates.book.build`, :mod:`~bnrates.book.audit`.
 
 Exit status 0 on success, 1 with ``error: ...`` on standard error otherwise.
 """
@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from . import audit as sentence_audit
 from . import build as pipeline
 from . import cli, edition
 from .execute import check_jobs
@@ -64,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = sub.add_parser("results", help="maintainers: rebuild the full profile and export it to data/results")
     cli.add_root(r)
     r.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default 600)")
+    a = sub.add_parser("audit", help=f"check the sentence audit ({sentence_audit.AUDIT_DIR}/<page>.csv)")
+    a.add_argument(
+        "--update",
+        action="store_true",
+        help="first move rows to their sentences' lines, drop gone sentences, add new ones tagged ?",
+    )
+    a.add_argument("--page", action="append", default=[], metavar="NAME", help="only this page (repeatable)")
+    cli.add_root(a)
     args = parser.parse_args(argv)
 
     def notebooks() -> str:
@@ -88,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return f"built the {args.profile} book in {time.perf_counter() - start:.1f} s: {index}"
 
+    if args.command == "audit":
+        return cli.run(lambda: sentence_audit.audit(cli.book_root(args), args.update, args.page))
     if args.command == "notebooks":
         return cli.run(notebooks, (BookError, edition.EditionError))
     return cli.run(results if args.command == "results" else build, (BookError, TimeoutError))
