@@ -222,6 +222,8 @@ def _ends(joined: str) -> Iterator[int]:
         if not after:
             continue
         head = joined[: k + 1]
+        if re.fullmatch(r"\s*\d+\.", head):  # a numbered list item's marker
+            continue
         if head.endswith(ABBREVIATIONS) or re.search(r"(?:^|\s)[A-Za-z]\.$", head):
             continue
         yield k + 1 + len(after.group(0).rstrip())
@@ -410,13 +412,25 @@ def tag_problem(row: Row, names: Known) -> str | None:
     return None
 
 
+def _take(rows: dict[str, list[Row]], s: Sentence) -> Row | None:
+    """Remove and return the row of sentence ``s`` (the one at its line if the text is repeated)."""
+    same = rows.get(s.text, [])
+    if not same:
+        return None
+    row = next((r for r in same if r.line == s.line), same[0])
+    same.remove(row)
+    return row
+
+
 def problems(current: Mapping[str, list[Sentence]], tables: Mapping[str, list[Row]], names: Known) -> list[str]:
     """Everything the audit tables do not cover, as ``page:line: problem -- sentence`` lines."""
     found = []
     for page, said in current.items():
-        rows = {r.sentence: r for r in tables.get(page, [])}
+        rows: dict[str, list[Row]] = {}
+        for r in tables.get(page, []):
+            rows.setdefault(r.sentence, []).append(r)
         for s in said:
-            row = rows.pop(s.text, None)
+            row = _take(rows, s)
             if row is None:
                 found.append(f"{page}:{s.line}: no audit row -- {s.text}")
                 continue
@@ -425,7 +439,11 @@ def problems(current: Mapping[str, list[Sentence]], tables: Mapping[str, list[Ro
             problem = tag_problem(row, names)
             if problem:
                 found.append(f"{page}:{s.line}: {problem} -- {s.text}")
-        found.extend(f"{page}:{r.line}: the row's sentence is not on the page -- {r.sentence}" for r in rows.values())
+        found.extend(
+            f"{page}:{r.line}: the row's sentence is not on the page -- {r.sentence}"
+            for left in rows.values()
+            for r in left
+        )
     found.extend(
         f"{page}: a table for a page that is not audited" for page in tables if page not in current and tables[page]
     )
@@ -440,10 +458,12 @@ def suggest(s: Sentence, claim_ids: Iterable[str]) -> Row:
 def updated(said: list[Sentence], rows: list[Row], claim_ids: Iterable[str]) -> list[Row]:
     """One page's table after an edit: kept rows at their sentences' lines, new sentences tagged ``?``."""
     ids = set(claim_ids)
-    by_text = {r.sentence: r for r in rows}
+    by_text: dict[str, list[Row]] = {}
+    for r in rows:
+        by_text.setdefault(r.sentence, []).append(r)
     out = []
     for s in said:
-        old = by_text.get(s.text)
+        old = _take(by_text, s)
         out.append(
             suggest(s, ids) if old is None else Row(s.chapter, s.line, old.tag, old.claims, old.reason, old.sentence)
         )
