@@ -92,8 +92,8 @@ ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 INLINE_MATH = re.compile(r"\$(?P<body>[^$]+)\$")
 LINK_TARGET = re.compile(r"\]\([^)]*\)|<https?://[^>]*>")
 TEST = re.compile(r"^\s*def (test_\w+)", re.MULTILINE)
-STRUCTURAL = re.compile(r"(?<![\w.])[012](?![\w.])")
-"""The numerals 0, 1 and 2 standing alone in a formula (``x^2``, ``w_0``, ``1/2``): structure, not data."""
+STRUCTURAL = re.compile(r"(?<![\w.])[012](?![\d.])")
+"""The numerals 0, 1 and 2 standing alone in a formula (``x^2``, ``w_0``, ``1/2``, ``2t``): structure, not data."""
 
 
 @dataclass(frozen=True)
@@ -412,25 +412,32 @@ def tag_problem(row: Row, names: Known) -> str | None:
     return None
 
 
-def _take(rows: dict[str, list[Row]], s: Sentence) -> Row | None:
-    """Remove and return the row of sentence ``s`` (the one at its line if the text is repeated)."""
-    same = rows.get(s.text, [])
-    if not same:
-        return None
-    row = next((r for r in same if r.line == s.line), same[0])
-    same.remove(row)
-    return row
+def _pair(said: list[Sentence], rows: Iterable[Row]) -> tuple[list[Row | None], list[Row]]:
+    """Each sentence's row (``None`` if it has none), and the rows left over.
+
+    A row belongs to the sentence with its text; a text repeated on a page first pairs rows and
+    sentences on the same line, then the rest in order.
+    """
+    left: dict[str, list[Row]] = {}
+    for r in rows:
+        left.setdefault(r.sentence, []).append(r)
+    paired: list[Row | None] = [None] * len(said)
+    for exact in (True, False):
+        for k, s in enumerate(said):
+            same = left.get(s.text, [])
+            match = next((r for r in same if r.line == s.line or not exact), None)
+            if paired[k] is None and match is not None:
+                paired[k] = match
+                same.remove(match)
+    return paired, [r for rest in left.values() for r in rest]
 
 
 def problems(current: Mapping[str, list[Sentence]], tables: Mapping[str, list[Row]], names: Known) -> list[str]:
     """Everything the audit tables do not cover, as ``page:line: problem -- sentence`` lines."""
     found = []
     for page, said in current.items():
-        rows: dict[str, list[Row]] = {}
-        for r in tables.get(page, []):
-            rows.setdefault(r.sentence, []).append(r)
-        for s in said:
-            row = _take(rows, s)
+        paired, stale = _pair(said, tables.get(page, []))
+        for s, row in zip(said, paired, strict=True):
             if row is None:
                 found.append(f"{page}:{s.line}: no audit row -- {s.text}")
                 continue
@@ -439,11 +446,7 @@ def problems(current: Mapping[str, list[Sentence]], tables: Mapping[str, list[Ro
             problem = tag_problem(row, names)
             if problem:
                 found.append(f"{page}:{s.line}: {problem} -- {s.text}")
-        found.extend(
-            f"{page}:{r.line}: the row's sentence is not on the page -- {r.sentence}"
-            for left in rows.values()
-            for r in left
-        )
+        found.extend(f"{page}:{r.line}: the row's sentence is not on the page -- {r.sentence}" for r in stale)
     found.extend(
         f"{page}: a table for a page that is not audited" for page in tables if page not in current and tables[page]
     )
@@ -458,16 +461,11 @@ def suggest(s: Sentence, claim_ids: Iterable[str]) -> Row:
 def updated(said: list[Sentence], rows: list[Row], claim_ids: Iterable[str]) -> list[Row]:
     """One page's table after an edit: kept rows at their sentences' lines, new sentences tagged ``?``."""
     ids = set(claim_ids)
-    by_text: dict[str, list[Row]] = {}
-    for r in rows:
-        by_text.setdefault(r.sentence, []).append(r)
-    out = []
-    for s in said:
-        old = _take(by_text, s)
-        out.append(
-            suggest(s, ids) if old is None else Row(s.chapter, s.line, old.tag, old.claims, old.reason, old.sentence)
-        )
-    return out
+    paired, _ = _pair(said, rows)
+    return [
+        suggest(s, ids) if old is None else Row(s.chapter, s.line, old.tag, old.claims, old.reason, old.sentence)
+        for s, old in zip(said, paired, strict=True)
+    ]
 
 
 def load(root: Path) -> tuple[dict[str, list[Sentence]], dict[str, list[Row]]]:
