@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS = 1
 export OMP_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install system-deps book quick pdf student notebooks check test test-all verify sabotage bench lab sweep benchopt publish clean results seeds mutation
+.PHONY: install system-deps book quick pdf student notebooks check test test-all verify audit sabotage bench lab sweep benchopt publish clean results seeds mutation
 
 $(STAMP): code/pyproject.toml code/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,9 @@ mutation: $(STAMP)        ## mutation testing (mutmut 3) of the mathematical and
 
 verify: $(STAMP)          ## check every claim without building the book
 	$(PY) -m bnrates verify --profile $(PROFILE)
+
+audit: $(STAMP)           ## the sentence audit: every sentence of the book has a tagged row in data/audit/<page>.csv (AUDIT=--update to add new ones)
+	$(PY) -m bnrates.book audit $(AUDIT)
 
 # The acceleration map (data/sweeps/acceleration-full.parquet); a killed run resumes where it stopped.
 # On a Dask cluster: make sweep SWEEP_ARGS="--scheduler tcp://HOST:8786" (GRID=large for the big grid).

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ import pytest
 from conftest import CHAPTER_HEADER, copy_book
 
 from bnrates import claims
+from bnrates.book import audit
 from bnrates.claims.core import run_claim, run_sabotage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,9 +150,9 @@ def _run(book: Path, *command: str) -> str:
 
 @pytest.mark.slow
 def test_the_recipe_for_a_new_chapter_works_on_a_copy_of_the_book(tmp_path: Path) -> None:
-    """Steps 1 to 5 of "A new chapter", then its commands: the check, the chapter's sabotages, a quick build."""
+    """Steps 1 to 5 and 8 of "A new chapter", then its commands: the check, the audit, the sabotages, a quick build."""
     book = copy_book(tmp_path / "book")
-    for name in ("CONTRIBUTING.md", "Makefile", "code/pyproject.toml"):
+    for name in ("CONTRIBUTING.md", "README.md", "Makefile", "code/pyproject.toml"):
         (book / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
     shutil.copytree(ROOT / "data", book / "data", dirs_exist_ok=True)  # the copy's package reads its own data/
     toc = (book / "_toc.yml").read_text(encoding="utf-8")
@@ -164,6 +166,14 @@ def test_the_recipe_for_a_new_chapter_works_on_a_copy_of_the_book(tmp_path: Path
     _run(book, python, "-m", "ruff", "format", "--check", "code")
     ids = _run(book, python, "-c", "from bnrates import claims; print(*(c.id for c in claims.registry()))").split()
     assert {"example.rate", "example.rate_negative_control"} <= set(ids)
+    audit_page = [python, "-m", "bnrates.book", "audit", "--root", str(book), "--page", "example"]
+    env = {**os.environ, "PYTHONPATH": str(book / "code")}
+    untagged = subprocess.run([*audit_page, "--update"], capture_output=True, text=True, env=env, check=False)
+    assert untagged.returncode == 1 and "example:" in untagged.stderr and "not audited yet" in untagged.stderr
+    table = book / audit.AUDIT_DIR / "example.csv"
+    tagged = [replace(r, tag="D", claims=("example.rate",)) for r in audit.read_table(table)]
+    table.write_text(audit.format_table(tagged), encoding="utf-8")
+    _run(book, *audit_page)
     venv = Path(sys.prefix)  # make in the copy, with this environment (its stamp taken as up to date)
     _run(book, "make", "sabotage", "SABOTAGE=example.", f"VENV={venv}", "-o", str(venv / ".installed"))
     before = pd.read_csv(ROOT / "data/sabotage/sabotage.csv", keep_default_na=False)
