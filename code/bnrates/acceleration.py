@@ -169,6 +169,40 @@ def optimal_length(problem: GaussianHalfspace) -> Array:
     return bisection(partial(length_derivative_of, problem, direction), 60)[0]
 
 
+def race(problem: GaussianHalfspace, w0: Array, method: str, cap: int, tol: float = TOL) -> Array:
+    """One method of :data:`METHODS` on ``problem`` for at most ``cap`` iterations, as the sweep runs it.
+
+    GD, AGD, BN-GD use the step ``1 / zeta`` (``L = 1``); GD, AGD and L-BFGS start from ``w~ = 0``,
+    GDNP from the direction ``w0``, BN-GD from ``w0`` with ``g = 0``. ``tol = 0`` runs all ``cap``
+    iterations unless a line search fails (the benchmarks' fixed-length runs).
+
+    Parameters
+    ----------
+    problem : GaussianHalfspace
+        A batch of one instance.
+    w0 : ndarray, shape ``(1, d)``
+        The start direction.
+
+    Returns
+    -------
+    ndarray, shape ``(iterations + 1, 1)``
+        ``||grad f(w~_t)||^2_{S^-1}`` along the run.
+    """
+    step = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
+    wt0 = np.zeros_like(w0)
+    if method == "GD":
+        return gd(problem, wt0, cap, step, tol=tol).grad_norm_sq
+    if method == "AGD":
+        return agd(problem, wt0, cap, step, tol=tol).grad_norm_sq
+    if method == "GDNP":
+        return gdnp(problem, w0, cap, T_S, L=np.ones(1), tol=tol).grad_norm_sq
+    if method == "BN-GD":
+        return bngd(problem, w0, np.zeros(1), cap, step, step, tol=tol).grad_norm_sq
+    if method == "L-BFGS":
+        return lbfgs(problem, wt0, cap, tol).grad_norm_sq
+    raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+
+
 def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     """One method on one instance: iterations to :data:`TOL` (at most ``cap``) and the theory's numbers.
 
@@ -183,19 +217,7 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     d, kappa, separability = params["d"], params["kappa"], params["separability"]
     loss, method, cap = params["loss"], params["method"], params["cap"]
     inst = instance(d, kappa, separability, loss, seed)
-    problem, w0 = inst.problem, inst.w0
-    step = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
-    wt0 = np.zeros_like(w0)
-    if method == "GD":
-        gns = gd(problem, wt0, cap, step, tol=TOL).grad_norm_sq
-    elif method == "AGD":
-        gns = agd(problem, wt0, cap, step, tol=TOL).grad_norm_sq
-    elif method == "GDNP":
-        gns = gdnp(problem, w0, cap, T_S, L=np.ones(1), tol=TOL).grad_norm_sq
-    elif method == "BN-GD":
-        gns = bngd(problem, w0, np.zeros(1), cap, step, step, tol=TOL).grad_norm_sq
-    else:
-        gns = lbfgs(problem, wt0, cap, TOL).grad_norm_sq
+    gns = race(inst.problem, inst.w0, method, cap)
     its = int(iterations_to(gns, TOL)[0])
     return {
         "iterations": its if its >= 0 else len(gns) - 1,
