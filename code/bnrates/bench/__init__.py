@@ -45,6 +45,11 @@ S1 sweeps
     worker process running tasks at ``d = 2000``; and the cost per iteration of each method at
     each ``d`` of the ``large`` grid, hence the grid's worst case in core-hours, the figure the
     README quotes.
+S2 oracle floor
+    Each method of the acceleration race (:func:`~bnrates.acceleration.race`) at the corner
+    where decoupling pays off, ``d = 10, 100, 1000``: the time of a run over the floor of its
+    oracle calls (:mod:`~bnrates.bench.oracles`: each quadrature as one bare trapezoid sum over
+    the nodes its spread needs, one ``S @ v`` per gradient); target 3.
 
 ``--only S1`` (any list of section names) measures just those sections.
 """
@@ -67,6 +72,7 @@ from ..book.toc import BookError, find_root
 from ..claims.core import one_blas_thread
 from .kernels import bench_batching, bench_iteration, bench_quadrature
 from .measure import GB, Log, measurement
+from .oracles import bench_oracles
 from .rebuild import bench_parallel, bench_rebuild
 from .sweep_costs import bench_sweeps
 
@@ -79,7 +85,10 @@ SECTIONS = {
     "P6": "parallel chapters: --jobs 2 vs --jobs 1",
     "memory": "peak resident memory (RSS)",
     "S1": "sweeps: throughput, Dask overhead, memory per worker, cost per task",
+    "S2": "oracle floor: each race method's time over the least its oracle calls cost",
 }
+STANDALONE = {"S1": bench_sweeps, "S2": bench_oracles}
+"""The sections that need no copy of the book (``--only`` them to skip P1 to P6)."""
 
 
 def run(root: Path, quick: bool, log: Log = print, only: Sequence[str] | None = None) -> dict:
@@ -107,14 +116,15 @@ def run(root: Path, quick: bool, log: Log = print, only: Sequence[str] | None = 
     unknown = sorted(set(wanted) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown benchmark section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
-    if not set(wanted) <= {"S1"}:
+    if not set(wanted) <= set(STANDALONE):
         return _run_book_sections(root, quick, log, wanted)
     start = time.perf_counter()
+    measured = {key: STANDALONE[key](quick, log) for key in SECTIONS if key in wanted}
     return {
         "date": dt.date.today().isoformat(),
         "quick": quick,
         "seconds": round(time.perf_counter() - start, 1),
-        "sections": {"S1": {"title": SECTIONS["S1"], "measurements": bench_sweeps(quick, log)}},
+        "sections": {key: {"title": SECTIONS[key], "measurements": m} for key, m in measured.items()},
     }
 
 
@@ -140,8 +150,7 @@ def _run_book_sections(root: Path, quick: bool, log: Log, wanted: list[str]) -> 
         "kernels (exact, not sampled)",
     )
     measured = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "memory": memory}
-    if "S1" in wanted:
-        measured["S1"] = bench_sweeps(quick, log)
+    measured.update({key: STANDALONE[key](quick, log) for key in STANDALONE if key in wanted})
     return {
         "date": dt.date.today().isoformat(),
         "quick": quick,
