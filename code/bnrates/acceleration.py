@@ -173,8 +173,8 @@ def race(problem: GaussianHalfspace, w0: Array, method: str, cap: int, tol: floa
     """One method of :data:`METHODS` on ``problem`` for at most ``cap`` iterations, as the sweep runs it.
 
     GD, AGD, BN-GD use the step ``1 / zeta`` (``L = 1``); GD, AGD and L-BFGS start from ``w~ = 0``,
-    GDNP from the direction ``w0``, BN-GD from ``w0`` with ``g = 0``. ``tol = 0`` runs all ``cap``
-    iterations unless a line search fails (the benchmarks' fixed-length runs).
+    GDNP from the direction ``w0``, BN-GD from ``w0`` with ``g = 0``. A ``tol`` below round-off
+    (``1e-300``) runs all ``cap`` iterations unless a line search fails (the benchmarks' fixed-length runs).
 
     Parameters
     ----------
