@@ -125,6 +125,44 @@ def benchopt_off_by_one_negative_control(profile: str, seed: int) -> Evidence:
     return _benchopt_agreement(-1)
 
 
+BENCHOPT_RIVALS = ("GDNP (bisection)", "GDNP (newton)", "AGD")
+"""The solvers L-BFGS is compared with in :func:`benchopt_lbfgs_ahead` (``label`` in the table)."""
+
+
+def benchopt_lbfgs_ahead(profile: str, seed: int) -> Evidence:
+    """In the committed benchopt run, L-BFGS ends lowest and fastest: the rivals' least time over its time.
+
+    On the breast-cancer data, the last point of each curve (:data:`BENCHOPT_RIVALS` and
+    ``sklearn-lbfgs``); observed is the smallest ratio of a rival's time to L-BFGS's, and 0 if a
+    rival ends at a suboptimality below L-BFGS's. The times are benchopt's, measured on the
+    machine that produced the table, so the pass mark leaves room for another machine.
+
+    Book: sec-ex-benchopt.
+    """
+    table = benchopt_table()
+    final = table[table["dataset"] == "breast_cancer"].sort_values("stop_val").groupby("label").last()
+    lbfgs = final.loc["sklearn-lbfgs"]
+    rivals = final.loc[list(BENCHOPT_RIVALS)]
+    ratio = float((rivals["time"] / lbfgs["time"]).min())
+    lowest = bool((rivals["objective_suboptimality"] >= lbfgs["objective_suboptimality"]).all())
+    return Evidence(
+        observed=ratio if lowest else 0.0,
+        theory=1.0,
+        extra={"lbfgs_time": float(lbfgs["time"]), "lbfgs_suboptimality": float(lbfgs["objective_suboptimality"])},
+    )
+
+
+def _lbfgs_is_gdnp(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``benchopt_table`` whose L-BFGS curve is GDNP's (a mislabelled table)."""
+
+    def table(*a: Any, **k: Any) -> pd.DataFrame:
+        t = f(*a, **k)
+        gdnp = t[t["label"] == "GDNP (bisection)"].assign(label="sklearn-lbfgs")
+        return pd.concat([t[t["label"] != "sklearn-lbfgs"], gdnp], ignore_index=True)
+
+    return table
+
+
 def _stale_benchopt(f: Callable[..., Any]) -> Callable[..., Any]:
     """``benchopt_table`` whose gradient norms are off by a relative 1e-6 (a table from other code)."""
     return lambda *a, **k: f(*a, **k).assign(objective_grad_norm_sq=lambda t: t["objective_grad_norm_sq"] * (1 + 1e-6))
@@ -147,6 +185,23 @@ CLAIMS: tuple[Claim, ...] = (
         sabotages={
             "a stale benchopt table (gradient norms off by a relative 1e-6)": injected(
                 benchopt_gdnp_matches_book, f"{HERE}:benchopt_table", _stale_benchopt
+            )
+        },
+    ),
+    _claim(
+        "benchopt_lbfgs_ahead",
+        "In the committed benchopt run on the breast-cancer data, L-BFGS ends at a suboptimality no rival "
+        "(GDNP with either length search, AGD) goes below, at least {pass_mark:g}x faster than each of them.",
+        ">=",
+        0.0,
+        benchopt_lbfgs_ahead,
+        label="sec-ex-benchopt",
+        pass_mark=5.0,
+        reason="benchopt's times on the machine that produced the table; the committed ratio is about 14, so "
+        "5x leaves room for another machine's table, and a tie would give 1",
+        sabotages={
+            "a table whose L-BFGS curve is GDNP's": injected(
+                benchopt_lbfgs_ahead, f"{HERE}:benchopt_table", _lbfgs_is_gdnp
             )
         },
     ),
