@@ -66,7 +66,7 @@ def test_report_check_fails_on_a_missing_or_failed_claim() -> None:
         report.check_complete(pd.DataFrame(failed))
 
 
-def test_report_shows_the_newest_full_benchmark(tmp_path: Path) -> None:
+def test_report_shows_each_sections_newest_benchmark(tmp_path: Path) -> None:
     assert report.latest_benchmark(tmp_path) is None
 
     def run(name: str, value: float) -> None:
@@ -83,9 +83,21 @@ def test_report_shows_the_newest_full_benchmark(tmp_path: Path) -> None:
     run("2026-11-25-quick", 9.0)
     name, table = report.latest_benchmark(tmp_path)
     assert name == "2026-11-24.json"
+    run_file = {"run": "2026-11-24.json"}
     assert table.to_dict("records") == [
-        {"section": "P3", "measurement": "ratio", "value": "1.031", "unit": "ratio", "target": "<= 1.2", "met": "yes"},
-        {"section": "P3", "measurement": "time", "value": "0.01235", "unit": "ms", "target": "-", "met": "-"},
+        {"section": "P3", "measurement": "ratio", "value": "1.031", "unit": "ratio", "target": "<= 1.2", "met": "yes"}
+        | run_file,
+        {"section": "P3", "measurement": "time", "value": "0.01235", "unit": "ms", "target": "-", "met": "-"}
+        | run_file,
+    ]
+    only = {"measurements": {"speed": {"value": 2.0, "target": 3.0, "relation": "<=", "unit": "x", "met": True}}}
+    (tmp_path / "2026-11-26-S1.json").write_text(json.dumps({"sections": {"S1": only}}))
+    name, table = report.latest_benchmark(tmp_path)  # a section-only run adds its section, keeps the others
+    assert name == "2026-11-24.json, 2026-11-26-S1.json"
+    assert list(zip(table["section"], table["run"], strict=True)) == [
+        ("P3", "2026-11-24.json"),
+        ("P3", "2026-11-24.json"),
+        ("S1", "2026-11-26-S1.json"),
     ]
 
 

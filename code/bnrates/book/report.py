@@ -130,15 +130,19 @@ def environment_table(metadata: dict[str, Any]) -> pd.DataFrame:
 
 
 def latest_benchmark(folder: str | Path) -> tuple[str, pd.DataFrame] | None:
-    """The newest full (not ``--quick``) benchmark in ``folder`` as ``(file name, table)``, if any.
+    """Each section's newest measurement in ``folder`` (not ``--quick``) as ``(run files, table)``, if any.
 
-    The table has one row per measurement: section, measurement, value (four significant
-    digits, as text), unit, target, met.
+    A run of some sections only (``<date>-S1.json``, from ``--only``) replaces those sections of
+    an older full run; the others keep theirs. The table has one row per measurement: section,
+    measurement, value (four significant digits, as text), unit, target, met, and the run file.
     """
     runs = sorted(p for p in Path(folder).glob("*.json") if not p.stem.endswith("-quick"))
-    if not runs:
+    newest: dict[str, tuple[str, dict]] = {}
+    for path in runs:  # oldest first, so a newer run of a section replaces an older one
+        for key, section in json.loads(path.read_text())["sections"].items():
+            newest[key] = (path.name, section)
+    if not newest:
         return None
-    result = json.loads(runs[-1].read_text())
     rows = [
         {
             "section": key,
@@ -147,8 +151,9 @@ def latest_benchmark(folder: str | Path) -> tuple[str, pd.DataFrame] | None:
             "unit": m["unit"],
             "target": "-" if m["target"] is None else f"{m['relation']} {m['target']:g}",
             "met": "-" if m["met"] is None else "yes" if m["met"] else "no",
+            "run": run,
         }
-        for key, section in result["sections"].items()
+        for key, (run, section) in newest.items()
         for name, m in section["measurements"].items()
     ]
-    return runs[-1].name, pd.DataFrame(rows)
+    return ", ".join(sorted({run for run, _ in newest.values()})), pd.DataFrame(rows)
