@@ -100,7 +100,8 @@ ERRATA: tuple[Erratum, ...] = (
         "On least squares, BN gradient descent is faster than plain gradient descent.",
         "S",
         "The paper says the same order [P]: the worst-case factor of both is (1 - mu/L)^2. On random instances BN "
-        "gradient descent often needs fewer steps (its start is aligned with u), which is not a better rate.",
+        "gradient descent often needs fewer steps (the u-alignment effect of the OLS chapter), which is not a "
+        "better rate.",
         "worst-case late factors of BN-GD and GD within a ratio of {ols.same_order_as_gd:.5f}; random instances: GD "
         "needs {ols.same_order_as_gd.median_steps_gd_over_bn:.2f} times the steps in the median",
         ("ols.same_order_as_gd",),
@@ -110,8 +111,8 @@ ERRATA: tuple[Erratum, ...] = (
         "The form of h in Algorithm 1",
         "GDNP's direction step uses h(w, g) = E[phi'] (u^T w) - E[phi''] (u^T w)^2.",
         "S",
-        "With h = c1(w~) u^T w the direction step is exactly gradient descent on the Rayleigh quotient, whatever the "
-        "length and the loss; the summary form agrees with it only when g = ||w||_S.",
+        "With h = c1(w~) u^T w the length and c1 cancel from the direction step, which is then exactly gradient "
+        "descent on the Rayleigh quotient; the summary form equals c1(w~) u^T w only when g = ||w||_S.",
         "relative iterate gap to Rayleigh GD: Stein form {halfspace.gdnp_is_rayleigh_gd:.1e}, summary form "
         "{halfspace.h_summary_form_negative_control:.2f}",
         ("halfspace.gdnp_is_rayleigh_gd", "halfspace.h_summary_form_negative_control"),
@@ -124,7 +125,7 @@ ERRATA: tuple[Erratum, ...] = (
         "S",
         "The direction part equals c1^2 (rho(w) - rho*) exactly, so Phi^2 can be replaced by the largest c1^2 along "
         "the run. |c1| <= 1/2 is observed at the optimal lengths GDNP visits, not everywhere: away from them "
-        "|c1| exceeds 1/2 (approaching 1 along +S^-1 u at long lengths). |c1| <= Phi is observed, not proved.",
+        "|c1| exceeds 1/2 (close to 1 along +S^-1 u at a long length). |c1| <= Phi is observed, not proved.",
         "identity with c1 by scipy quad to {halfspace.direction_identity:.1e}; largest |c1| along GDNP "
         "{halfspace.direction_identity.max_abs_c1:.3f}, at random (w, g) {halfspace.decoupling.max_abs_c1:.3f}, "
         "along +S^-1 u at length {halfspace.decoupling.long_length:.0f} {halfspace.decoupling.max_abs_c1_long:.3f}; "
@@ -149,8 +150,8 @@ ERRATA: tuple[Erratum, ...] = (
         "The optimal length is finite for every direction (so a bisection bracket exists); sigmoid-type losses are "
         "among the losses considered.",
         "S",
-        "For the sigmoid loss with Gaussian inputs the optimal length is unbounded: no bracket exists and the "
-        "assumption fails. The book uses the logistic loss.",
+        "For the sigmoid loss with Gaussian inputs no instance tried has a finite optimal length: no bracket exists "
+        "there and the assumption fails. The book uses the logistic loss.",
         "no bracket on {halfspace.sigmoid_length_unbounded:.0%} of {halfspace.sigmoid_length_unbounded.instances:.0f} "
         "instances",
         ("halfspace.sigmoid_length_unbounded",),
@@ -161,9 +162,9 @@ ERRATA: tuple[Erratum, ...] = (
         "At every critical point of the one-hidden-layer network every unit is aligned with S^-1 u.",
         "S",
         "The proof needs the m x m matrix B = (beta_ij) to be invertible. With a linear outer loss the units "
-        "decouple and the lemma holds. With the logistic outer loss it fails: a non-aligned critical point has lower "
-        "loss than the best aligned one, which is a saddle, and alternating rounds of Algorithm 1 drift to the "
-        "non-aligned minimiser.",
+        "decouple and, at fixed lengths, every critical direction is aligned. With the logistic outer loss the "
+        "lemma fails: a non-aligned critical point has lower loss than the best aligned one, which is a saddle, and "
+        "alternating rounds of Algorithm 1 end below the best aligned loss, away from that saddle.",
         "linear loss: 1 - |cos| at most {mlp.aligned_linear_loss.misalignment:.0e}; logistic: non-aligned minus "
         "aligned loss {mlp.logistic_counterexample:.2e}, smallest Hessian eigenvalue at the aligned point "
         "{mlp.aligned_saddle:.2e}; the rounds end {mlp.rounds_converge:.2e} from the aligned loss",
