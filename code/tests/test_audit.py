@@ -70,6 +70,10 @@ def test_sentences_keep_prose_and_leave_out_code_math_options_and_headings() -> 
     ]
 
 
+def test_an_initial_does_not_end_a_sentence_but_a_unit_does() -> None:
+    assert [t for _, t in texts("Shown by A. Smith in 3 s. Then more.")] == ["Shown by A. Smith in 3 s.", "Then more."]
+
+
 def test_a_sentence_starts_on_its_own_line_within_a_paragraph() -> None:
     page = "One line\ncontinues here. Another\nstarts on line two.\n\nA third on line five."
     assert texts(page) == [

@@ -224,7 +224,7 @@ def _ends(joined: str) -> Iterator[int]:
         head = joined[: k + 1]
         if re.fullmatch(r"\s*\d+\.", head):  # a numbered list item's marker
             continue
-        if head.endswith(ABBREVIATIONS) or re.search(r"(?:^|\s)[A-Za-z]\.$", head):
+        if head.endswith(ABBREVIATIONS) or re.search(r"(?:^|\s)[A-Z]\.$", head):  # an initial, not "in 3 s."
             continue
         yield k + 1 + len(after.group(0).rstrip())
 
