@@ -2,8 +2,8 @@
 
 A student writes one function of the paper's vocabulary in a chapter (the Theorem step on the
 Rayleigh quotient, the GDNP direction step with ``h``, backpropagation through BN, ...).
-:func:`check` runs it on fresh random instances next to the book's own implementation and
-answers in plain words:
+:func:`check` runs it on random instances (seeded by the exercise's name: the same in every run)
+next to the book's own implementation and answers in plain words:
 
 * **correct** -- every output agrees with the book's to the exercise's relative tolerance;
 * **a known mistake** -- the outputs agree instead with one of the exercise's classic mistakes.
