@@ -63,6 +63,7 @@ Modules by concept, named after the paper's vocabulary; the machinery in two fol
   - :mod:`bnrates.book.cli` -- the command lines' shared options and errors;
   - :mod:`bnrates.book.provenance` -- what each chapter saves (claims, tables, environment);
   - :mod:`bnrates.book.report` -- the reproducibility report;
+  - :mod:`bnrates.book.audit` -- the sentence audit: every sentence's tag, claims and reason;
   - :mod:`bnrates.book.chapter` -- the page helper: what opens and what closes every chapter;
   - :mod:`bnrates.book.pages` -- what readers see of an executed chapter;
   - :mod:`bnrates.book.edition` -- the student edition and its notebooks;
@@ -78,7 +79,8 @@ Modules by concept, named after the paper's vocabulary; the machinery in two fol
   - :mod:`bnrates.bench.processes` -- commands run with their peak memory sampled;
   - :mod:`bnrates.bench.rebuild` -- P1, P2, P6: the rebuild against Jupyter Book's, incremental, parallel;
   - :mod:`bnrates.bench.kernels` -- P3 to P5: the numerical kernels;
-  - :mod:`bnrates.bench.sweep_costs` -- S1: the sweeps' throughput and memory.
+  - :mod:`bnrates.bench.sweep_costs` -- S1: the sweeps' throughput and memory;
+  - :mod:`bnrates.bench.oracles` -- S2: each race method's time over the floor of its oracle calls.
 """
 
 __version__ = "0.1.0"
