@@ -1,7 +1,9 @@
 """The acceleration sweep: where length-direction decoupling pays off (chapter "Where decoupling pays off").
 
-One task runs one method on one Gaussian halfspace instance (Eq. (16), theory notes section 3)
-until ``||grad f(w~_t)||^2_{S^-1} < tol`` or ``cap`` iterations, and records the count:
+One task runs one method on one Gaussian halfspace instance (Eq. (16))
+until ``||grad f(w~_t)||^2_{S^-1} < tol`` or ``cap`` iterations, and records the count and the
+oracle calls. The runs take place in the eigenbasis of ``S`` with the kernels of
+:mod:`~bnrates.eigenbasis`, which do the iterations of the reference implementations named here:
 
 - ``GD`` and ``AGD`` (Nesterov, convex schedule) on ``w~`` with step ``1 / zeta``,
   ``zeta = L sup|phi''|`` (:func:`~bnrates.gdnp.gd`, :func:`~bnrates.gdnp.agd`), from ``w~ = 0``;
@@ -26,7 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .gdnp import agd, bisection, bngd, gd, gdnp, iterations_to, lbfgs, length_derivative_of
+from . import eigenbasis
+from .eigenbasis import DiagonalHalfspace, Run
+from .gdnp import bisection, iterations_to, length_derivative_of
 from .halfspace import GaussianHalfspace, halfspace_instances
 from .problems import random_starts
 from .rates import rayleigh_gap, theory_factor
@@ -122,6 +126,11 @@ class Instance:
     problem : SweepHalfspace
     w0 : ndarray, shape ``(1, d)``
         ``||w_0||_S = 1``, ``u^T w_0 < 0``.
+    diagonal : DiagonalHalfspace
+        The same instance in the eigenbasis of ``S``, where the race runs
+        (:mod:`~bnrates.eigenbasis`).
+    w0_diagonal : ndarray, shape ``(d,)``
+        ``w0`` in that basis.
     g_star, rho_gap0, c2_star : float
         Optimal length (:func:`optimal_length`), ``rho(w_0) - rho*``, and ``E[phi'']`` at the
         minimiser (GD's curvature along the solution).
@@ -129,6 +138,8 @@ class Instance:
 
     problem: SweepHalfspace
     w0: Array
+    diagonal: DiagonalHalfspace
+    w0_diagonal: Array
     g_star: float
     rho_gap0: float
     c2_star: float
@@ -150,9 +161,12 @@ def instance(d: int, kappa: float, separability: float, loss: str, seed: int) ->
     g_star = optimal_length(problem)
     w_star = rayleigh_argmin(problem.S, problem.u)
     wt_star = -g_star[:, None] * w_star / s_norm(w_star, problem.S)[:, None]
+    diagonal = DiagonalHalfspace.of(problem)
     return Instance(
         problem,
         w0,
+        diagonal,
+        diagonal.to_eigenbasis(w0[0]),
         float(g_star[0]),
         float(rayleigh_gap(w0, problem.S, problem.u)[0]),
         float(problem.stein_coefficients(wt_star)[1][0]),
@@ -169,37 +183,32 @@ def optimal_length(problem: GaussianHalfspace) -> Array:
     return bisection(partial(length_derivative_of, problem, direction), 60)[0]
 
 
-def race(problem: GaussianHalfspace, w0: Array, method: str, cap: int, tol: float = TOL) -> Array:
-    """One method of :data:`METHODS` on ``problem`` for at most ``cap`` iterations, as the sweep runs it.
+def race(inst: Instance, method: str, cap: int, tol: float = TOL) -> Run:
+    """One method of :data:`METHODS` on the instance for at most ``cap`` iterations, as the sweep runs it.
 
+    In the eigenbasis of ``S`` (:mod:`~bnrates.eigenbasis`; the methods are rotation-equivariant).
     GD, AGD, BN-GD use the step ``1 / zeta`` (``L = 1``); GD, AGD and L-BFGS start from ``w~ = 0``,
     GDNP from the direction ``w0``, BN-GD from ``w0`` with ``g = 0``. A ``tol`` below round-off
     (``1e-300``) runs all ``cap`` iterations unless a line search fails (the benchmarks' fixed-length runs).
 
-    Parameters
-    ----------
-    problem : GaussianHalfspace
-        A batch of one instance.
-    w0 : ndarray, shape ``(1, d)``
-        The start direction.
-
     Returns
     -------
-    ndarray, shape ``(iterations + 1, 1)``
-        ``||grad f(w~_t)||^2_{S^-1}`` along the run.
+    Run
+        ``||grad f(w~_t)||^2_{S^-1}`` along the run, shape ``(iterations + 1,)``, and its oracle calls.
     """
+    problem, w0 = inst.diagonal, inst.w0_diagonal
     step = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
     wt0 = np.zeros_like(w0)
     if method == "GD":
-        return gd(problem, wt0, cap, step, tol=tol).grad_norm_sq
+        return eigenbasis.gd(problem, wt0, cap, step, tol)
     if method == "AGD":
-        return agd(problem, wt0, cap, step, tol=tol).grad_norm_sq
+        return eigenbasis.agd(problem, wt0, cap, step, tol)
     if method == "GDNP":
-        return gdnp(problem, w0, cap, T_S, L=np.ones(1), tol=tol).grad_norm_sq
+        return eigenbasis.gdnp(problem, w0, cap, T_S, 1.0, tol)
     if method == "BN-GD":
-        return bngd(problem, w0, np.zeros(1), cap, step, step, tol=tol).grad_norm_sq
+        return eigenbasis.bngd(problem, w0, 0.0, cap, step, step, tol)
     if method == "L-BFGS":
-        return lbfgs(problem, wt0, cap, tol).grad_norm_sq
+        return eigenbasis.lbfgs(problem, wt0, cap, tol)
     raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
 
 
@@ -209,7 +218,9 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     Returns
     -------
     dict
-        ``iterations`` (the cap if not reached), ``censored``, ``final_grad_norm_sq``,
+        ``iterations`` (the cap if not reached), ``censored``, ``final_grad_norm_sq``, the oracle
+        calls ``gradients``, ``values`` (L-BFGS's evaluations) and ``length_evaluations`` (GDNP's
+        ``d_g f``; :class:`~bnrates.eigenbasis.Oracles`),
         ``g_star`` (optimal length), ``rate_factor`` (``(1 - mu/L)^2``), ``rho_gap0``
         (``rho(w_0) - rho*`` of the start direction), ``c2_star`` (``E[phi'']`` at the minimiser:
         GD's curvature along the solution, which vanishes as the data become separable).
@@ -217,12 +228,16 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     d, kappa, separability = params["d"], params["kappa"], params["separability"]
     loss, method, cap = params["loss"], params["method"], params["cap"]
     inst = instance(d, kappa, separability, loss, seed)
-    gns = race(inst.problem, inst.w0, method, cap)
-    its = int(iterations_to(gns, TOL)[0])
+    run = race(inst, method, cap)
+    gns = run.grad_norm_sq
+    its = int(iterations_to(gns[:, None], TOL)[0])
     return {
         "iterations": its if its >= 0 else len(gns) - 1,
         "censored": its < 0,
-        "final_grad_norm_sq": float(gns[-1, 0]),
+        "final_grad_norm_sq": float(gns[-1]),
+        "gradients": run.oracles.count("gradient"),
+        "values": run.oracles.count("value"),
+        "length_evaluations": run.oracles.count("length"),
         "g_star": inst.g_star,
         "rate_factor": float(theory_factor(1.0 / kappa, 1.0)),
         "rho_gap0": inst.rho_gap0,
@@ -250,5 +265,16 @@ SWEEP = Sweep(
     seed_axes=("d", "kappa", "separability", "loss", "seed"),
     seed_names=SEED_NAMES,
     task=acceleration_task,
-    outcomes=("iterations", "censored", "final_grad_norm_sq", "g_star", "rate_factor", "rho_gap0", "c2_star"),
+    outcomes=(
+        "iterations",
+        "censored",
+        "final_grad_norm_sq",
+        "gradients",
+        "values",
+        "length_evaluations",
+        "g_star",
+        "rate_factor",
+        "rho_gap0",
+        "c2_star",
+    ),
 )

@@ -10,11 +10,6 @@ import pytest
 from conftest import ROOT
 
 from bnrates import bench
-from bnrates.acceleration import T_S, instance, race
-from bnrates.bench.oracles import NO_STOP, CountingHalfspace, nodes_needed
-from bnrates.halfspace import gaussian_expectations
-from bnrates.losses import get_loss
-from bnrates.quadrature import trapezoid_rule
 
 SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "memory", "S1", "S2")
 
@@ -80,25 +75,3 @@ def test_readme_quotes_the_large_grid_cost_of_the_newest_s1_record() -> None:
     n1, h1, n2, h2 = workers.groups()
     for n, h in ((n1, h1), (n2, h2)):
         assert abs(float(h) - core_hours / int(n)) <= 0.05 + 0.01 * core_hours / int(n), (n, h, core_hours)
-
-
-@pytest.mark.parametrize("s", [0.0, 0.3, 1.0, 2.5, 6.0, 12.0])
-def test_the_oracle_floor_uses_nodes_that_really_suffice(s: float) -> None:
-    """The floor's rule (s h <= 0.45) is accurate: its bare trapezoid sum matches a rule with 8193 nodes."""
-    n = nodes_needed(s)
-    assert n >= 65 and ((n - 1) & (n - 2) == 0) and s * 28 / (n - 1) <= 0.45
-    loss = get_loss("logistic")
-    xi, w = trapezoid_rule(n, 14.0)
-    for f in (loss.phi, loss.dphi, loss.d2phi):
-        floor = f(0.3 + s * xi) @ w
-        fine = gaussian_expectations([f], 0.3, s, 8193)[0]
-        assert abs(floor - fine) <= 1e-13 * abs(fine)
-
-
-def test_counting_the_oracle_calls_changes_no_iterate_and_sees_every_halving() -> None:
-    inst = instance(10, 40.0, 0.9, "logistic", 0)
-    counting = CountingHalfspace(inst.problem)
-    counted = race(counting, inst.w0, "GDNP", 4, tol=NO_STOP)
-    assert (counted == race(inst.problem, inst.w0, "GDNP", 4, tol=NO_STOP)).all()
-    lengths = sum(c for (kind, _), c in counting.calls.items() if kind == "length")
-    assert lengths >= 4 * T_S  # Algorithm 1: T_s halvings, each one evaluation of d_g f, per iteration

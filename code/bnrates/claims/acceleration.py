@@ -207,7 +207,19 @@ def practitioners_win(corner: str) -> Compute:
     return compute
 
 
-COMPARED = ("iterations", "censored", "final_grad_norm_sq", "g_star", "rho_gap0", "c2_star")
+COMPARED = (
+    "iterations",
+    "censored",
+    "gradients",
+    "values",
+    "length_evaluations",
+    "final_grad_norm_sq",
+    "g_star",
+    "rho_gap0",
+    "c2_star",
+)
+EXACT = ("iterations", "censored", "gradients", "values", "length_evaluations")
+"""Outcomes of :data:`COMPARED` that are counts or flags, compared exactly (the others to 1e-9)."""
 
 
 def rerun_tasks(saved: pd.DataFrame, shift_seed: int) -> pd.DataFrame:
@@ -221,7 +233,7 @@ def rerun_matches(shift_seed: int) -> Compute:
     """Compute: how many of a random subset of the map's tasks give other outcomes when run again.
 
     The subset (:data:`RERUN`, ``d <= RERUN_MAX_D``) is drawn with the chapter's seed and re-run
-    in reverse order in this process. Integers and flags must agree exactly, floats to 1e-9
+    in reverse order in this process. Counts and flags (:data:`EXACT`) must agree exactly, floats to 1e-9
     relative. With ``shift_seed = 1`` each task is re-run on the next replicate's instance
     instead (the negative control: another instance, other numbers).
     """
@@ -235,7 +247,7 @@ def rerun_matches(shift_seed: int) -> Compute:
         differs = np.zeros(len(rows), dtype=bool)
         for column in COMPARED:
             old, new = saved[column].to_numpy(), rows[column].to_numpy()
-            if column in ("iterations", "censored"):
+            if column in EXACT:
                 differs |= old != new
             else:
                 differs |= ~np.isclose(new.astype(float), old.astype(float), rtol=1e-9, atol=0.0)
