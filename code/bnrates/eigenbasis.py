@@ -175,6 +175,11 @@ class DiagonalHalfspace:
         return dg
 
 
+def _stops(grad_norm_sq: float, tol: float, t: int, cap: int) -> bool:
+    """A run ends at the tolerance, at the cap, or where a too-long step made the gradient non-finite."""
+    return grad_norm_sq < tol or t == cap or not math.isfinite(grad_norm_sq)
+
+
 @dataclass(frozen=True)
 class Run:
     """A kernel's run: ``||grad f(w~_t)||^2_{S^-1}`` for ``t = 0 .. T`` (shape ``(T + 1,)``) and its oracle calls."""
@@ -192,14 +197,16 @@ def gd(problem: DiagonalHalfspace, wt0: Array, cap: int, step: float, tol: float
     for t in range(cap + 1):
         grad, _ = problem.stein_gradient(wt, oracles)
         gns.append(problem.inv_norm_sq(grad))
-        if gns[-1] < tol or t == cap:
+        if _stops(gns[-1], tol, t, cap):
             break
         wt = wt - step * grad
     return Run(np.array(gns), oracles)
 
 
-def agd(problem: DiagonalHalfspace, wt0: Array, cap: int, step: float, tol: float) -> Run:
-    """:func:`bnrates.gdnp.agd` with the convex schedule ``beta_t = (t - 1) / (t + 2)``.
+def agd(
+    problem: DiagonalHalfspace, wt0: Array, cap: int, step: float, tol: float, momentum: float | None = None
+) -> Run:
+    """:func:`bnrates.gdnp.agd`: the convex schedule ``beta_t = (t - 1) / (t + 2)``, or a constant ``momentum``.
 
     The stopping test is on the main sequence ``x_t`` (one gradient), the step on ``y_t`` (another,
     except while ``beta_t = 0``, where ``y_t = x_t``): two gradients per iteration.
@@ -209,14 +216,40 @@ def agd(problem: DiagonalHalfspace, wt0: Array, cap: int, step: float, tol: floa
     for t in range(cap + 1):
         grad, _ = problem.stein_gradient(wt, oracles)
         gns.append(problem.inv_norm_sq(grad))
-        if gns[-1] < tol or t == cap:
+        if _stops(gns[-1], tol, t, cap):
             break
-        beta = max(t - 1, 0) / (t + 2)
+        beta = max(t - 1, 0) / (t + 2) if momentum is None else momentum
         if beta == 0:
             prev, wt = wt, wt - step * grad
         else:
             y = wt + beta * (wt - prev)
             prev, wt = wt, y - step * problem.stein_gradient(y, oracles)[0]
+    return Run(np.array(gns), oracles)
+
+
+def gd_armijo(problem: DiagonalHalfspace, wt0: Array, cap: int, step0: float, tol: float, c: float = 1e-4) -> Run:
+    """Gradient descent with a backtracking (Armijo) line search on ``w~``.
+
+    Each iteration tries ``step = 2 * (the last accepted step)`` (``step0`` at first) and halves it
+    until ``f(w~ - step grad) <= f(w~) - c step ||grad||^2``; every trial is one value (``E[phi]``)
+    counted, the accepted point's value is reused, its gradient is one more call.
+    """
+    oracles, gns, wt, step = Oracles(), [], wt0.copy(), step0 / 2
+    loss = problem.loss
+    value = expectations((loss.phi,), *problem.moments(wt), oracles, "value")[0]
+    for t in range(cap + 1):
+        grad, _ = problem.stein_gradient(wt, oracles)
+        gns.append(problem.inv_norm_sq(grad))
+        if _stops(gns[-1], tol, t, cap):
+            break
+        g2, step = float(grad @ grad), 2 * step
+        for _ in range(60):
+            trial = wt - step * grad
+            trial_value = expectations((loss.phi,), *problem.moments(trial), oracles, "value")[0]
+            if trial_value <= value - c * step * g2:
+                break
+            step /= 2
+        wt, value = trial, trial_value
     return Run(np.array(gns), oracles)
 
 
@@ -236,7 +269,7 @@ def gdnp(problem: DiagonalHalfspace, w0: Array, cap: int, n_bisection: int, L: f
         wt = (g / norm) * w
         grad_wt, c1 = problem.stein_gradient(wt, oracles)
         gns.append(problem.inv_norm_sq(grad_wt))
-        if gns[-1] < tol or t == cap:
+        if _stops(gns[-1], tol, t, cap):
             break
         h = c1 * float(problem.u @ w)
         if h != 0 and g != 0:
@@ -254,7 +287,7 @@ def bngd(problem: DiagonalHalfspace, w0: Array, g0: float, cap: int, lr_w: float
         norm = math.sqrt(norm2)
         grad, _ = problem.stein_gradient((g / norm) * w, oracles)
         gns.append(problem.inv_norm_sq(grad))
-        if gns[-1] < tol or t == cap:
+        if _stops(gns[-1], tol, t, cap):
             break
         wg = float(w @ grad)
         grad_w = (g / norm) * (grad - lam * w * (wg / norm2))
