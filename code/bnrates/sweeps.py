@@ -49,7 +49,7 @@ Task = Callable[[Params, int], Mapping[str, object]]
 GRIDS = ("quick", "full", "large")
 """Grid names every sweep offers, smallest first."""
 
-SWEEP_MODULES = {"acceleration": "bnrates.acceleration"}
+SWEEP_MODULES = {"acceleration": "bnrates.acceleration", "tuning": "bnrates.tuning"}
 """Sweep name -> the module whose ``SWEEP`` declares it (imported on use)."""
 
 ENV_PACKAGES = ("bnrates", "numpy", "scipy", "joblib", "dask", "distributed")

@@ -13,6 +13,7 @@ from bnrates.eigenbasis import MAX_NODES, DiagonalHalfspace, Oracles, expectatio
 from bnrates.halfspace import gaussian_expectations, halfspace_instances
 from bnrates.losses import get_loss
 from bnrates.problems import random_starts
+from bnrates.reparametrization import inv_norm_sq
 
 
 def reference(problem: SweepHalfspace, w0: np.ndarray, method: str, cap: int) -> np.ndarray:
@@ -108,3 +109,34 @@ def test_diagonal_needs_a_batch_of_one() -> None:
     base = halfspace_instances(5, 4.0, 0.5, [0, 1])
     with pytest.raises(ValueError, match=r"batch of one instance, u of shape \(1, d\)"):
         DiagonalHalfspace.of(SweepHalfspace(base.S, base.u, "logistic", 1025))
+
+
+def test_agd_with_constant_momentum_runs_the_reference() -> None:
+    inst = instance(10, 40.0, 0.5, "logistic", 0)
+    step, beta = 1.0 / inst.problem.loss.curvature_bound, 0.8
+    got = eigenbasis.agd(inst.diagonal, np.zeros(10), 60, step, TOL, momentum=beta).grad_norm_sq
+    want = gdnp.agd(inst.problem, np.zeros((1, 10)), 60, step, momentum=beta, tol=TOL).grad_norm_sq[:, 0]
+    np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+def test_armijo_kernel_replays_on_the_dense_reference_and_counts_every_trial() -> None:
+    """Backtracking replayed with the dense problem's value and gradient: the same gradient norms."""
+    inst = instance(10, 6.0, 0.9, "logistic", 0)
+    D, P = inst.diagonal, inst.problem
+    run = eigenbasis.gd_armijo(D, np.zeros(10), 400, 64.0, TOL)
+    assert run.grad_norm_sq[-1] < TOL < run.grad_norm_sq[0]
+    iterations = len(run.grad_norm_sq) - 1
+    trials, wt, step, gns = 0, np.zeros((1, 10)), 32.0, []
+    for _ in range(iterations):
+        grad, f0 = P.grad(wt), P.value(wt)[0]
+        gns.append(inv_norm_sq(grad, P.S)[0])
+        step *= 2
+        while True:
+            trials += 1
+            if P.value(wt - step * grad)[0] <= f0 - 1e-4 * step * float(np.sum(grad * grad)):
+                break
+            step /= 2
+        wt = wt - step * grad
+    np.testing.assert_allclose(run.grad_norm_sq[:-1], gns, rtol=1e-6)
+    assert run.oracles.count("gradient") == iterations + 1
+    assert run.oracles.count("value") == trials + 1  # every trial, and f(w~_0)

@@ -1,0 +1,130 @@
+"""Tuned baselines for the acceleration race: each baseline with its best step, on the map's instances.
+
+The acceleration map (:mod:`bnrates.acceleration`) runs GD, AGD and BN-GD with the global step
+``1 / zeta``. This sweep runs every *variant* of :data:`VARIANTS` on the same instances (the
+map's seeds, :func:`map_seed`) with a cap of its own, so that a reader can take per instance
+the best step of each baseline and see how much a verdict moves:
+
+- ``GD:m``, ``AGD:m`` -- step ``m / zeta`` for ``m`` in :data:`STEPS` (AGD with the convex schedule);
+- ``BN-GD:a:b`` -- steps ``(a / zeta, b / zeta)`` on ``(w, g)`` for ``a, b`` in :data:`BN_STEPS`;
+- ``GD-Armijo`` -- backtracking from ``2 x`` the last accepted step (:func:`~bnrates.eigenbasis.gd_armijo`,
+  first trial ``STEPS[-1] / zeta``);
+- ``AGD-strongly-convex`` -- step ``1 / zeta`` and the constant momentum ``(sqrt(q) - 1) / (sqrt(q) + 1)``,
+  ``q = zeta / mu`` with ``mu = E[phi''] / kappa`` at the minimiser (``c2_star / kappa``): the
+  curvature at the solution, which a practitioner does not know, so this variant is an oracle;
+- ``GDNP`` and ``L-BFGS`` untuned, as the map runs them (Algorithm 1's constants are the theorem's).
+
+Every task records its iterations and oracle calls (:class:`~bnrates.eigenbasis.Oracles`); the
+cost of tuning a baseline is the sum over its grid.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import acceleration, eigenbasis, sweeps
+from .eigenbasis import Run
+from .gdnp import iterations_to
+from .sweeps import Sweep, choice, integer_in, real_in
+
+STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+"""Multiples of ``1 / zeta`` tried for GD and AGD."""
+BN_STEPS = (1, 4, 16, 64, 256)
+"""Multiples of ``1 / zeta`` tried for each of BN-GD's two steps."""
+VARIANTS = (
+    "GDNP",
+    "L-BFGS",
+    "GD-Armijo",
+    "AGD-strongly-convex",
+    *(f"GD:{m}" for m in STEPS),
+    *(f"AGD:{m}" for m in STEPS),
+    *(f"BN-GD:{a}:{b}" for a in BN_STEPS for b in BN_STEPS),
+)
+
+GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "quick": {
+        "d": (10,),
+        "kappa": (1.0, 40.0),
+        "separability": (0.3, 0.9),
+        "loss": ("logistic",),
+        "seed": (0,),
+        "cap": (500,),
+        "variant": VARIANTS,
+    },
+    "full": {
+        "d": (10,),
+        "kappa": acceleration.KAPPAS,
+        "separability": acceleration.SEPARABILITIES,
+        "loss": acceleration.LOSSES,
+        "seed": (0,),
+        "cap": (5000,),
+        "variant": VARIANTS,
+    },
+}
+"""``quick`` (188 tasks, seconds) and ``full`` (the map's 144 instances at ``d = 10``, 6768 tasks)."""
+
+
+def map_seed(params: dict) -> int:
+    """The acceleration map's task seed for these instance parameters: the tuned runs race on its instances."""
+    return sweeps.task_seed(acceleration.SWEEP, {**params, "method": "GD"})
+
+
+def run_variant(inst: acceleration.Instance, variant: str, cap: int, tol: float = acceleration.TOL) -> Run:
+    """One variant of :data:`VARIANTS` on the map's instance, in the eigenbasis (:mod:`~bnrates.eigenbasis`)."""
+    name, *steps = variant.split(":")
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    problem, zero = inst.diagonal, 0 * inst.w0_diagonal
+    unit = 1.0 / problem.loss.curvature_bound  # 1 / zeta with L = 1
+    if name in ("GDNP", "L-BFGS"):
+        return acceleration.race(inst, name, cap, tol)
+    if name == "GD-Armijo":
+        return eigenbasis.gd_armijo(problem, zero, cap, STEPS[-1] * unit, tol)
+    if name == "AGD-strongly-convex":
+        kappa = 1.0 / float(problem.lam.min())
+        q = (1.0 / unit) / (inst.c2_star / kappa)
+        beta = (math.sqrt(q) - 1) / (math.sqrt(q) + 1)
+        return eigenbasis.agd(problem, zero, cap, unit, tol, momentum=beta)
+    if name == "GD":
+        return eigenbasis.gd(problem, zero, cap, float(steps[0]) * unit, tol)
+    if name == "AGD":
+        return eigenbasis.agd(problem, zero, cap, float(steps[0]) * unit, tol)
+    lr_w, lr_g = (float(s) * unit for s in steps)
+    return eigenbasis.bngd(problem, inst.w0_diagonal, 0.0, cap, lr_w, lr_g, tol)
+
+
+def tuning_task(params: dict, seed: int) -> dict[str, object]:
+    """One variant on one instance of the map: iterations to the tolerance (at most ``cap``) and oracle calls."""
+    inst = acceleration.instance(params["d"], params["kappa"], params["separability"], params["loss"], map_seed(params))
+    run = run_variant(inst, params["variant"], params["cap"])
+    gns = run.grad_norm_sq
+    its = int(iterations_to(gns[:, None], acceleration.TOL)[0])
+    return {
+        "iterations": its if its >= 0 else len(gns) - 1,
+        "censored": its < 0,
+        "final_grad_norm_sq": float(gns[-1]),
+        "gradients": run.oracles.count("gradient"),
+        "values": run.oracles.count("value"),
+        "length_evaluations": run.oracles.count("length"),
+        "c2_star": inst.c2_star,
+    }
+
+
+SWEEP = Sweep(
+    name="tuning",
+    axes=(
+        integer_in("d", 2, 5000),
+        real_in("kappa", 1.0, 1e6),
+        real_in("separability", 0.0, 1.0, open_interval=True),
+        choice("loss", acceleration.LOSSES),
+        integer_in("seed", 0, 10**6),
+        integer_in("cap", 1, 10**6),
+        choice("variant", VARIANTS),
+    ),
+    grids=GRIDS,
+    seed_axes=("d", "kappa", "separability", "loss", "seed"),
+    task=tuning_task,
+    outcomes=("iterations", "censored", "final_grad_norm_sq", "gradients", "values", "length_evaluations", "c2_star"),
+)
+"""The tuned-baselines sweep; its ``task_seed`` column is its own, the instance's seed is :func:`map_seed`."""
