@@ -18,6 +18,7 @@ Modules by concept, named after the paper's vocabulary; the machinery in two fol
 - :mod:`bnrates.acceleration` -- GDNP against accelerated and quasi-Newton methods (the sweep);
 - :mod:`bnrates.eigenbasis` -- the race's instance in the eigenbasis of ``S`` and its lean kernels
   (the reference iterations in ``O(d)``, oracle calls counted);
+- :mod:`bnrates.tuning` -- the tuned-baselines sweep: each baseline over a grid of steps on the map's instances;
 - :mod:`bnrates.mlp` -- the one-hidden-layer network, per-unit GDNP and alternating rounds;
 - :mod:`bnrates.datasets` -- the real data sets (bundled with scikit-learn, offline);
 - :mod:`bnrates.empirical` -- the halfspace on finite data, its reference optimum, GDNP on data and

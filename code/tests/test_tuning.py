@@ -1,0 +1,46 @@
+"""The tuned-baselines sweep races on the acceleration map's instances, with the variants it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from bnrates import acceleration, sweeps, tuning
+
+
+@pytest.mark.parametrize(
+    ("variant", "method"), [("GD:1", "GD"), ("AGD:1", "AGD"), ("BN-GD:1:1", "BN-GD"), ("GDNP", "GDNP")]
+)
+def test_the_untuned_variant_is_the_maps_task(variant: str, method: str) -> None:
+    """GD:1 is the map's GD (step 1/zeta) on the map's instance: same count, same final gradient norm."""
+    params = {"d": 10, "kappa": 40.0, "separability": 0.9, "loss": "smoothed_hinge", "seed": 0, "cap": 150}
+    mapped = acceleration.acceleration_task(
+        {**params, "method": method}, sweeps.task_seed(acceleration.SWEEP, {**params, "method": method})
+    )
+    tuned = tuning.tuning_task(
+        {**params, "variant": variant}, sweeps.task_seed(tuning.SWEEP, {**params, "variant": variant})
+    )
+    for key in ("iterations", "censored", "final_grad_norm_sq", "gradients", "length_evaluations", "c2_star"):
+        assert tuned[key] == mapped[key], key
+
+
+def test_a_larger_step_is_another_run() -> None:
+    inst = acceleration.instance(
+        10,
+        6.0,
+        0.9,
+        "logistic",
+        tuning.map_seed({"d": 10, "kappa": 6.0, "separability": 0.9, "loss": "logistic", "seed": 0}),
+    )
+    one, two = (tuning.run_variant(inst, v, 50).grad_norm_sq for v in ("GD:1", "GD:2"))
+    assert one[0] == two[0] and one[5] != two[5]
+
+
+def test_an_unknown_variant_names_the_allowed_ones() -> None:
+    inst = acceleration.instance(10, 6.0, 0.5, "logistic", 0)
+    with pytest.raises(ValueError, match=r"variant must be one of GDNP, L-BFGS, GD-Armijo, .*; got 'GD:3'"):
+        tuning.run_variant(inst, "GD:3", 5)
+
+
+def test_the_quick_grid_has_every_variant_of_each_instance() -> None:
+    todo = sweeps.tasks(tuning.SWEEP, sweeps.check_grid(tuning.SWEEP, "quick"))
+    assert len(todo) == 4 * len(tuning.VARIANTS) == 4 * (4 + 2 * len(tuning.STEPS) + len(tuning.BN_STEPS) ** 2)
