@@ -219,7 +219,7 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     -------
     dict
         ``iterations`` (the cap if not reached), ``censored``, ``final_grad_norm_sq``, the oracle
-        calls ``gradients``, ``values`` (L-BFGS's evaluations) and ``length_evaluations`` (GDNP's
+        calls ``gradients``, ``function_values`` (L-BFGS's evaluations) and ``length_evaluations`` (GDNP's
         ``d_g f``; :class:`~bnrates.eigenbasis.Oracles`),
         ``g_star`` (optimal length), ``rate_factor`` (``(1 - mu/L)^2``), ``rho_gap0``
         (``rho(w_0) - rho*`` of the start direction), ``c2_star`` (``E[phi'']`` at the minimiser:
@@ -236,7 +236,7 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
         "censored": its < 0,
         "final_grad_norm_sq": float(gns[-1]),
         "gradients": run.oracles.count("gradient"),
-        "values": run.oracles.count("value"),
+        "function_values": run.oracles.count("value"),
         "length_evaluations": run.oracles.count("length"),
         "g_star": inst.g_star,
         "rate_factor": float(theory_factor(1.0 / kappa, 1.0)),
@@ -270,7 +270,7 @@ SWEEP = Sweep(
         "censored",
         "final_grad_norm_sq",
         "gradients",
-        "values",
+        "function_values",
         "length_evaluations",
         "g_star",
         "rate_factor",

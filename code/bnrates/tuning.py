@@ -105,7 +105,7 @@ def tuning_task(params: dict, seed: int) -> dict[str, object]:
         "censored": its < 0,
         "final_grad_norm_sq": float(gns[-1]),
         "gradients": run.oracles.count("gradient"),
-        "values": run.oracles.count("value"),
+        "function_values": run.oracles.count("value"),
         "length_evaluations": run.oracles.count("length"),
         "c2_star": inst.c2_star,
     }
@@ -125,6 +125,14 @@ SWEEP = Sweep(
     grids=GRIDS,
     seed_axes=("d", "kappa", "separability", "loss", "seed"),
     task=tuning_task,
-    outcomes=("iterations", "censored", "final_grad_norm_sq", "gradients", "values", "length_evaluations", "c2_star"),
+    outcomes=(
+        "iterations",
+        "censored",
+        "final_grad_norm_sq",
+        "gradients",
+        "function_values",
+        "length_evaluations",
+        "c2_star",
+    ),
 )
 """The tuned-baselines sweep; its ``task_seed`` column is its own, the instance's seed is :func:`map_seed`."""

@@ -44,3 +44,18 @@ def test_an_unknown_variant_names_the_allowed_ones() -> None:
 def test_the_quick_grid_has_every_variant_of_each_instance() -> None:
     todo = sweeps.tasks(tuning.SWEEP, sweeps.check_grid(tuning.SWEEP, "quick"))
     assert len(todo) == 4 * len(tuning.VARIANTS) == 4 * (4 + 2 * len(tuning.STEPS) + len(tuning.BN_STEPS) ** 2)
+
+
+def test_the_committed_table_is_the_full_grid_the_readme_describes() -> None:
+    from conftest import ROOT
+
+    table = sweeps.read_table(ROOT / "data" / "sweeps" / "tuning-full.parquet")
+    grid = sweeps.check_grid(tuning.SWEEP, "full")
+    assert len(table) == len(sweeps.tasks(tuning.SWEEP, grid)) == 6768
+    assert table.groupby(["d", "kappa", "separability", "loss", "seed"]).ngroups == 144
+    assert set(table["d"]) == {10} and set(table["cap"]) == {5000} and set(table["variant"]) == set(tuning.VARIANTS)
+    assert len(tuning.STEPS) == 9 and len(tuning.BN_STEPS) ** 2 == 25
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "on the map's 144 instances at d = 10" in readme and "has 6768 tasks" in readme
+    core_minutes = table["seconds"].sum() / 60
+    assert abs(core_minutes / 2 - 16) <= 2  # "took 16 minutes on this 2-core machine"

@@ -211,14 +211,14 @@ COMPARED = (
     "iterations",
     "censored",
     "gradients",
-    "values",
+    "function_values",
     "length_evaluations",
     "final_grad_norm_sq",
     "g_star",
     "rho_gap0",
     "c2_star",
 )
-EXACT = ("iterations", "censored", "gradients", "values", "length_evaluations")
+EXACT = ("iterations", "censored", "gradients", "function_values", "length_evaluations")
 """Outcomes of :data:`COMPARED` that are counts or flags, compared exactly (the others to 1e-9)."""
 
 
