@@ -212,6 +212,25 @@ def race(inst: Instance, method: str, cap: int, tol: float = TOL) -> Run:
     raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
 
 
+RUN_OUTCOMES = ("iterations", "censored", "final_grad_norm_sq", "gradients", "function_values", "length_evaluations")
+"""What a race task records of its run (:func:`run_outcomes`); both race sweeps' outcomes start with these."""
+
+
+def run_outcomes(run: Run) -> dict[str, object]:
+    """A run's :data:`RUN_OUTCOMES`: iterations to :data:`TOL` (the run's length if never), ``censored``,
+    the last ``||grad f||^2_{S^-1}`` and the oracle calls (:class:`~bnrates.eigenbasis.Oracles`)."""
+    gns = run.grad_norm_sq
+    its = int(iterations_to(gns[:, None], TOL)[0])
+    return {
+        "iterations": its if its >= 0 else len(gns) - 1,
+        "censored": its < 0,
+        "final_grad_norm_sq": float(gns[-1]),
+        "gradients": run.oracles.count("gradient"),
+        "function_values": run.oracles.count("value"),
+        "length_evaluations": run.oracles.count("length"),
+    }
+
+
 def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     """One method on one instance: iterations to :data:`TOL` (at most ``cap``) and the theory's numbers.
 
@@ -228,16 +247,8 @@ def acceleration_task(params: dict, seed: int) -> dict[str, object]:
     d, kappa, separability = params["d"], params["kappa"], params["separability"]
     loss, method, cap = params["loss"], params["method"], params["cap"]
     inst = instance(d, kappa, separability, loss, seed)
-    run = race(inst, method, cap)
-    gns = run.grad_norm_sq
-    its = int(iterations_to(gns[:, None], TOL)[0])
     return {
-        "iterations": its if its >= 0 else len(gns) - 1,
-        "censored": its < 0,
-        "final_grad_norm_sq": float(gns[-1]),
-        "gradients": run.oracles.count("gradient"),
-        "function_values": run.oracles.count("value"),
-        "length_evaluations": run.oracles.count("length"),
+        **run_outcomes(race(inst, method, cap)),
         "g_star": inst.g_star,
         "rate_factor": float(theory_factor(1.0 / kappa, 1.0)),
         "rho_gap0": inst.rho_gap0,
@@ -265,16 +276,5 @@ SWEEP = Sweep(
     seed_axes=("d", "kappa", "separability", "loss", "seed"),
     seed_names=SEED_NAMES,
     task=acceleration_task,
-    outcomes=(
-        "iterations",
-        "censored",
-        "final_grad_norm_sq",
-        "gradients",
-        "function_values",
-        "length_evaluations",
-        "g_star",
-        "rate_factor",
-        "rho_gap0",
-        "c2_star",
-    ),
+    outcomes=(*RUN_OUTCOMES, "g_star", "rate_factor", "rho_gap0", "c2_star"),
 )

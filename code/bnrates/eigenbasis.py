@@ -231,8 +231,8 @@ def gd_armijo(problem: DiagonalHalfspace, wt0: Array, cap: int, step0: float, to
     """Gradient descent with a backtracking (Armijo) line search on ``w~``.
 
     Each iteration tries ``step = 2 * (the last accepted step)`` (``step0`` at first) and halves it
-    until ``f(w~ - step grad) <= f(w~) - c step ||grad||^2``; every trial is one value (``E[phi]``)
-    counted, the accepted point's value is reused, its gradient is one more call.
+    until ``f(w~ - step grad) <= f(w~) - c step ||grad||^2`` (at most 60 halvings); every trial is one
+    value (``E[phi]``) counted, the accepted point's value is reused, its gradient is one more call.
     """
     oracles, gns, wt, step = Oracles(), [], wt0.copy(), step0 / 2
     loss = problem.loss

@@ -25,7 +25,6 @@ from typing import Any
 
 from . import acceleration, eigenbasis, sweeps
 from .eigenbasis import Run
-from .gdnp import iterations_to
 from .sweeps import Sweep, choice, integer_in, real_in
 
 STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -97,18 +96,7 @@ def run_variant(inst: acceleration.Instance, variant: str, cap: int, tol: float 
 def tuning_task(params: dict, seed: int) -> dict[str, object]:
     """One variant on one instance of the map: iterations to the tolerance (at most ``cap``) and oracle calls."""
     inst = acceleration.instance(params["d"], params["kappa"], params["separability"], params["loss"], map_seed(params))
-    run = run_variant(inst, params["variant"], params["cap"])
-    gns = run.grad_norm_sq
-    its = int(iterations_to(gns[:, None], acceleration.TOL)[0])
-    return {
-        "iterations": its if its >= 0 else len(gns) - 1,
-        "censored": its < 0,
-        "final_grad_norm_sq": float(gns[-1]),
-        "gradients": run.oracles.count("gradient"),
-        "function_values": run.oracles.count("value"),
-        "length_evaluations": run.oracles.count("length"),
-        "c2_star": inst.c2_star,
-    }
+    return {**acceleration.run_outcomes(run_variant(inst, params["variant"], params["cap"])), "c2_star": inst.c2_star}
 
 
 SWEEP = Sweep(
@@ -125,14 +113,6 @@ SWEEP = Sweep(
     grids=GRIDS,
     seed_axes=("d", "kappa", "separability", "loss", "seed"),
     task=tuning_task,
-    outcomes=(
-        "iterations",
-        "censored",
-        "final_grad_norm_sq",
-        "gradients",
-        "function_values",
-        "length_evaluations",
-        "c2_star",
-    ),
+    outcomes=(*acceleration.RUN_OUTCOMES, "c2_star"),
 )
 """The tuned-baselines sweep; its ``task_seed`` column is its own, the instance's seed is :func:`map_seed`."""

@@ -59,3 +59,16 @@ def test_the_committed_table_is_the_full_grid_the_readme_describes() -> None:
     assert "on the map's 144 instances at d = 10" in readme and "has 6768 tasks" in readme
     core_minutes = table["seconds"].sum() / 60
     assert abs(core_minutes / 2 - 16) <= 2  # "took 16 minutes on this 2-core machine"
+
+
+def test_a_sample_of_the_committed_table_reruns_to_the_same_counts() -> None:
+    """Against the table written by the sweep: six rows (no GDNP at the cap, 4 s each) run again here."""
+    from conftest import ROOT
+
+    table = sweeps.read_table(ROOT / "data" / "sweeps" / "tuning-full.parquet")
+    pool = table[~((table["variant"] == "GDNP") & table["censored"])]
+    for row in pool.sample(6, random_state=0).to_dict("records"):
+        new = sweeps.run_task("tuning", sweeps.row_params(tuning.SWEEP, row))
+        for column in ("iterations", "censored", "gradients", "function_values", "length_evaluations"):
+            assert new[column] == row[column], (row["variant"], column)
+        assert new["final_grad_norm_sq"] == pytest.approx(row["final_grad_norm_sq"], rel=1e-9)
