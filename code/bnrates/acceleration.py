@@ -261,19 +261,23 @@ SEED_NAMES = {"separability": "snr"}
 committed table ``data/sweeps/acceleration-full.parquet`` were fixed, and keeps that spelling in
 :func:`~bnrates.sweeps.task_seed` so that every task keeps its seed (:attr:`~bnrates.sweeps.Sweep.seed_names`)."""
 
+INSTANCE_AXES = (
+    integer_in("d", 2, 5000),
+    real_in("kappa", 1.0, 1e6),
+    real_in("separability", 0.0, 1.0, open_interval=True),
+    choice("loss", LOSSES),
+    integer_in("seed", 0, 10**6),
+    integer_in("cap", 1, 10**6),
+)
+"""The axes of a race instance and its cap, shared by both race sweeps (:mod:`~bnrates.tuning`)."""
+SEED_AXES = ("d", "kappa", "separability", "loss", "seed")
+"""The axes that fix the instance, hence its seed."""
+
 SWEEP = Sweep(
     name="acceleration",
-    axes=(
-        integer_in("d", 2, 5000),
-        real_in("kappa", 1.0, 1e6),
-        real_in("separability", 0.0, 1.0, open_interval=True),
-        choice("loss", LOSSES),
-        integer_in("seed", 0, 10**6),
-        integer_in("cap", 1, 10**6),
-        choice("method", METHODS),
-    ),
+    axes=(*INSTANCE_AXES, choice("method", METHODS)),
     grids=GRIDS,
-    seed_axes=("d", "kappa", "separability", "loss", "seed"),
+    seed_axes=SEED_AXES,
     seed_names=SEED_NAMES,
     task=acceleration_task,
     outcomes=(*RUN_OUTCOMES, "g_star", "rate_factor", "rho_gap0", "c2_star"),

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import acceleration, eigenbasis, sweeps
 from .eigenbasis import Run
-from .sweeps import Sweep, choice, integer_in, real_in
+from .sweeps import Sweep, choice
 
 STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 """Multiples of ``1 / zeta`` tried for GD and AGD."""
@@ -101,17 +101,9 @@ def tuning_task(params: dict, seed: int) -> dict[str, object]:
 
 SWEEP = Sweep(
     name="tuning",
-    axes=(
-        integer_in("d", 2, 5000),
-        real_in("kappa", 1.0, 1e6),
-        real_in("separability", 0.0, 1.0, open_interval=True),
-        choice("loss", acceleration.LOSSES),
-        integer_in("seed", 0, 10**6),
-        integer_in("cap", 1, 10**6),
-        choice("variant", VARIANTS),
-    ),
+    axes=(*acceleration.INSTANCE_AXES, choice("variant", VARIANTS)),
     grids=GRIDS,
-    seed_axes=("d", "kappa", "separability", "loss", "seed"),
+    seed_axes=acceleration.SEED_AXES,
     task=tuning_task,
     outcomes=(*acceleration.RUN_OUTCOMES, "c2_star"),
 )
