@@ -189,7 +189,7 @@ def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, 
             assert urlsplit(page.url).path == "/lab/tree/chapters/ols.md"
             notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
             assert len(chapter.cells) > 5
-            expect(notebook.locator(".jp-Cell")).to_have_count(len(chapter.cells))
+            expect(notebook.locator(".jp-Cell")).to_have_count(len(chapter.cells), timeout=BROWSER_TIMEOUT_MS)
             assert notebook.locator(".jp-CodeCell").count() == sum(c.cell_type == "code" for c in chapter.cells)
             assert notebook.locator(".jp-MarkdownCell", has_text=title).count() == 1
             # a new cell runs in the environment's python3 kernel, with bnrates importable
@@ -199,7 +199,7 @@ def test_launch_link_opens_the_chapter_as_a_notebook_in_jupyterlab(built: Path, 
             page.keyboard.press("b")
             # the new cell exists before it is typed into (a key pressed while the notebook was
             # still taking focus was lost now and then, and the typing went nowhere)
-            expect(notebook.locator(".jp-Cell")).to_have_count(len(chapter.cells) + 1)
+            expect(notebook.locator(".jp-Cell")).to_have_count(len(chapter.cells) + 1, timeout=BROWSER_TIMEOUT_MS)
             new_cell = notebook.locator(".jp-Cell").nth(len(chapter.cells))
             editor = new_cell.locator(".cm-content")
             editor.click()
