@@ -58,12 +58,12 @@ KAPPAS = (1.0, 6.0, 40.0, 250.0, 1600.0, 10000.0)
 GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "quick": {
         "d": (10,),
-        "kappa": (1.0, 10.0, 10000.0),
+        "kappa": (1.0, 10.0, 250.0),
         "separability": (0.3, 0.9),
         "loss": ("logistic",),
         "method": METHODS,
         "seed": (0,),
-        "cap": (200,),
+        "cap": (1000,),
     },
     "full": {
         "d": (10, 100, 1000),

@@ -9,6 +9,7 @@ import seaborn as sns
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from pandas.io.formats.style import Styler
 
 WINNER_COLOURS = {
     "GD": "#4c72b0",
@@ -149,6 +150,56 @@ def theory_figure(gd_runs: pd.DataFrame, gdnp_runs: pd.DataFrame) -> Figure:
     return fig
 
 
+TUNED_COLOURS = {
+    "GD": WINNER_COLOURS["GD"],
+    "AGD": WINNER_COLOURS["AGD"],
+    "BN-GD": WINNER_COLOURS["BN-GD"],
+    "GD-Armijo": "#937860",
+    "AGD-strongly-convex": "#da8bc3",
+    "L-BFGS": WINNER_COLOURS["L-BFGS"],
+}
+COST_LABELS = {"iterations": "iterations", "oracle_calls": "oracle calls", "seconds": "wall time"}
+
+
+def tuning_figure(ratios: dict[str, pd.DataFrame]) -> Figure:
+    """One panel per cost axis: each method's median cost over GDNP's against ``kappa``.
+
+    ``ratios`` maps an axis of :data:`COST_LABELS` to :func:`bnrates.claims.acceleration.tuned_vs_untuned`'s
+    table. Tuned families solid, the map's untuned step dashed; below the dotted line at 1 the
+    method is cheaper than GDNP. A median of ``inf`` (the method's median run did not reach the
+    tolerance) is a triangle on the top edge, one of ``0`` (GDNP's did not) a triangle on the
+    bottom edge.
+    """
+    fig, axes = plt.subplots(1, len(ratios), figsize=(4.2 * len(ratios), 3.8), squeeze=False, layout="constrained")
+    for ax, (axis, data) in zip(axes[0], ratios.items(), strict=True):
+        edge = ax.get_xaxis_transform()  # x in data, y in axes coordinates
+        for (family, kind), group in data.groupby(["family", "tuning"], sort=False):
+            colour, ratio = TUNED_COLOURS[str(family)], group["ratio"]
+            ax.plot(
+                group["kappa"],
+                ratio.where(np.isfinite(ratio) & (ratio > 0)),
+                marker="o" if kind == "tuned" else "x",
+                linestyle="-" if kind == "tuned" else "--",
+                color=colour,
+                label=f"{family}" if kind == "tuned" else f"{family}, step 1/ζ",
+            )
+            for value, y, marker in ((np.inf, 0.98, "^"), (0.0, 0.02, "v")):
+                at = group["kappa"][ratio == value]
+                ax.scatter(at, np.full(len(at), y), marker=marker, color=colour, transform=edge, clip_on=False)
+        ax.axhline(1.0, color="k", linestyle=":", linewidth=1)
+        ax.set(
+            xlim=(data["kappa"].min() / 2, data["kappa"].max() * 2),
+            xscale="log",
+            yscale="log",
+            xlabel=r"$\kappa(S)$",
+            ylabel=f"{COST_LABELS[axis]}: method over GDNP",
+            title=COST_LABELS[axis],
+        )
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize="small")
+    return fig
+
+
 def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: str) -> dict[str, float]:
     """The numbers the chapter's prose reads off the sweep's table (not a claim's: what the map shows).
 
@@ -212,3 +263,34 @@ def map_numbers(table: pd.DataFrame, speedups_over_gd: pd.DataFrame, profile: st
         "bngd_decided": decided.sum(),
     }
     return {key: float(value) for key, value in numbers.items()}
+
+
+def race_numbers(tuning: pd.DataFrame) -> dict[str, float]:
+    """The numbers the prose of the tuned race reads off its table (:func:`bnrates.claims.acceleration.tuning_table`).
+
+    Returns
+    -------
+    dict
+        ``n_tasks``, ``n_instances``, ``cap``; ``lengths_per_iteration``, the median of GDNP's
+        ``d_g f`` evaluations per iteration; ``kappa_censored``, the smallest ``kappa`` at which
+        GDNP's run did not reach the tolerance on some instance (``inf`` if none).
+    """
+    gdnp = tuning[tuning["variant"] == "GDNP"]
+    censored = gdnp[gdnp["censored"].astype(bool)]
+    return {
+        "n_tasks": len(tuning),
+        "n_instances": tuning.groupby(["d", "kappa", "separability", "loss", "seed"]).ngroups,
+        "cap": tuning["cap"].max(),
+        "lengths_per_iteration": (gdnp["length_evaluations"] / gdnp["iterations"].clip(lower=1)).median(),
+        "kappa_censored": censored["kappa"].min() if len(censored) else np.inf,
+    }
+
+
+def censored_table(shares: pd.DataFrame) -> Styler:
+    """:func:`bnrates.claims.acceleration.censored_shares` as a captioned table of percentages, a row per ``kappa``."""
+    table = shares.rename_axis(index="κ(S)", columns="method")
+    return (
+        table.style.format("{:.0%}")
+        .format_index("{:g}", axis=0)
+        .set_caption("Share of the instances on which the method's best run did not reach the tolerance")
+    )
