@@ -21,14 +21,14 @@ import jupytext
 import pytest
 from conftest import ROOT, copy_book
 
-from bnrates.book.browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, html_pages
+from bnrates.book.browsercheck import CHROMIUM_ARGS, DEFAULT_CHROMIUM, PAGE_TIMEOUT_MS, html_pages
 from bnrates.book.launch import SETTINGS, configured_lab_url, lab_command
 from bnrates.book.sphinxext import DEFAULT_LAB_URL, LAUNCH_GROUP, add_launch_link, lab_url
 from bnrates.book.toc import read_toc
 
 LAB_LINK = re.compile(r'<a href="(https?://[^"]*/lab/tree/[^"]*)"')
 STARTUP_S = 45
-BROWSER_TIMEOUT_MS = 30_000
+BROWSER_TIMEOUT_MS = PAGE_TIMEOUT_MS  # the browser checks' one wait limit
 KERNEL_TIMEOUT_MS = 150_000
 """The first output of a new kernel: its start and ``import bnrates`` took over 30 s while the other
 CI worker built a book on the same two cores."""
