@@ -287,10 +287,10 @@ def race_numbers(tuning: pd.DataFrame) -> dict[str, float]:
 
 
 def censored_table(shares: pd.DataFrame) -> Styler:
-    """:func:`bnrates.claims.acceleration.censored_shares` as a captioned table of percentages, a row per ``kappa``."""
+    """:func:`bnrates.claims.acceleration.censored_shares` as a table of percentages, a row per ``kappa``.
+
+    No caption: the chapter's prose introduces it (a Styler caption kept its light-mode colour
+    in dark mode, below the contrast the browser check asks for).
+    """
     table = shares.rename_axis(index="κ(S)", columns="method")
-    return (
-        table.style.format("{:.0%}")
-        .format_index("{:g}", axis=0)
-        .set_caption("Share of the instances on which the method's best run did not reach the tolerance")
-    )
+    return table.style.format("{:.0%}").format_index("{:g}", axis=0)
