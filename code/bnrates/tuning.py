@@ -40,6 +40,15 @@ VARIANTS = (
     *(f"AGD:{m}" for m in STEPS),
     *(f"BN-GD:{a}:{b}" for a in BN_STEPS for b in BN_STEPS),
 )
+UNTUNED = {"GD": "GD:1", "AGD": "AGD:1", "BN-GD": "BN-GD:1:1"}
+"""The variants that are the acceleration map's untuned runs (step ``1 / zeta``), by family."""
+
+
+def family(variant: str) -> str:
+    """The method a variant tunes: ``"GD:16"`` -> ``"GD"``, ``"BN-GD:1:4"`` -> ``"BN-GD"``, ``"GDNP"`` -> ``"GDNP"``."""
+    return variant.split(":")[0]
+
+
 QUICK_VARIANTS = (
     "GDNP",
     "L-BFGS",

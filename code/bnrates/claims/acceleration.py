@@ -222,8 +222,6 @@ def practitioners_win(corner: str) -> Compute:
 FIRST_ORDER = ("GD", "AGD", "BN-GD", "GD-Armijo", "AGD-strongly-convex")
 """The first-order families of the tuned race: each one's best run over its grid (:mod:`bnrates.tuning`)."""
 FAMILIES = ("GDNP", *FIRST_ORDER, "L-BFGS")
-UNTUNED = {"GD": "GD:1", "AGD": "AGD:1", "BN-GD": "BN-GD:1:1"}
-"""The variants of the tuned race that are the map's untuned runs (step ``1 / zeta``)."""
 COSTS = {
     "iterations": ("iterations",),
     "oracle_calls": ("gradients", "function_values", "length_evaluations"),
@@ -263,15 +261,15 @@ def best_costs(table: pd.DataFrame, axis: str, untuned: bool = False) -> pd.Data
     ``inf`` where no run of the family did. On iterations that is exact in direction (such a
     family needs more than the cap); on oracle calls and seconds it favours the other side of a
     comparison, which in every claim below is GDNP's. ``untuned`` keeps only the map's step
-    ``1 / zeta`` (:data:`UNTUNED`) for GD, AGD and BN-GD.
+    ``1 / zeta`` (:data:`bnrates.tuning.UNTUNED`) for GD, AGD and BN-GD.
     """
     if axis not in COSTS:
         raise ValueError(f"axis must be one of {', '.join(COSTS)}; got {axis!r}")
+    family = table["variant"].map(tuning.family)
     if untuned:
-        tuned = [v for v in table["variant"].unique() if v.split(":")[0] in UNTUNED and v not in UNTUNED.values()]
-        table = table[~table["variant"].isin(tuned)]
+        keep = ~family.isin(list(tuning.UNTUNED)) | table["variant"].isin(list(tuning.UNTUNED.values()))
+        table, family = table[keep], family[keep]
     cost = table[list(COSTS[axis])].sum(axis=1).astype(float).where(~table["censored"].astype(bool), np.inf)
-    family = table["variant"].str.split(":").str[0]
     best = cost.groupby([*(table[c] for c in INSTANCE), family]).min().unstack()
     return best.reindex(columns=[f for f in FAMILIES if f in best.columns])
 
@@ -364,25 +362,24 @@ def race_censored(cells: str) -> Compute:
     return compute
 
 
-def tuned_vs_untuned(table: pd.DataFrame, axis: str, cells: str = "separable") -> pd.DataFrame:
-    """Median over the instances of ``cells`` at each ``kappa`` of a family's best cost over GDNP's, tuned and untuned.
+def tuned_vs_untuned(table: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """Median over the nearly separable instances (``u^T S^-1 u >= 0.8``) at each ``kappa`` of a
+    family's best cost over GDNP's (:func:`cost_ratio`), tuned and untuned.
 
     Returns
     -------
     DataFrame
         Columns ``kappa, family, tuning`` (``"tuned"`` or ``"untuned"``: the map's step ``1 / zeta``),
         ``ratio`` (``inf`` or ``0`` where the median rests on a run that did not reach the tolerance).
-        Separability is ignored in ``cells`` other than a corner, so ``"separable"`` means
-        ``u^T S^-1 u >= 0.8`` at every ``kappa``.
     """
     rows = []
     for tuning_kind, untuned in (("tuned", False), ("untuned", True)):
         best = best_costs(table, axis, untuned=untuned).reset_index()
-        best = best[best["separability"] >= SEPARABLE["separability_min"]] if cells == "separable" else best
-        families = [f for f in FAMILIES if f != "GDNP" and (not untuned or f in UNTUNED)]
+        best = best[best["separability"] >= SEPARABLE["separability_min"]]
+        families = [f for f in FAMILIES if f != "GDNP" and (not untuned or f in tuning.UNTUNED)]
         for kappa, group in best.groupby("kappa"):
             for family in families:
-                ratio = (group[family] / group["GDNP"]).dropna()
+                ratio = cost_ratio(group[family], group["GDNP"]).dropna()
                 rows.append({"kappa": kappa, "family": family, "tuning": tuning_kind, "ratio": float(ratio.median())})
     return pd.DataFrame(rows)
 
@@ -514,9 +511,9 @@ def _ratio_inverted(f: Callable[[pd.Series, pd.Series], pd.Series]) -> Callable[
     return lambda rival, gdnp: f(gdnp, rival)
 
 
-def _separable_for(corner: str) -> Callable[[Callable[..., pd.DataFrame]], Callable[..., pd.DataFrame]]:
-    """``_corner`` selecting the separable corner whatever ``corner`` was asked (the control's cells lost)."""
-    return lambda f: lambda frame, asked: f(frame, "separable")
+def _separable_corner(f: Callable[[pd.DataFrame, str], pd.DataFrame]) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
+    """``_corner`` selecting the separable corner whatever corner was asked (the control's cells lost)."""
+    return lambda frame, corner: f(frame, "separable")
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -557,7 +554,7 @@ CLAIMS: tuple[Claim, ...] = (
                     "the corner selected with the separable corner's test": injected(
                         speedup_in(baseline, "ill"),
                         f"{HERE}:_corner",
-                        lambda f: lambda frame, corner: f(frame, "separable"),
+                        _separable_corner,
                     )
                 },
             ),
@@ -674,7 +671,7 @@ CLAIMS: tuple[Claim, ...] = (
         reason="as for tuned_speedup_when_separable",
         sabotages={
             "the corner selected with the separable corner's test": injected(
-                tuned_ratio(FIRST_ORDER, "ill"), f"{HERE}:_corner", _separable_for("ill")
+                tuned_ratio(FIRST_ORDER, "ill"), f"{HERE}:_corner", _separable_corner
             )
         },
     ),
@@ -861,7 +858,7 @@ CLAIMS: tuple[Claim, ...] = (
         reason="as for race_decided_when_separable",
         sabotages={
             "the corner selected with the separable corner's test": injected(
-                race_censored("ill"), f"{HERE}:_corner", _separable_for("ill")
+                race_censored("ill"), f"{HERE}:_corner", _separable_corner
             )
         },
     ),

@@ -275,11 +275,13 @@ def race_numbers(tuning: pd.DataFrame) -> dict[str, float]:
         ``d_g f`` evaluations per iteration; ``kappa_censored``, the smallest ``kappa`` at which
         GDNP's run did not reach the tolerance on some instance (``inf`` if none).
     """
+    from ..acceleration import SEED_AXES
+
     gdnp = tuning[tuning["variant"] == "GDNP"]
     censored = gdnp[gdnp["censored"].astype(bool)]
     return {
         "n_tasks": len(tuning),
-        "n_instances": tuning.groupby(["d", "kappa", "separability", "loss", "seed"]).ngroups,
+        "n_instances": tuning.groupby(list(SEED_AXES)).ngroups,
         "cap": tuning["cap"].max(),
         "lengths_per_iteration": (gdnp["length_evaluations"] / gdnp["iterations"].clip(lower=1)).median(),
         "kappa_censored": censored["kappa"].min() if len(censored) else np.inf,
