@@ -53,8 +53,8 @@ def nodes_needed(s: float) -> int:
     :data:`~bnrates.halfspace.RESOLUTION`), rounded up to ``2^k + 1`` and at least
     :data:`MIN_NODES`. A result above :data:`MAX_NODES` means: the kink rule.
     """
-    n = max(MIN_NODES, math.ceil(2 * HALF_WIDTH * s / RESOLUTION) + 1)
-    return 2 ** math.ceil(math.log2(n - 1)) + 1
+    intervals = max(MIN_NODES - 1, math.ceil(2 * HALF_WIDTH * s / RESOLUTION))
+    return (1 << (intervals - 1).bit_length()) + 1  # 2^ceil(log2(intervals)) + 1, in integers
 
 
 @dataclass
@@ -167,10 +167,10 @@ class DiagonalHalfspace:
             return dphi(t) * t
 
         def dg(length: Array) -> Array:
-            g = float(np.asarray(length).reshape(-1)[0])
+            g = float(length.flat[0]) if isinstance(length, np.ndarray) else float(length)
             if g == 0:
-                return np.full(1, at_zero)
-            return np.full(1, expectations((integrand,), g * mv, abs(g) * sv, oracles, "length")[0] / g)
+                return np.array([at_zero])
+            return np.array([expectations((integrand,), g * mv, abs(g) * sv, oracles, "length")[0] / g])
 
         return dg
 

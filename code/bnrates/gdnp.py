@@ -93,7 +93,7 @@ def bisection(
     fb = np.asarray(dg(hi), dtype=np.float64)
     tol = rtol * np.maximum(np.abs(fa), np.abs(fb))
     for k in range(max_doublings + 1):
-        if np.any(np.isnan(fa)) or np.any(np.isnan(fb)):
+        if np.isnan(fa).any() or np.isnan(fb).any():
             raise ValueError("the length derivative dg returned NaN")
         bad_lo, bad_hi = fa >= -tol, fb <= tol
         if not (bad_lo.any() or bad_hi.any()):

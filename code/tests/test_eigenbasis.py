@@ -49,6 +49,17 @@ def test_each_expectation_is_exact_with_the_nodes_its_spread_needs(s: float) -> 
         assert set(oracles.calls) == {("value", n if n <= MAX_NODES else 0)}
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.0, 1e4))
+def test_nodes_needed_is_the_fewest_that_resolve_the_spread(s: float) -> None:
+    """``2^k + 1`` nodes, ``h = 28 / 2^k``: the smallest ``k >= 6`` with ``s h <= 0.45`` (the integer rule)."""
+    n = nodes_needed(s)
+    k = 6
+    while s * 28 / 2**k > 0.45:
+        k += 1
+    assert n == 2**k + 1, (s, n, k)
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(
     ("d", "kappa", "separability", "loss"),
