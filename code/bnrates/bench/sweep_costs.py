@@ -13,7 +13,7 @@ import numpy as np
 from .measure import GB, Log, measurement
 from .processes import _env
 
-UNIFORM = {"d": 100, "kappa": 1e4, "separability": 0.9, "loss": "logistic", "method": "GD", "cap": 2000}
+UNIFORM = {"d": 100, "kappa": 1e4, "separability": 0.9, "loss": "logistic", "method": "GD", "cap": 20000}
 """The throughput sample's task: GD at ``kappa = 1e4`` never reaches the tolerance within ``cap``, so every
 task runs exactly ``cap`` iterations (about 0.3 s on a free core) and the tasks differ only in the seed,
 hence the instance. With tasks of one cost, the order in which workers take them cannot change the wall
@@ -50,7 +50,7 @@ def _uniform_runs(quick: bool) -> tuple[dict, list[list[dict]], list[list[dict]]
 
 
 def _describe(grid: dict) -> str:
-    """The uniform task in words: ``GD, d = 100, kappa = 1e4, cap 2000``."""
+    """The uniform task in words: ``GD, d = 100, kappa = 1e4, cap 20000``."""
     return f"{grid['method'][0]}, d = {grid['d'][0]}, kappa = {grid['kappa'][0]:g}, cap {grid['cap'][0]}"
 
 
