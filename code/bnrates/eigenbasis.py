@@ -167,7 +167,7 @@ class DiagonalHalfspace:
             return dphi(t) * t
 
         def dg(length: Array) -> Array:
-            g = float(length.flat[0]) if isinstance(length, np.ndarray) else float(length)
+            g = float(np.asarray(length).item())  # one instance: shape () or (1,)
             if g == 0:
                 return np.array([at_zero])
             return np.array([expectations((integrand,), g * mv, abs(g) * sv, oracles, "length")[0] / g])

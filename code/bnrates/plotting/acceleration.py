@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from pandas.io.formats.style import Styler
 
+from ..acceleration import SEED_AXES
+
 WINNER_COLOURS = {
     "GD": "#4c72b0",
     "AGD": "#dd8452",
@@ -275,8 +277,6 @@ def race_numbers(tuning: pd.DataFrame) -> dict[str, float]:
         ``d_g f`` evaluations per iteration; ``kappa_censored``, the smallest ``kappa`` at which
         GDNP's run did not reach the tolerance on some instance (``inf`` if none).
     """
-    from ..acceleration import SEED_AXES
-
     gdnp = tuning[tuning["variant"] == "GDNP"]
     censored = gdnp[gdnp["censored"].astype(bool)]
     return {
