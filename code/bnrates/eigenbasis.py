@@ -333,3 +333,178 @@ def lbfgs(problem: DiagonalHalfspace, wt0: Array, cap: int, tol: float, memory: 
             options={"maxiter": cap, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50},
         )
     return Run(np.array(gns), oracles)
+
+
+def batch_expectations(funcs: Sequence[Integrand], m: Array, s: Array, oracles: Oracles, kind: str) -> Array:
+    """:func:`expectations` for ``B`` means and spreads at once: shape ``(len(funcs), B)``; ``B`` calls counted.
+
+    Each row gets the rule :func:`expectations` gives it (the trapezoid rule with its
+    :func:`nodes_needed`, or the kink rule), and the rows that share a rule share one array
+    pass per ``psi``: a race over ``B`` step sizes pays the nodes each row needs, and the
+    Python overhead of a call once per rule instead of once per row.
+
+    Parameters
+    ----------
+    m, s : ndarray, shape ``(B,)``
+        Means and spreads of ``m + s xi``, ``s >= 0``.
+    """
+    out = np.empty((len(funcs), m.shape[0]))
+    intervals = np.maximum(MIN_NODES - 1, np.ceil(2 * HALF_WIDTH * s / RESOLUTION)).astype(np.int64)
+    nodes = np.where(intervals <= MAX_NODES - 1, np.left_shift(1, _bit_length(intervals - 1)) + 1, 0)
+    for n in np.unique(nodes):
+        rows = nodes == n
+        if n:
+            xi, w = trapezoid_rule(int(n), HALF_WIDTH)
+            t = m[rows, None] + s[rows, None] * xi
+            for k, f in enumerate(funcs):
+                out[k, rows] = f(t) @ w
+        else:
+            xi, weights = kink_rule(m[rows], s[rows])
+            t = m[rows, None] + s[rows, None] * xi
+            for k, f in enumerate(funcs):
+                out[k, rows] = np.einsum("ij,ij->i", f(t), weights)
+        oracles.calls[kind, int(n)] += int(rows.sum())
+    return out
+
+
+def _bit_length(x: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``int.bit_length`` of each entry of ``x >= 0`` (exact below ``2^52``), as :func:`nodes_needed` rounds."""
+    return np.where(x > 0, np.frexp(x.astype(np.float64))[1], 0).astype(np.int64)
+
+
+def batch_stein_gradients(problem: DiagonalHalfspace, wt: Array, oracles: Oracles) -> tuple[Array, Array]:
+    """:meth:`DiagonalHalfspace.stein_gradient` for ``B`` points ``wt`` of shape ``(B, d)``: the gradients
+    ``(B, d)`` and their ``||grad f||^2_{S^-1}``, shape ``(B,)``; ``B`` gradients counted."""
+    lam, u = problem.lam, problem.u
+    m = wt @ u
+    s = np.sqrt(np.maximum(np.einsum("bi,bi->b", wt, wt * lam) - m * m, 0.0))
+    e1, e2 = batch_expectations((problem.loss.dphi, problem.loss.d2phi), m, s, oracles, "gradient")
+    grad = (e1 - e2 * m)[:, None] * u + e2[:, None] * (lam * wt)
+    return grad, np.einsum("bi,bi->b", grad, grad / lam)
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A race of ``B`` step sizes run in lockstep (:func:`tune_gd`, :func:`tune_agd`, :func:`tune_bngd`).
+
+    Attributes
+    ----------
+    best : int or None
+        Index of the first step to reach the tolerance (the lowest index among those reaching it
+        at the same iteration), ``None`` if none did within the cap.
+    iterations : int
+        The iteration the race stopped at: the best step's iterations to the tolerance, else the cap
+        (or the iteration where the last step diverged).
+    final_grad_norm_sq : float
+        ``||grad f||^2_{S^-1}`` where the race stopped: the best step's, else the smallest of the
+        steps still running (``inf`` if all diverged).
+    diverged : ndarray of bool, shape ``(B,)``
+        The steps whose gradient became non-finite before the race stopped.
+    gradients : ndarray of int, shape ``(B,)``
+        Each step's gradients until it stopped (as its solo kernel counts them).
+    oracles : Oracles
+        The race's calls, all steps together.
+    """
+
+    best: int | None
+    iterations: int
+    final_grad_norm_sq: float
+    diverged: NDArray[np.bool_]
+    gradients: NDArray[np.int64]
+    oracles: Oracles
+
+
+class _Lockstep:
+    """The bookkeeping of a race in lockstep: which steps are still running, and when one wins."""
+
+    def __init__(self, n: int):
+        self.index = np.arange(n)
+        self.diverged = np.zeros(n, dtype=bool)
+        self.gradients = np.zeros(n, dtype=np.int64)
+        self.oracles = Oracles()
+
+    def gradient(self, problem: DiagonalHalfspace, wt: Array) -> tuple[Array, Array]:
+        """:func:`batch_stein_gradients` of the running steps' points, one gradient counted to each."""
+        self.gradients[self.index] += 1
+        return batch_stein_gradients(problem, wt, self.oracles)
+
+    def verdict(self, grad_norm_sq: Array, tol: float, t: int, cap: int) -> Tuned | NDArray[np.bool_]:
+        """The race's end at iteration ``t`` (a :class:`Tuned`), or the mask of the running steps that go on."""
+        finite = np.isfinite(grad_norm_sq)
+        self.diverged[self.index[~finite]] = True
+        reached = finite & (grad_norm_sq < tol)
+        if reached.any():
+            first = int(np.flatnonzero(reached)[0])  # the running steps keep the grid's order
+            best = int(self.index[first])
+            return Tuned(best, t, float(grad_norm_sq[first]), self.diverged, self.gradients, self.oracles)
+        if t == cap or not finite.any():
+            final = float(grad_norm_sq[finite].min()) if finite.any() else math.inf
+            return Tuned(None, t, final, self.diverged, self.gradients, self.oracles)
+        self.index = self.index[finite]
+        return finite
+
+
+def _check_steps(steps: Array, name: str) -> Array:
+    steps = np.asarray(steps, dtype=np.float64)
+    if steps.ndim != 1 or steps.size == 0 or not np.all(steps > 0):
+        raise ValueError(f"{name} must be a non-empty 1-d array of positive steps; got {steps!r}")
+    return steps
+
+
+def tune_gd(problem: DiagonalHalfspace, wt0: Array, cap: int, steps: Array, tol: float) -> Tuned:
+    """:func:`gd` with each step of ``steps`` (shape ``(B,)``) from ``wt0`` (shape ``(d,)``), in lockstep,
+    until the first reaches ``||grad f||^2_{S^-1} < tol`` or ``cap`` steps: the best step of the grid
+    and its iterations, at the cost of one batched gradient per iteration."""
+    steps = _check_steps(steps, "steps")
+    race, wt = _Lockstep(steps.size), np.tile(wt0, (steps.size, 1))
+    for t in range(cap + 1):
+        grad, gns = race.gradient(problem, wt)
+        going = race.verdict(gns, tol, t, cap)
+        if isinstance(going, Tuned):
+            return going
+        wt, steps = (wt - steps[:, None] * grad)[going], steps[going]
+    raise AssertionError("unreachable: the race ends at the cap")
+
+
+def tune_agd(problem: DiagonalHalfspace, wt0: Array, cap: int, steps: Array, tol: float) -> Tuned:
+    """:func:`agd` (the convex schedule) with each step of ``steps``, in lockstep, as :func:`tune_gd`."""
+    steps = _check_steps(steps, "steps")
+    race = _Lockstep(steps.size)
+    wt = np.tile(wt0, (steps.size, 1))
+    prev = wt.copy()
+    for t in range(cap + 1):
+        grad, gns = race.gradient(problem, wt)
+        going = race.verdict(gns, tol, t, cap)
+        if isinstance(going, Tuned):
+            return going
+        wt, prev, grad, steps = wt[going], prev[going], grad[going], steps[going]
+        beta = max(t - 1, 0) / (t + 2)
+        if beta == 0:
+            prev, wt = wt, wt - steps[:, None] * grad
+        else:
+            y = wt + beta * (wt - prev)
+            prev, wt = wt, y - steps[:, None] * race.gradient(problem, y)[0]
+    raise AssertionError("unreachable: the race ends at the cap")
+
+
+def tune_bngd(
+    problem: DiagonalHalfspace, w0: Array, g0: float, cap: int, lr_w: Array, lr_g: Array, tol: float
+) -> Tuned:
+    """:func:`bngd` with each step pair ``(lr_w[k], lr_g[k])`` (shapes ``(B,)``), in lockstep, as :func:`tune_gd`."""
+    lr_w, lr_g = _check_steps(lr_w, "lr_w"), _check_steps(lr_g, "lr_g")
+    if lr_w.shape != lr_g.shape:
+        raise ValueError(f"lr_w and lr_g must have one shape; got {lr_w.shape} and {lr_g.shape}")
+    race, lam = _Lockstep(lr_w.size), problem.lam
+    w, g = np.tile(w0, (lr_w.size, 1)), np.full(lr_w.size, float(g0))
+    for t in range(cap + 1):
+        norm2 = np.einsum("bi,bi->b", w, w * lam)
+        norm = np.sqrt(norm2)
+        grad, gns = race.gradient(problem, (g / norm)[:, None] * w)
+        going = race.verdict(gns, tol, t, cap)
+        if isinstance(going, Tuned):
+            return going
+        wg = np.einsum("bi,bi->b", w, grad)
+        grad_w = (g / norm)[:, None] * (grad - lam * w * (wg / norm2)[:, None])
+        w, g = (w - lr_w[:, None] * grad_w)[going], (g - lr_g * wg / norm)[going]
+        lr_w, lr_g = lr_w[going], lr_g[going]
+    raise AssertionError("unreachable: the race ends at the cap")

@@ -151,3 +151,86 @@ def test_armijo_kernel_replays_on_the_dense_reference_and_counts_every_trial() -
     np.testing.assert_allclose(run.grad_norm_sq[:-1], gns, rtol=1e-6)
     assert run.oracles.count("gradient") == iterations + 1
     assert run.oracles.count("value") == trials + 1  # every trial, and f(w~_0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 400.0), min_size=1, max_size=12),
+    st.floats(-30.0, 30.0),
+    st.sampled_from(["logistic", "smoothed_hinge"]),
+)
+def test_batch_expectations_are_the_single_ones_row_by_row(spreads: list[float], shift: float, name: str) -> None:
+    """Each row of ``batch_expectations`` is ``expectations`` of that row (1e-13), with the same calls counted."""
+    loss = get_loss(name)
+    funcs = (loss.phi, loss.dphi, loss.d2phi)
+    s = np.array(spreads)
+    m = shift + 0.1 * s
+    batch, single = Oracles(), Oracles()
+    got = eigenbasis.batch_expectations(funcs, m, s, batch, "gradient")
+    for k in range(len(s)):
+        want = expectations(funcs, float(m[k]), float(s[k]), single, "gradient")
+        for j in range(3):
+            assert abs(got[j, k] - want[j]) <= 1e-13 * max(abs(want[j]), 1e-3), (s[k], m[k], j)
+    assert batch.calls == single.calls
+
+
+def _solo_iterations(run: eigenbasis.Run) -> int | None:
+    """Iterations to the tolerance of a solo kernel's run, ``None`` if it never got there."""
+    below = np.flatnonzero(run.grad_norm_sq < TOL)
+    return int(below[0]) if below.size else None
+
+
+@pytest.mark.parametrize(
+    ("kappa", "separability", "loss"),
+    [(1.0, 0.5, "logistic"), (6.0, 0.8, "logistic"), (40.0, 0.5, "smoothed_hinge")],
+)
+def test_a_race_in_lockstep_picks_the_step_whose_solo_run_is_first(kappa: float, separability: float, loss: str):
+    """``tune_gd``, ``tune_agd``, ``tune_bngd`` against their solo kernels, step by step: the winner's solo run
+    reaches the tolerance at the race's iteration with the gradients the race counts to it, every step
+    before it in the grid later or never, every step after it no sooner."""
+    cap = 3000
+    inst = instance(10, kappa, separability, loss, 7)
+    problem, w0 = inst.diagonal, inst.w0_diagonal
+    zero, unit = 0 * w0, 1.0 / problem.loss.curvature_bound
+    steps = unit * 2.0 ** np.arange(0, 12, 2)
+    pairs = [(a, b) for a in steps[1:] for b in steps[1:]]
+    lr_w, lr_g = (np.array(x) for x in zip(*pairs, strict=True))
+    cases = [
+        (
+            eigenbasis.tune_gd(problem, zero, cap, steps, TOL),
+            [eigenbasis.gd(problem, zero, cap, a, TOL) for a in steps],
+        ),
+        (
+            eigenbasis.tune_agd(problem, zero, cap, steps, TOL),
+            [eigenbasis.agd(problem, zero, cap, a, TOL) for a in steps],
+        ),
+        (
+            eigenbasis.tune_bngd(problem, w0, 0.0, cap, lr_w, lr_g, TOL),
+            [eigenbasis.bngd(problem, w0, 0.0, cap, a, b, TOL) for a, b in pairs],
+        ),
+    ]
+    for tuned, solos in cases:
+        counts = [_solo_iterations(run) for run in solos]
+        reached = [c for c in counts if c is not None]
+        assert reached, ("every family reaches the tolerance on these instances within the cap", counts)
+        assert tuned.best is not None and counts[tuned.best] == tuned.iterations == min(reached), (counts, tuned)
+        assert all(c is None or c > tuned.iterations for c in counts[: tuned.best])
+        assert tuned.gradients[tuned.best] == solos[tuned.best].oracles.count("gradient")
+
+
+def test_a_race_that_no_step_wins_stops_at_the_cap_and_flags_the_diverged_steps() -> None:
+    """A cap too short for every step: no winner, the race at the cap; a step of ``1e300`` overflows, flagged."""
+    inst = instance(10, 250.0, 0.9, "logistic", 7)
+    problem = inst.diagonal
+    unit = 1.0 / problem.loss.curvature_bound
+    tuned = eigenbasis.tune_gd(problem, 0 * inst.w0_diagonal, 5, unit * np.array([1.0, 1e300]), TOL)
+    assert tuned.best is None and tuned.iterations == 5
+    assert tuned.diverged.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("steps", [np.array([]), np.array([1.0, 0.0]), np.array([[1.0]]), np.array([-1.0])])
+def test_a_race_needs_positive_steps(steps: np.ndarray) -> None:
+    """An empty, non-positive or 2-d grid of steps is refused by name before any gradient."""
+    inst = instance(10, 6.0, 0.8, "logistic", 7)
+    with pytest.raises(ValueError, match="steps must be a non-empty 1-d array of positive steps"):
+        eigenbasis.tune_gd(inst.diagonal, 0 * inst.w0_diagonal, 10, steps, TOL)
