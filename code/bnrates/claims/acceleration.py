@@ -225,14 +225,17 @@ FAMILIES = ("GDNP", *FIRST_ORDER, "L-BFGS")
 COSTS = {
     "iterations": ("iterations",),
     "oracle_calls": ("gradients", "function_values", "length_evaluations"),
-    "seconds": ("seconds",),
+    "seconds": ("run_seconds",),
     "gradients": ("gradients",),
 }
 """The cost axes, as sums of the table's columns: iterations; oracle calls (gradients, function
-values and the bisection's ``d_g f`` evaluations, each one one-dimensional quadrature); wall time.
+values and the bisection's ``d_g f`` evaluations, each one one-dimensional quadrature); wall time
+of the run (``run_seconds``: a tuned family's winning step run alone, its tuning not charged).
 ``gradients`` alone is the negative control's axis (GDNP's bisection left out)."""
 DECIDED_SHARE = 0.05
 """At most this share of an axis's verdicts may rest on a run that did not reach the tolerance."""
+SHORT_CAP = 5000
+"""The tuned race's former cap: the negative controls of the censored shares read every count above it as censored."""
 
 
 @lru_cache(maxsize=2)
@@ -339,15 +342,22 @@ def gdnp_unbeaten(axis: str, cells: str) -> Compute:
     return compute
 
 
-def race_censored(cells: str) -> Compute:
+def capped(table: pd.DataFrame, cap: int | None) -> pd.DataFrame:
+    """``table`` as a race capped at ``cap`` iterations would have left it: longer runs censored (``None``: as is)."""
+    if cap is None:
+        return table
+    return table.assign(censored=table["censored"].astype(bool) | (table["iterations"] > cap))
+
+
+def race_censored(cells: str, cap: int | None = None) -> Compute:
     """Compute: the share of the instances of ``cells`` where GDNP, L-BFGS or every first-order family
-    fails to reach the tolerance.
+    fails to reach the tolerance (within ``cap`` iterations, if given: :func:`capped`).
 
     The three sides of the corner's verdicts: where one of them is censored a verdict rests on the cap.
     """
 
     def compute(profile: str, seed: int) -> Evidence:
-        best = _cells(best_costs(tuning_table(profile), "iterations"), cells)
+        best = _cells(best_costs(capped(tuning_table(profile), cap), "iterations"), cells)
         sides = pd.DataFrame(
             {"GDNP": best["GDNP"], "L-BFGS": best["L-BFGS"], "first-order": best[list(FIRST_ORDER)].min(axis=1)}
         )
@@ -357,6 +367,26 @@ def race_censored(cells: str) -> Compute:
             theory=None,
             data=best.reset_index(),
             extra={"instances": float(len(best))},
+        )
+
+    return compute
+
+
+def family_censored(cap: int | None = None) -> Compute:
+    """Compute: the largest share, over the families of :data:`FAMILIES`, of the committed full table's
+    instances on which the family's best run did not reach the tolerance (within ``cap``, if given).
+
+    Always the committed table (in the quick profile too): the claim is about the table the chapter's
+    verdicts read, whose cap the quick grid does not have.
+    """
+
+    def compute(profile: str, seed: int) -> Evidence:
+        shares = (~np.isfinite(best_costs(capped(tuning_table("full"), cap), "iterations"))).mean()
+        return Evidence(
+            observed=float(shares.max()),
+            theory=None,
+            data=shares.rename("censored").rename_axis("family").reset_index(),
+            extra={f.lower().replace("-", "_"): float(v) for f, v in shares.items()},
         )
 
     return compute
@@ -451,7 +481,7 @@ _claim = chapter_claims_factory(CHAPTER)
 HERE = __name__
 MAP = "an observation of the map, not a theorem"
 TUNED = (
-    "the best of GD and AGD over 9 steps, BN-GD over 25 step pairs, GD with Armijo backtracking and AGD "
+    "the best of GD and AGD over 17 steps, BN-GD over 45 step pairs, GD with Armijo backtracking and AGD "
     "with the strongly convex momentum"
 )
 
@@ -504,6 +534,11 @@ def _costs_with(axis: str, columns: tuple[str, ...]) -> Callable[[dict], dict]:
 def _censored_flipped(f: Callable[[str], pd.DataFrame]) -> Callable[[str], pd.DataFrame]:
     """``tuning_table`` with the censored flag read the wrong way round."""
     return lambda profile: f(profile).assign(censored=lambda t: ~t["censored"].astype(bool))
+
+
+def _cap_ignored(f: Callable[[pd.DataFrame, int | None], pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """``capped`` that leaves the table as it is whatever the cap."""
+    return lambda table, cap=None: f(table, None)
 
 
 def _ratio_inverted(f: Callable[[pd.Series, pd.Series], pd.Series]) -> Callable[[pd.Series, pd.Series], pd.Series]:
@@ -660,8 +695,7 @@ CLAIMS: tuple[Claim, ...] = (
     _claim(
         "tuned_speedup_ill_conditioned_negative_control",
         f"Negative control: with kappa(S) >= {ILL_CONDITIONED:g} the same speed-up over the best tuned "
-        "first-order baseline fails, on runs that reach the tolerance (GDNP's, up to kappa = 250) or on a "
-        "baseline that reaches it where GDNP does not.",
+        "first-order baseline fails, on runs that reach the tolerance.",
         ">=",
         0.0,
         tuned_ratio(FIRST_ORDER, "ill"),
@@ -720,7 +754,7 @@ CLAIMS: tuple[Claim, ...] = (
         tuned_ratio(FIRST_ORDER, "separable", "seconds"),
         label="sec-acc-fair",
         pass_mark=0.5,
-        reason=f"{MAP}; the measured median is about 0.15, and 0.5 still asks for a twofold loss",
+        reason=f"{MAP}; the measured median is about 0.2, and 0.5 still asks for a twofold loss",
         sabotages={
             "the ratio taken the wrong way round (GDNP's seconds over the rival's)": injected(
                 tuned_ratio(FIRST_ORDER, "separable", "seconds"), f"{HERE}:cost_ratio", _ratio_inverted
@@ -813,19 +847,37 @@ CLAIMS: tuple[Claim, ...] = (
         },
     ),
     _claim(
-        "gdnp_unbeaten_seconds_nowhere",
-        "On none of the map's instances (share <= {pass_mark:g}) does GDNP take less wall time than every other "
-        "method, tuned (the seconds of the committed runs; each tuned method counted by its best run, not "
-        "the cost of its tuning).",
+        "gdnp_unbeaten_seconds_only_at_kappa_1",
+        "With kappa(S) > 1, GDNP takes less wall time than every other method, tuned, L-BFGS included, on none "
+        "of the instances (share <= {pass_mark:g}; the seconds of the committed runs, each tuned method counted "
+        "by its winning run alone, not the cost of its tuning).",
         "<=",
         0.0,
-        gdnp_unbeaten("seconds", "all"),
+        gdnp_unbeaten("seconds", "kappa>1"),
         label="sec-acc-fair",
         pass_mark=0.0,
         reason=f"{MAP}; a share of 0: the statement is that no instance is won",
         sabotages={
             "GDNP's runs read as L-BFGS's": injected(
-                gdnp_unbeaten("seconds", "all"), f"{HERE}:tuning_table", _variants_swapped("GDNP", "L-BFGS")
+                gdnp_unbeaten("seconds", "kappa>1"), f"{HERE}:tuning_table", _variants_swapped("GDNP", "L-BFGS")
+            )
+        },
+    ),
+    _claim(
+        "gdnp_unbeaten_seconds_at_kappa_1_negative_control",
+        "Negative control: at kappa(S) = 1, where GDNP needs one step, the same share is exceeded.",
+        "<=",
+        0.0,
+        gdnp_unbeaten("seconds", "kappa=1"),
+        negative_control=True,
+        label="sec-acc-fair",
+        pass_mark=0.0,
+        reason="as for gdnp_unbeaten_seconds_only_at_kappa_1",
+        sabotages={
+            "the instances with kappa > 1 selected": injected(
+                gdnp_unbeaten("seconds", "kappa=1"),
+                f"{HERE}:_cells",
+                lambda f: lambda frame, cells: f(frame, "kappa>1"),
             )
         },
     ),
@@ -847,20 +899,49 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _claim(
         "race_censored_ill_conditioned_negative_control",
-        f"Negative control: with kappa(S) >= {ILL_CONDITIONED:g} the same share is exceeded: there GDNP "
-        "(and GD, BN-GD, Armijo) need more than the cap.",
+        f"Negative control: with kappa(S) >= {ILL_CONDITIONED:g} and the cap cut to the former {SHORT_CAP} "
+        "iterations (longer runs read as censored), the same share is exceeded: there a verdict at that cap "
+        "would rest on it.",
         "<=",
         0.0,
-        race_censored("ill"),
+        race_censored("ill", SHORT_CAP),
         negative_control=True,
         label="sec-acc-fair",
         pass_mark=DECIDED_SHARE,
         reason="as for race_decided_when_separable",
         sabotages={
             "the corner selected with the separable corner's test": injected(
-                race_censored("ill"), f"{HERE}:_corner", _separable_corner
+                race_censored("ill", SHORT_CAP), f"{HERE}:_corner", _separable_corner
+            ),
+        },
+    ),
+    _claim(
+        "censored_per_family_at_most_5_percent",
+        "On the committed table of the tuned race, every family's best run reaches the tolerance on all but "
+        "at most {pass_mark:.0%} of the instances (the largest share over the seven families).",
+        "<=",
+        0.0,
+        family_censored(),
+        label="sec-acc-fair",
+        pass_mark=DECIDED_SHARE,
+        reason="the issue's bound on censored runs, per method",
+        sabotages={
+            "the censored flag read the wrong way round": injected(
+                family_censored(), f"{HERE}:tuning_table", _censored_flipped
             )
         },
+    ),
+    _claim(
+        "censored_per_family_at_the_short_cap_negative_control",
+        f"Negative control: with the cap cut to the former {SHORT_CAP} iterations the same share is exceeded.",
+        "<=",
+        0.0,
+        family_censored(SHORT_CAP),
+        negative_control=True,
+        label="sec-acc-fair",
+        pass_mark=DECIDED_SHARE,
+        reason="as for censored_per_family_at_most_5_percent",
+        sabotages={"the cap not applied": injected(family_censored(SHORT_CAP), f"{HERE}:capped", _cap_ignored)},
     ),
     _claim(
         "rerun_matches_table",

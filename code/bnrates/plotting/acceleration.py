@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 from pandas.io.formats.style import Styler
 
 from ..acceleration import SEED_AXES
+from ..tuning import GRIDS_OF
 
 WINNER_COLOURS = {
     "GD": "#4c72b0",
@@ -275,16 +276,27 @@ def race_numbers(tuning: pd.DataFrame) -> dict[str, float]:
     dict
         ``n_tasks``, ``n_instances``, ``cap``; ``lengths_per_iteration``, the median of GDNP's
         ``d_g f`` evaluations per iteration; ``kappa_censored``, the smallest ``kappa`` at which
-        GDNP's run did not reach the tolerance on some instance (``inf`` if none).
+        GDNP's run did not reach the tolerance on some instance (``inf`` if none); ``edge_share``,
+        the share of the tuned grids' winning steps that lie on the grid's largest step (of
+        either step, for BN-GD); ``tuning_factor``, the median over those winners of the oracle
+        calls of the whole tuning (race and winning run) over the winning run's.
     """
     gdnp = tuning[tuning["variant"] == "GDNP"]
     censored = gdnp[gdnp["censored"].astype(bool)]
+    grid = tuning[tuning["variant"].str.endswith(":grid") & (tuning["step"] != "")]
+    edges = {name: steps[-1].split(":")[1:] for name, steps in GRIDS_OF.items()}
+    on_edge = grid["step"].map(
+        lambda v: any(a == b for a, b in zip(v.split(":")[1:], edges[v.split(":")[0]], strict=True))
+    )
+    run_calls = grid[["gradients", "function_values", "length_evaluations"]].sum(axis=1)
     return {
         "n_tasks": len(tuning),
         "n_instances": tuning.groupby(list(SEED_AXES)).ngroups,
         "cap": tuning["cap"].max(),
         "lengths_per_iteration": (gdnp["length_evaluations"] / gdnp["iterations"].clip(lower=1)).median(),
         "kappa_censored": censored["kappa"].min() if len(censored) else np.inf,
+        "edge_share": float(on_edge.mean()) if len(grid) else 0.0,
+        "tuning_factor": float((grid["tuning_oracle_calls"] / run_calls).median()) if len(grid) else np.nan,
     }
 
 
