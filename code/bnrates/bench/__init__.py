@@ -49,7 +49,8 @@ S2 oracle floor
     Each method of the acceleration race (:func:`~bnrates.acceleration.race`) at the corner
     where decoupling pays off, ``d = 10, 100, 1000``: the time of a run over the floor of its
     oracle calls (:mod:`~bnrates.bench.oracles`: each quadrature as one bare trapezoid sum over
-    the nodes its spread needs, one ``S @ v`` per gradient); target 3.
+    the nodes its spread needs, one ``S @ v`` per gradient); target 3. The tuned race's grids
+    raced in lockstep (:func:`~bnrates.tuning.tune`) likewise, over every step's calls.
 
 ``--only S1`` (any list of section names) measures just those sections.
 """

@@ -8,6 +8,10 @@ run is what those calls cost at the least: each quadrature as one bare trapezoid
 each product as one ``lam * v``. The ratio of a run's time to its floor
 says how much of the time is the implementation (Python calls, rules with more nodes than the
 spread needs, repeated moments) rather than the mathematics: the target of issue 22 is 3.
+
+The tuned race's grids (``GD:grid``, ``AGD:grid``, ``BN-GD:grid``, :func:`~bnrates.tuning.tune`)
+run every step of a grid in lockstep; their floor is the same sum over every step's calls, so
+their ratio is the cost of a step-iteration of the race over its floor.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from functools import partial
 import numpy as np
 from numpy.typing import NDArray
 
-from ..acceleration import METHODS, instance, race
-from ..eigenbasis import DiagonalHalfspace, Oracles
+from ..acceleration import METHODS, Instance, instance, race
+from ..eigenbasis import DiagonalHalfspace, Oracles, Run
 from ..halfspace import HALF_WIDTH, KINK_NODES
 from ..quadrature import trapezoid_rule
+from ..tuning import GRIDS_OF, tune
 from .measure import Log, _median_time, measurement
 
 Array = NDArray[np.float64]
@@ -63,6 +68,12 @@ def floor_seconds(oracles: Oracles, problem: DiagonalHalfspace, reps: int) -> fl
     return total
 
 
+def _grid(inst: Instance, name: str, cap: int, tol: float) -> Run:
+    """A family's grid raced for ``cap`` iterations, as a :class:`~bnrates.eigenbasis.Run` of its length and calls."""
+    tuned = tune(inst, name, cap, tol)
+    return Run(np.full(tuned.iterations + 1, tuned.final_grad_norm_sq), tuned.oracles)
+
+
 def bench_oracles(quick: bool, log: Log) -> dict:
     """S2: per method and ``d``, the time of a run of the race over its oracle floor."""
     iters, reps = ITERATIONS[quick], REPS[quick]
@@ -71,10 +82,13 @@ def bench_oracles(quick: bool, log: Log) -> dict:
         inst = instance(
             d, float(CORNER["kappa"]), float(CORNER["separability"]), str(CORNER["loss"]), int(CORNER["seed"])
         )
-        for method in METHODS:
-            run = race(inst, method, iters, tol=NO_STOP)  # also warms scipy's imports
+        for method in (*METHODS, *(f"{name}:grid" for name in GRIDS_OF)):
+            runner = (
+                partial(_grid, inst, method.split(":")[0]) if method.endswith(":grid") else partial(race, inst, method)
+            )
+            run = runner(iters, tol=NO_STOP)  # also warms scipy's imports
             done = len(run.grad_norm_sq) - 1
-            seconds, times = _median_time(partial(race, inst, method, iters, tol=NO_STOP), reps)
+            seconds, times = _median_time(partial(runner, iters, tol=NO_STOP), reps)
             floor = floor_seconds(run.oracles, inst.diagonal, reps)
             ratio = seconds / floor
             kinds = {k: run.oracles.count(k) for k in ("value", "gradient", "length")}
