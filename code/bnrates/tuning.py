@@ -153,6 +153,7 @@ def tune(inst: acceleration.Instance, name: str, cap: int, tol: float = accelera
 
 
 def _calls(oracles: eigenbasis.Oracles) -> int:
+    """Every oracle call of a run or race, of every kind."""
     return sum(oracles.calls.values())
 
 
@@ -182,7 +183,7 @@ def tuning_task(params: dict, seed: int) -> dict[str, object]:
             "c2_star": inst.c2_star,
             "step": variant,
             "run_seconds": run_seconds,
-            "tuning_oracle_calls": sum(run.oracles.calls.values()),
+            "tuning_oracle_calls": _calls(run.oracles),
         }
     name = family(variant)
     start = time.perf_counter()
@@ -203,7 +204,7 @@ def tuning_task(params: dict, seed: int) -> dict[str, object]:
         "c2_star": inst.c2_star,
         "step": step,
         "run_seconds": run_seconds,
-        "tuning_oracle_calls": sum(tuned.oracles.calls.values()),
+        "tuning_oracle_calls": _calls(tuned.oracles),
     }
 
 

@@ -546,6 +546,11 @@ def _ratio_inverted(f: Callable[[pd.Series, pd.Series], pd.Series]) -> Callable[
     return lambda rival, gdnp: f(gdnp, rival)
 
 
+def _kappa_above_1(f: Callable[[pd.DataFrame, str], pd.DataFrame]) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
+    """``_cells`` selecting the instances with ``kappa > 1`` whatever cells were asked (the control's cells lost)."""
+    return lambda frame, cells: f(frame, "kappa>1")
+
+
 def _separable_corner(f: Callable[[pd.DataFrame, str], pd.DataFrame]) -> Callable[[pd.DataFrame, str], pd.DataFrame]:
     """``_corner`` selecting the separable corner whatever corner was asked (the control's cells lost)."""
     return lambda frame, corner: f(frame, "separable")
@@ -807,7 +812,7 @@ CLAIMS: tuple[Claim, ...] = (
             "the instances with kappa > 1 selected": injected(
                 gdnp_unbeaten("iterations", "kappa=1"),
                 f"{HERE}:_cells",
-                lambda f: lambda frame, cells: f(frame, "kappa>1"),
+                _kappa_above_1,
             )
         },
     ),
@@ -877,7 +882,7 @@ CLAIMS: tuple[Claim, ...] = (
             "the instances with kappa > 1 selected": injected(
                 gdnp_unbeaten("seconds", "kappa=1"),
                 f"{HERE}:_cells",
-                lambda f: lambda frame, cells: f(frame, "kappa>1"),
+                _kappa_above_1,
             )
         },
     ),
