@@ -126,24 +126,30 @@ class DiagonalHalfspace:
 
     def moments(self, wt: Array) -> tuple[float, float]:
         """Mean and spread of ``z^T w~``: ``m = u^T w~``, ``s^2 = w~^T S w~ - m^2``."""
+        m, s, _ = self._moments(wt)
+        return m, s
+
+    def _moments(self, wt: Array) -> tuple[float, float, Array]:
+        """:meth:`moments` and ``S w~``, which the gradient needs too."""
         m = float(self.u @ wt)
-        return m, math.sqrt(max(float(wt @ (self.lam * wt)) - m * m, 0.0))
+        s_wt = self.lam * wt
+        return m, math.sqrt(max(float(wt @ s_wt) - m * m, 0.0)), s_wt
 
     def stein_gradient(self, wt: Array, oracles: Oracles) -> tuple[Array, float]:
         """``grad f(w~) = c1 u + c2 S w~`` (Stein form, book: thm-gdnp) and ``c1``; one gradient counted."""
-        m, s = self.moments(wt)
+        m, s, s_wt = self._moments(wt)
         e1, e2 = expectations((self.loss.dphi, self.loss.d2phi), m, s, oracles, "gradient")
         c1 = e1 - e2 * m
-        return c1 * self.u + e2 * (self.lam * wt), c1
+        return c1 * self.u + e2 * s_wt, c1
 
     def value_and_grad(self, wt: Array, oracles: Oracles) -> tuple[float, Array]:
         """``(f(w~), grad f(w~))`` from one rule (L-BFGS's evaluation); one value and one gradient counted."""
-        m, s = self.moments(wt)
+        m, s, s_wt = self._moments(wt)
         loss = self.loss
         e0, e1, e2 = expectations((loss.phi, loss.dphi, loss.d2phi), m, s, oracles, "value")
         n = nodes_needed(s)
         oracles.calls["gradient", n if n <= MAX_NODES else 0] += 1
-        return e0, (e1 - e2 * m) * self.u + e2 * (self.lam * wt)
+        return e0, (e1 - e2 * m) * self.u + e2 * s_wt
 
     def inv_norm_sq(self, v: Array) -> float:
         """``||v||^2_{S^-1} = sum v_i^2 / lam_i``."""
@@ -264,7 +270,8 @@ def gdnp(problem: DiagonalHalfspace, w0: Array, cap: int, n_bisection: int, L: f
     lam = problem.lam
     for t in range(cap + 1):
         g = float(bisection(problem.length_derivative(w, oracles), n_bisection)[0][0])
-        norm2 = float(w @ (lam * w))
+        s_w = lam * w
+        norm2 = float(w @ s_w)
         norm = math.sqrt(norm2)
         wt = (g / norm) * w
         grad_wt, c1 = problem.stein_gradient(wt, oracles)
@@ -273,7 +280,7 @@ def gdnp(problem: DiagonalHalfspace, w0: Array, cap: int, n_bisection: int, L: f
             break
         h = c1 * float(problem.u @ w)
         if h != 0 and g != 0:
-            grad_w = (g / norm) * (grad_wt - lam * w * (float(w @ grad_wt) / norm2))
+            grad_w = (g / norm) * (grad_wt - s_w * (float(w @ grad_wt) / norm2))
             w = w + (norm**3 / (L * g * h)) * grad_w
     return Run(np.array(gns), oracles)
 
@@ -283,14 +290,15 @@ def bngd(problem: DiagonalHalfspace, w0: Array, g0: float, cap: int, lr_w: float
     oracles, gns = Oracles(), []
     w, g, lam = w0.copy(), float(g0), problem.lam
     for t in range(cap + 1):
-        norm2 = float(w @ (lam * w))
+        s_w = lam * w
+        norm2 = float(w @ s_w)
         norm = math.sqrt(norm2)
         grad, _ = problem.stein_gradient((g / norm) * w, oracles)
         gns.append(problem.inv_norm_sq(grad))
         if _stops(gns[-1], tol, t, cap):
             break
         wg = float(w @ grad)
-        grad_w = (g / norm) * (grad - lam * w * (wg / norm2))
+        grad_w = (g / norm) * (grad - s_w * (wg / norm2))
         w, g = w - lr_w * grad_w, g - lr_g * wg / norm
     return Run(np.array(gns), oracles)
 

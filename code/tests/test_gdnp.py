@@ -49,6 +49,36 @@ def test_bisection_error_halves_per_step() -> None:
     np.testing.assert_array_equal(widths[0], [65.0, 2.0, 2.0, 9.0, 1025.0])
 
 
+@pytest.mark.parametrize(
+    ("root", "doublings"),
+    [(0.3, 0), (5.3, 3), (-5.3, 3), (1000.1, 10)],  # [-1, 1] -> the first power of two past |root|
+)
+def test_bisection_evaluates_only_the_bracket_end_that_moved(root: float, doublings: int) -> None:
+    """One evaluation per end at the start, one per doubling of the end that moves, one per halving."""
+    n_steps = 7
+    calls = []
+
+    def dg(g: np.ndarray) -> np.ndarray:
+        calls.append(float(np.ravel(g)[0]))
+        return g - np.array([root])
+
+    g, a0, b0 = bisection(dg, n_steps)
+    assert len(calls) == 2 + doublings + n_steps
+    assert len(set(calls[: 2 + doublings])) == 2 + doublings  # no point evaluated twice
+    assert abs(float(g[0]) - root) <= 2.0 ** -(n_steps + 1) * float(b0[0] - a0[0])
+
+
+@given(st.lists(st.floats(-500.0, 500.0), min_size=2, max_size=5), st.integers(0, 40))
+def test_bisection_of_one_instance_is_the_batched_bisection_to_the_bit(roots: list[float], n_steps: int) -> None:
+    """The one-instance halvings (Python floats) against the batched ones (numpy), on ``g^3 + g - r``."""
+    r = np.array(roots)
+    batched, a0, b0 = bisection(lambda g: g * g * g + g - r, n_steps)
+    for k, root in enumerate(roots):
+        one, a1, b1 = bisection(lambda g, root=root: g * g * g + g - np.array([root]), n_steps)
+        assert one.shape == (1,)
+        assert (float(one[0]), float(a1[0]), float(b1[0])) == (batched[k], a0[k], b0[k])
+
+
 def test_bisection_finds_the_optimal_logistic_length() -> None:
     separability = np.array([0.1, 0.5, 0.9, 0.95])
     P = [halfspace_instances(5, 10.0, s, [int(100 * s)]) for s in separability]
