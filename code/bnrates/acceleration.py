@@ -92,8 +92,9 @@ class SweepHalfspace(GaussianHalfspace):
 
     It keeps ``S^{-1}`` (one inversion) for ``||v||^2_{S^-1}`` (:func:`~bnrates.problems.dual_norm_sq`
     calls :meth:`inv_norm_sq` instead of solving per iteration, ``O(d^3)``: 27 ms at ``d = 1000``),
-    and the direction moments of the last ``w`` asked for (a bisection asks ``~40`` times for
-    the same ``w``). Values and gradients are the parent's.
+    and the direction moments of the last ``w`` asked for (a bisection asks for the same ``w``
+    about 27 times: :data:`T_S` halvings, the bracket's two ends and their doublings). Values and
+    gradients are the parent's.
     """
 
     _S_inv: Array
