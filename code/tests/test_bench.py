@@ -53,6 +53,32 @@ def test_unknown_section_is_rejected_before_measuring(tmp_path: Path) -> None:
         bench.run(ROOT, quick=True, only=["S9"])
 
 
+def test_the_acceleration_chapter_quotes_the_newest_s2_record() -> None:
+    """The chapter's sentence on S2 names the newest record, and its bounds hold there and are tight."""
+    newest = max((ROOT / "data" / "benchmarks").glob("*-S2.json"))
+    chapter = " ".join((ROOT / "chapters" / "acceleration.md").read_text().split())
+    assert f"(`data/benchmarks/{newest.name}`, $d$ = 10, 100 and 1000)" in chapter
+    ratios = {
+        k.removeprefix("oracle_floor_ratio_"): v["value"]
+        for k, v in json.loads(newest.read_text())["sections"]["S2"]["measurements"].items()
+        if k.startswith("oracle_floor_ratio_")
+    }
+
+    def worst(*methods: str) -> float:
+        return max(v for k, v in ratios.items() if k.rsplit("_d", 1)[0] in methods)
+
+    within = worst("GD", "AGD", "GDNP", "GD:grid", "AGD:grid", "BN-GD:grid")
+    assert within <= 3, "GD, AGD, GDNP and the tuned grids stay within three times that floor"
+    assert "BN-GD within 3.6 and L-BFGS within 5." in chapter
+    assert 3.0 < worst("BN-GD") <= 3.6 and 3.6 < worst("L-BFGS") <= 5.0, ratios
+    assert "Most of L-BFGS's excess is scipy's own work per iteration" in chapter
+    measured = json.loads(newest.read_text())["sections"]["S2"]["measurements"]
+    for d in (100, 1000):  # where L-BFGS passes three times its floor
+        run = measured[f"oracle_floor_ratio_L-BFGS_d{d}"]
+        excess = run["ms_per_iteration"] - run["floor_ms_per_iteration"]
+        assert measured[f"lbfgs_own_work_d{d}"]["value"] > excess / 2, (d, excess)
+
+
 def test_readme_quotes_the_large_grid_cost_of_the_newest_s1_record() -> None:
     import re
 
