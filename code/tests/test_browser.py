@@ -169,6 +169,19 @@ def test_reading_check_catches_planted_faults(built: Path, tmp_path: Path) -> No
     assert len(problems) == 7, report  # nothing else: the real page is clean
 
 
+def test_reading_check_measures_colours_after_the_page_has_faded_in(built: Path, tmp_path: Path) -> None:
+    """A paragraph that fades from near-white to black text on white paper (as the theme fades its
+    buttons into dark mode) has the contrast of where it ends, which the check must measure."""
+    require_chromium()
+    planted = (
+        "<style>@keyframes bnrates-fade { from { color: #f6f6f6 } to { color: #000000 } }</style>"
+        '<p style="background-color: #ffffff; color: #000000; animation: bnrates-fade 3s linear">fading in</p>'
+    )
+    page = planted_copy(built / "_build" / "html", tmp_path, planted)
+    problems = check_reading(tmp_path, pages=[page])[page]
+    assert problems == [], "\n".join(problems)
+
+
 def test_alt_text_must_say_something() -> None:
     assert alt_problems([{"src": "a.png", "alt": "Gap of GD against the iteration."}]) == []
     for alt in (None, "", "a.png", "../_images/a.png", "figure"):
