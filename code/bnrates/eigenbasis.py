@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from .gdnp import bisection
+from .gdnp import bisection, lbfgs_options
 from .halfspace import HALF_WIDTH, RESOLUTION, GaussianHalfspace, kink_rule
 from .losses import Loss, get_loss
 from .quadrature import trapezoid_rule
@@ -338,7 +338,7 @@ def lbfgs(problem: DiagonalHalfspace, wt0: Array, cap: int, tol: float, memory: 
             jac=True,
             method="L-BFGS-B",
             callback=callback,
-            options={"maxiter": cap, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50},
+            options=lbfgs_options(cap, memory),
         )
     return Run(np.array(gns), oracles)
 

@@ -565,6 +565,12 @@ def bngd(
     return _descent_history(problem, (w, g), n_steps, tol, lambda s: reparametrize(*s, problem.S), update)
 
 
+def lbfgs_options(max_iterations: int, memory: int = 10) -> dict[str, float]:
+    """scipy's ``L-BFGS-B`` options for the race's L-BFGS: ``max_iterations``, ``memory`` pairs, its own
+    stopping rules off (the caller's test on ``||grad f||^2_{S^-1}`` stops it), up to 50 line-search steps."""
+    return {"maxiter": max_iterations, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50}
+
+
 def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: int = 10) -> DescentHistory:
     """L-BFGS (scipy's ``L-BFGS-B`` without bounds) on one instance, the practitioner's reference.
 
@@ -622,6 +628,6 @@ def lbfgs(problem: Problem, wt0: ArrayLike, n_steps: int, tol: float, memory: in
             jac=True,
             method="L-BFGS-B",
             callback=callback,
-            options={"maxiter": n_steps, "maxcor": memory, "gtol": 0.0, "ftol": 0.0, "maxls": 50},
+            options=lbfgs_options(n_steps, memory),
         )
     return DescentHistory(np.stack(ws)[:, None], np.array(vals)[:, None], np.array(gns)[:, None])

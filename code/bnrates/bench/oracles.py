@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from ..acceleration import METHODS, Instance, instance, race
 from ..eigenbasis import DiagonalHalfspace, Oracles, Run
+from ..gdnp import lbfgs_options
 from ..halfspace import HALF_WIDTH, KINK_NODES
 from ..quadrature import trapezoid_rule
 from ..tuning import GRIDS_OF, tune
@@ -92,7 +93,7 @@ def _per_call(func: Callable[[], object], reps: int) -> float:
 def scipy_lbfgs_seconds(problem: DiagonalHalfspace, wt0: Array, iterations: int, reps: int) -> tuple[float, int]:
     """Seconds per iteration of scipy's L-BFGS-B itself, and its iterations (median of ``reps`` runs).
 
-    The race's options and a callback (:func:`~bnrates.eigenbasis.lbfgs`), on the quadratic
+    The race's options (:func:`~bnrates.gdnp.lbfgs_options`) and a callback, on the quadratic
     ``w~^T S w~ / 2 - u^T w~`` of the instance's ``S`` and ``u``, whose evaluation is one ``lam * w~``
     and two dot products: what remains is the method's own work per iteration (the two-loop
     recursion over its memory, the line search's bookkeeping, scipy's Python wrapper).
@@ -106,7 +107,7 @@ def scipy_lbfgs_seconds(problem: DiagonalHalfspace, wt0: Array, iterations: int,
         return 0.5 * float(x @ s_x) - float(u @ x), s_x - u
 
     def once() -> int:
-        options = {"maxiter": iterations, "maxcor": 10, "gtol": 0.0, "ftol": 0.0, "maxls": 50}
+        options = lbfgs_options(iterations)
         return int(minimize(fun, wt0.copy(), jac=True, method="L-BFGS-B", callback=_ignore, options=options).nit)
 
     done = once()

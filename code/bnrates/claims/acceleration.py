@@ -895,7 +895,7 @@ CLAIMS: tuple[Claim, ...] = (
         race_censored("separable"),
         label="sec-acc-fair",
         pass_mark=DECIDED_SHARE,
-        reason="the issue's bound on censored verdicts; measured: none censored",
+        reason="the chapter's bound on censored verdicts (DECIDED_SHARE); measured: none censored",
         sabotages={
             "the censored flag read the wrong way round": injected(
                 race_censored("separable"), f"{HERE}:tuning_table", _censored_flipped
@@ -929,7 +929,7 @@ CLAIMS: tuple[Claim, ...] = (
         family_censored(),
         label="sec-acc-fair",
         pass_mark=DECIDED_SHARE,
-        reason="the issue's bound on censored runs, per method",
+        reason="the chapter's bound on censored verdicts (DECIDED_SHARE), here per method",
         sabotages={
             "the censored flag read the wrong way round": injected(
                 family_censored(), f"{HERE}:tuning_table", _censored_flipped
